@@ -1,0 +1,106 @@
+package ingest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/respond"
+	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/whatsapp"
+)
+
+// Handler serves GET and POST /webhooks/whatsapp.
+type Handler struct {
+	Inbox       *Inbox
+	Metrics     *Metrics
+	AppSecret   []byte
+	VerifyToken string
+	MaxBytes    int64
+}
+
+// Verify answers Meta's subscription handshake: the challenge is echoed only
+// when the verify token matches.
+func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if h.VerifyToken == "" {
+		respond.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "webhook verification is not configured (set TICKS_WA_VERIFY_TOKEN)"))
+		return
+	}
+	if q.Get("hub.mode") != "subscribe" {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "hub.mode must be subscribe"))
+		return
+	}
+	if !secret.Equal(q.Get("hub.verify_token"), h.VerifyToken) {
+		respond.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "hub.verify_token does not match"))
+		return
+	}
+	challenge := q.Get("hub.challenge")
+	if challenge == "" {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "hub.challenge is missing"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	io.WriteString(w, challenge)
+}
+
+// Receive checks a webhook's signature and shape, stores it durably and only
+// then answers 200. A body that is unsigned, badly signed, too large or not a
+// WhatsApp webhook is refused with a 4xx and stored nowhere.
+func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	result := "accepted"
+	defer func() {
+		if h.Metrics != nil {
+			h.Metrics.Requests.WithLabelValues(result).Inc()
+			if result == "accepted" {
+				h.Metrics.RequestTime.Observe(time.Since(start).Seconds())
+			}
+		}
+	}()
+	fail := func(kind string, err error) {
+		result = kind
+		respond.Error(w, r, err)
+	}
+	if len(h.AppSecret) == 0 {
+		fail("unconfigured", domain.Errorf(domain.EUNAUTHORIZED, "webhook signatures cannot be checked: TICKS_WA_APP_SECRET is not set"))
+		return
+	}
+	sig := r.Header.Get("X-Hub-Signature-256")
+	if sig == "" {
+		fail("unsigned", domain.Errorf(domain.EUNAUTHORIZED, "missing X-Hub-Signature-256 header"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			fail("too_large", domain.Errorf(domain.ETOOLARGE, "webhook body over %d bytes", h.MaxBytes))
+			return
+		}
+		fail("bad_body", domain.Errorf(domain.EINVALID, "reading webhook body: %v", err))
+		return
+	}
+	if !whatsapp.VerifySignature(h.AppSecret, body, sig) {
+		fail("bad_signature", domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 does not match the body"))
+		return
+	}
+	if _, err := whatsapp.ParseWebhook(body); err != nil {
+		fail("invalid", err)
+		return
+	}
+	if err := h.Inbox.Append(r.Context(), body); err != nil {
+		if errors.Is(err, ErrClosed) {
+			w.Header().Set("Retry-After", "5")
+			fail("unavailable", domain.Errorf(domain.EINTERNAL, "shutting down"))
+			return
+		}
+		fail("store_failed", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"ok":true}`)
+}

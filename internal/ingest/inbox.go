@@ -1,0 +1,132 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// ErrClosed is returned by Append once the inbox has stopped.
+var ErrClosed = errors.New("inbox closed")
+
+// Inbox durably stores webhook bodies with group commit: concurrent Appends
+// are gathered and written in one transaction, so each pays a share of one
+// disk sync instead of one each. Append returns only once its body is
+// committed, which is when the webhook may be answered.
+type Inbox struct {
+	store   *store.Store
+	metrics *Metrics
+	queue   chan *pending
+	stored  chan struct{} // signalled after each commit, for the processor
+	done    chan struct{}
+	// MaxBatch bounds the bodies in one commit.
+	MaxBatch int
+}
+
+type pending struct {
+	body []byte
+	err  chan error
+}
+
+// NewInbox returns an inbox writing to st. Run must be running for Append
+// to make progress.
+func NewInbox(st *store.Store, m *Metrics) *Inbox {
+	return &Inbox{
+		store: st, metrics: m,
+		queue:    make(chan *pending, 4096),
+		stored:   make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		MaxBatch: 1000,
+	}
+}
+
+// Stored is signalled after each commit.
+func (in *Inbox) Stored() <-chan struct{} { return in.stored }
+
+// Append stores body and returns when it is durable.
+func (in *Inbox) Append(ctx context.Context, body []byte) error {
+	p := &pending{body: body, err: make(chan error, 1)}
+	select {
+	case in.queue <- p:
+	case <-in.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the body will be committed or failed; wait for the outcome
+	// even if the client goes away, so the answer is never a lie.
+	select {
+	case err := <-p.err:
+		return err
+	case <-in.done:
+		return ErrClosed
+	}
+}
+
+// Run commits queued bodies until ctx is done, then commits what is still
+// queued and returns.
+func (in *Inbox) Run(ctx context.Context) error {
+	batch := make([]*pending, 0, in.MaxBatch)
+	bodies := make([][]byte, 0, in.MaxBatch)
+	for {
+		select {
+		case p := <-in.queue:
+			batch = append(batch[:0], p)
+		case <-ctx.Done():
+			in.drain(batch, bodies)
+			close(in.done)
+			return nil
+		}
+		batch = in.gather(batch)
+		in.commit(batch, bodies)
+	}
+}
+
+// gather adds whatever is already queued, without waiting.
+func (in *Inbox) gather(batch []*pending) []*pending {
+	for len(batch) < in.MaxBatch {
+		select {
+		case p := <-in.queue:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (in *Inbox) drain(batch []*pending, bodies [][]byte) {
+	for {
+		batch = in.gather(batch[:0])
+		if len(batch) == 0 {
+			return
+		}
+		in.commit(batch, bodies)
+	}
+}
+
+func (in *Inbox) commit(batch []*pending, bodies [][]byte) {
+	bodies = bodies[:0]
+	for _, p := range batch {
+		bodies = append(bodies, p.body)
+	}
+	start := time.Now()
+	// A commit is not cancelled with the server's context: bodies already
+	// queued are finished, so shutdown never drops an accepted request.
+	err := in.store.AppendInbox(context.Background(), bodies, start)
+	if in.metrics != nil {
+		in.metrics.CommitTime.Observe(time.Since(start).Seconds())
+		in.metrics.CommitBatch.Observe(float64(len(batch)))
+	}
+	for _, p := range batch {
+		p.err <- err
+	}
+	if err == nil {
+		select {
+		case in.stored <- struct{}{}:
+		default:
+		}
+	}
+}

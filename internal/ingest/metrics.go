@@ -1,0 +1,50 @@
+// Package ingest takes in Meta's webhooks: it checks and durably stores each
+// one before answering (the inbox), then applies them to the message model
+// in batches (the processor).
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the ingest counters and latency histograms served on /metrics.
+type Metrics struct {
+	Requests      *prometheus.CounterVec
+	RequestTime   prometheus.Histogram
+	CommitTime    prometheus.Histogram
+	CommitBatch   prometheus.Histogram
+	EventsApplied *prometheus.CounterVec
+	ApplyTime     prometheus.Histogram
+	Lag           prometheus.Gauge
+}
+
+// NewMetrics creates the ingest metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ticks_webhook_requests_total", Help: "Webhook POSTs by result.",
+		}, []string{"result"}),
+		RequestTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ticks_webhook_request_seconds", Help: "Time to answer an accepted webhook POST.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		CommitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ticks_inbox_commit_seconds", Help: "Time of one inbox group commit.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		CommitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ticks_inbox_commit_bodies", Help: "Webhook bodies per inbox group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		EventsApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ticks_ingest_events_applied_total", Help: "Webhook events applied to the message model, by kind.",
+		}, []string{"kind"}),
+		ApplyTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ticks_ingest_apply_seconds", Help: "Time to apply one batch of inbox rows.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		Lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ticks_ingest_lag_rows", Help: "Inbox rows stored but not yet applied.",
+		}),
+	}
+	reg.MustRegister(m.Requests, m.RequestTime, m.CommitTime, m.CommitBatch, m.EventsApplied, m.ApplyTime, m.Lag)
+	return m
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/phone"
+)
+
+const messageColumns = `m.id, m.subaccount_id, m.channel_id, m.direction, COALESCE(m.wamid, ''), m.contact_id, m.phone,
+	m.wa_id, m.user_id, m.sender_user_id, m.bot_id, m.campaign_id, m.content_type, m.text, m.template_name,
+	m.template_language, COALESCE(NULLIF(m.correlation_id, ''), c.correlation_id, ''), m.state, m.status, m.error_code, m.error_title,
+	m.error_detail, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_category,
+	m.conversation_expires_at, m.meta_conversation_id, m.meta_conversation_type, m.pricing_model,
+	m.pricing_category, m.pricing_type, m.billable, m.at, m.delivered_at, m.read_at, m.failed_at,
+	m.context_wamid, m.button_payload, m.referral, m.created_at`
+
+const messageFrom = ` FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`
+
+func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
+	var m domain.Message
+	var dir, state, status, convType string
+	var sender, bot, campaign, convExp, delivered, read, failed sql.NullInt64
+	var billable sql.NullBool
+	var referral sql.NullString
+	var at, created int64
+	err := row.Scan(&m.ID, &m.SubaccountID, &m.ChannelID, &dir, &m.WAMID, &m.ContactID, &m.Phone, &m.WAID, &m.UserID,
+		&sender, &bot, &campaign, &m.ContentType, &m.Text, &m.TemplateName, &m.TemplateLang, &m.CorrelationID,
+		&state, &status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.WithSession, &m.ConversationID,
+		&convType, &m.ConversationCategory, &convExp, &m.MetaConversationID, &m.MetaConversationType,
+		&m.PricingModel, &m.PricingCategory, &m.PricingType, &billable, &at, &delivered, &read, &failed,
+		&m.ContextWAMID, &m.ButtonPayload, &referral, &created)
+	if err != nil {
+		return nil, err
+	}
+	m.Direction, m.State, m.Status, m.ConversationType = domain.Direction(dir), domain.State(state), domain.Status(status), domain.ConversationType(convType)
+	if sender.Valid {
+		m.SenderUserID = &sender.Int64
+	}
+	if bot.Valid {
+		m.BotID = &bot.Int64
+	}
+	if campaign.Valid {
+		m.CampaignID = &campaign.Int64
+	}
+	if billable.Valid {
+		m.Billable = &billable.Bool
+	}
+	m.ConversationExpires, m.DeliveredAt, m.ReadAt, m.FailedAt = ptrMS(convExp), ptrMS(delivered), ptrMS(read), ptrMS(failed)
+	m.At, m.CreatedAt = fromMS(at), fromMS(created)
+	if referral.Valid {
+		m.Referral = &domain.Referral{}
+		_ = json.Unmarshal([]byte(referral.String), m.Referral)
+	}
+	return &m, nil
+}
+
+// Message returns a message by ID, if it is in one of the subaccounts (nil
+// means any).
+func (s *Store) Message(ctx context.Context, id int64, subaccounts []int64) (*domain.Message, error) {
+	return s.messageWhere(ctx, `m.id = ?`, id, subaccounts)
+}
+
+// MessageByWAMID returns a message by its WhatsApp id, within subaccounts.
+func (s *Store) MessageByWAMID(ctx context.Context, wamid string, subaccounts []int64) (*domain.Message, error) {
+	return s.messageWhere(ctx, `m.wamid = ?`, wamid, subaccounts)
+}
+
+func (s *Store) messageWhere(ctx context.Context, cond string, arg any, subaccounts []int64) (*domain.Message, error) {
+	query := `SELECT ` + messageColumns + messageFrom + ` WHERE ` + cond
+	args := []any{arg}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return nil, domain.Errorf(domain.ENOTFOUND, "message %v not found", arg)
+		}
+		query += ` AND m.subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
+		for _, id := range subaccounts {
+			args = append(args, id)
+		}
+	}
+	m, err := scanMessage(s.r.QueryRowContext(ctx, s.q(query), args...))
+	if err != nil {
+		return nil, notFound(err, "message", arg)
+	}
+	return m, nil
+}
+
+// whereBuilder appends SQL conditions and their arguments.
+type whereBuilder struct {
+	conds []string
+	args  []any
+}
+
+func (w *whereBuilder) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *whereBuilder) in(column string, n int, arg func(i int) any) {
+	w.conds = append(w.conds, column+` IN (`+placeholders(n)+`)`)
+	for i := 0; i < n; i++ {
+		w.args = append(w.args, arg(i))
+	}
+}
+
+func (w *whereBuilder) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return ` WHERE ` + strings.Join(w.conds, ` AND `)
+}
+
+// messageWhereFilter turns a report filter into SQL conditions. It is the
+// one place report filters are interpreted, for the page, the API and the
+// exports alike.
+func messageWhereFilter(f *domain.MessageFilter) (*whereBuilder, error) {
+	w := &whereBuilder{}
+	if f.Subaccounts != nil {
+		if len(f.Subaccounts) == 0 {
+			w.add(`1 = 0`)
+		} else {
+			w.in(`m.subaccount_id`, len(f.Subaccounts), func(i int) any { return f.Subaccounts[i] })
+		}
+	}
+	dir := f.Direction
+	if dir == "" {
+		dir = domain.DirectionMT
+	}
+	w.add(`m.direction = ?`, string(dir))
+	if !f.From.IsZero() {
+		w.add(`m.at >= ?`, ms(f.From))
+	}
+	if !f.To.IsZero() {
+		w.add(`m.at < ?`, ms(f.To))
+	}
+	if f.Subaccount != 0 {
+		w.add(`m.subaccount_id = ?`, f.Subaccount)
+	}
+	if f.User != 0 {
+		w.add(`m.sender_user_id = ?`, f.User)
+	}
+	if f.Campaign != 0 {
+		w.add(`m.campaign_id = ?`, f.Campaign)
+	}
+	if f.ContentType != "" {
+		w.add(`m.content_type = ?`, f.ContentType)
+	}
+	if f.Session != nil {
+		w.add(`m.with_session = ?`, *f.Session)
+	}
+	if f.CorrelationID != "" {
+		w.add(`(m.correlation_id = ? OR (m.correlation_id = '' AND c.correlation_id = ?))`, f.CorrelationID, f.CorrelationID)
+	}
+	if len(f.Statuses) > 0 {
+		w.in(`m.status`, len(f.Statuses), func(i int) any { return string(f.Statuses[i]) })
+	}
+	if f.Phone != "" {
+		key := phone.Canonical(f.Phone)
+		w.add(`m.contact_id IN (SELECT id FROM contacts WHERE phone_key = ?)`, key)
+	}
+	if f.ConversationID != "" {
+		w.add(`m.conversation_id = ?`, f.ConversationID)
+	}
+	if f.ConversationType != "" {
+		w.add(`m.conversation_type = ?`, string(f.ConversationType))
+	}
+	return w, nil
+}
+
+// ReportMessages returns one page of the detailed report, newest first, with
+// the total number of matching messages.
+func (s *Store) ReportMessages(ctx context.Context, f *domain.MessageFilter) (*domain.MessagePage, error) {
+	w, err := messageWhereFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	page := &domain.MessagePage{Rows: []domain.Message{}}
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*)`+messageFrom+w.sql()), w.args...).Scan(&page.Total); err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > domain.MaxReportLimit {
+		limit = domain.MaxReportLimit
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		w.add(`(m.at < ? OR (m.at = ? AND m.id < ?))`, at, at, id)
+	}
+	args := append(w.args, limit+1)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+messageColumns+messageFrom+w.sql()+
+		` ORDER BY m.at DESC, m.id DESC LIMIT ?`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("report messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("report messages: %w", err)
+		}
+		page.Rows = append(page.Rows, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(page.Rows) > limit {
+		page.Rows = page.Rows[:limit]
+		last := page.Rows[limit-1]
+		page.NextCursor = encodeCursor(ms(last.At), last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (at, id int64, err error) {
+	bad := domain.Errorf(domain.EINVALID, "cursor is not one this API returned")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, bad
+	}
+	a, i, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return 0, 0, bad
+	}
+	if at, err = strconv.ParseInt(a, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	if id, err = strconv.ParseInt(i, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	return at, id, nil
+}
+
+// Contact returns a contact by ID within subaccounts (nil means any).
+func (s *Store) Contact(ctx context.Context, id int64, subaccounts []int64) (*domain.Contact, error) {
+	query := `SELECT id, subaccount_id, phone, COALESCE(phone_key, ''), wa_id, COALESCE(user_id, ''), name,
+		correlation_id, fields, opted_out, preference_at, last_inbound_at, created_at FROM contacts WHERE id = ?`
+	args := []any{id}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return nil, domain.Errorf(domain.ENOTFOUND, "contact %d not found", id)
+		}
+		query += ` AND subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
+		for _, sa := range subaccounts {
+			args = append(args, sa)
+		}
+	}
+	var c domain.Contact
+	var fields string
+	var prefAt, created int64
+	var lastIn sql.NullInt64
+	err := s.r.QueryRowContext(ctx, s.q(query), args...).Scan(&c.ID, &c.SubaccountID, &c.Phone, &c.PhoneKey, &c.WAID,
+		&c.UserID, &c.Name, &c.CorrelationID, &fields, &c.OptedOut, &prefAt, &lastIn, &created)
+	if err != nil {
+		return nil, notFound(err, "contact", id)
+	}
+	_ = json.Unmarshal([]byte(fields), &c.Fields)
+	if c.OptedOut && prefAt > 0 {
+		t := fromMS(prefAt)
+		c.OptedOutAt = &t
+	}
+	c.LastInboundAt, c.CreatedAt = ptrMS(lastIn), fromMS(created)
+	return &c, nil
+}

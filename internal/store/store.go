@@ -1,0 +1,232 @@
+// Package store keeps ticks' data in SQLite or PostgreSQL. One Store type
+// serves both: the SQL is shared, and the few dialect differences
+// (placeholders, connection setup, migrations) are handled here.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a supported database.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is ticks' storage. Writes go through one connection on SQLite (the
+// database allows one writer; serialising in Go avoids busy retries) and a
+// pool on PostgreSQL; reads use a pool on both.
+type Store struct {
+	dialect Dialect
+	w       *sql.DB // writer
+	r       *sql.DB // readers
+	ids     idGen
+
+	// Now is the clock, replaceable in tests.
+	Now func() time.Time
+
+	rebound sync.Map // query text → dialect-specific text
+}
+
+// Open connects to the database named by dsn: "postgres://…" or
+// "postgresql://…" for PostgreSQL, anything else is a SQLite file path
+// (optionally "sqlite://path"). It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{Now: time.Now}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = Postgres
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.w, s.r = db, db
+	} else {
+		s.dialect = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty database path")
+		}
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		// synchronous(FULL): a commit is on disk before the webhook is
+		// answered; group commit keeps that to one fsync per batch.
+		pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		s.w, s.r = w, r
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect %s: %w", s.dialect, err)
+	}
+	return s, nil
+}
+
+// Dialect returns the database the store talks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// Migrate applies the embedded migrations of the store's dialect.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, s.w, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// q rewrites a query written with ? placeholders for the store's dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	inStr := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c == '\'' {
+			inStr = !inStr
+		}
+		if c == '?' && !inStr {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	s.rebound.Store(query, out)
+	return out
+}
+
+// tx runs fn in a write transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// idGen makes time-ordered 63-bit IDs: milliseconds since the epoch in the
+// high bits and a counter in the low 20, so IDs sort by creation time and
+// index inserts stay at the right edge of the b-tree.
+type idGen struct{ last atomic.Int64 }
+
+func (g *idGen) next(now time.Time) int64 {
+	for {
+		last := g.last.Load()
+		id := now.UnixMilli() << 20
+		if id <= last {
+			id = last + 1
+		}
+		if g.last.CompareAndSwap(last, id) {
+			return id
+		}
+	}
+}
+
+// NewID returns a fresh time-ordered ID.
+func (s *Store) NewID() int64 { return s.ids.next(s.Now()) }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func ptrMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
