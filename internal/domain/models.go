@@ -125,7 +125,7 @@ func (t ConversationType) Valid() bool {
 
 // Message is one WhatsApp message, outbound (MT) or inbound (MO).
 type Message struct {
-	ID            int64     `json:"id"`
+	ID            int64     `json:"id,string"` // a string: 63-bit IDs do not fit a JavaScript number
 	SubaccountID  int64     `json:"subaccount_id"`
 	ChannelID     int64     `json:"channel_id"`
 	Direction     Direction `json:"direction"`

@@ -229,7 +229,10 @@ func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64,
 	var e164, key string
 	if waID != "" {
 		if p, err := phone.FromWAID(waID); err == nil {
-			e164, key = p, phone.Canonical(p)
+			// The canonical form is the real number (with the Brazilian
+			// ninth digit); the wa_id keeps what WhatsApp sent.
+			key = phone.Canonical(p)
+			e164 = key
 		}
 	}
 	ck := fmt.Sprintf("%d|%s|%s", subaccountID, key, userID)
@@ -720,7 +723,16 @@ func (s *Store) deriveTimeline(ctx context.Context, tx *sql.Tx, k timelineKey, f
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	scope := fmt.Sprintf("%d:%d", k.channelID, k.contactID)
+	// The scope names the channel and contact by their outside identities,
+	// not our row ids, so conversation IDs come out the same whatever order
+	// the rows were created in.
+	var phoneNumberID, contactKey string
+	err = tx.QueryRowContext(ctx, s.q(`SELECT ch.phone_number_id, COALESCE(c.phone_key, c.user_id, '')
+		FROM channels ch, contacts c WHERE ch.id = ? AND c.id = ?`), k.channelID, k.contactID).Scan(&phoneNumberID, &contactKey)
+	if err != nil {
+		return err
+	}
+	scope := phoneNumberID + ":" + contactKey
 	for i, as := range domain.DeriveConversations(scope, state, timeline) {
 		want := stored{id: have[i].id, withSession: as.WithSession}
 		if c := as.Conversation; c != nil {

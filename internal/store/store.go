@@ -51,10 +51,28 @@ type Store struct {
 	rebound sync.Map // query text → dialect-specific text
 }
 
+// Option changes how Open connects.
+type Option func(*options)
+
+type options struct{ sqliteSync string }
+
+// WithSQLiteSync sets SQLite's synchronous mode: "normal" (the default) makes
+// a commit durable against a crash of the process, which is what WAL mode
+// needs to lose nothing on kill -9; "full" also syncs the disk on every
+// commit, to survive a power loss, at the cost of the disk's sync latency.
+func WithSQLiteSync(mode string) Option { return func(o *options) { o.sqliteSync = mode } }
+
 // Open connects to the database named by dsn: "postgres://…" or
 // "postgresql://…" for PostgreSQL, anything else is a SQLite file path
 // (optionally "sqlite://path"). It does not migrate; call Migrate.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{sqliteSync: "normal"}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if o.sqliteSync != "normal" && o.sqliteSync != "full" {
+		return nil, fmt.Errorf("sqlite sync mode %q: want normal or full", o.sqliteSync)
+	}
 	s := &Store{Now: time.Now}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
@@ -77,9 +95,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 				return nil, fmt.Errorf("open sqlite: %w", err)
 			}
 		}
-		// synchronous(FULL): a commit is on disk before the webhook is
-		// answered; group commit keeps that to one fsync per batch.
-		pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(" + o.sqliteSync + ")&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)

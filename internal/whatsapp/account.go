@@ -93,7 +93,7 @@ func (p *changeParser) account() error {
 		Event:     v.Event,
 		Tier:      string(v.MaxPerBusiness),
 		Timestamp: p.entry.Time.Time(),
-		Raw:       p.change.Value,
+		Raw:       p.rawValue(),
 	}
 	if ev.Event == "" {
 		ev.Event = v.Decision

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -41,16 +40,15 @@ type messageContext struct {
 	From string `json:"from"`
 }
 
-func (p *changeParser) inboundMessage(rcpt domain.Recipient, v *messagesValue, raw json.RawMessage, i int) (domain.InboundMessage, error) {
-	var m rawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return domain.InboundMessage{}, decodeError(fmt.Sprintf("entry[%d].changes[%d].value.messages[%d]", p.ei, p.ci, i), err)
-	}
+func (p *changeParser) inboundMessage(rcpt domain.Recipient, v *messagesValue, i int) (domain.InboundMessage, error) {
+	m := &v.Messages[i]
 	switch {
 	case m.ID == "":
 		return domain.InboundMessage{}, p.errorf("messages[%d] has no \"id\"", i)
 	case m.Type == "":
 		return domain.InboundMessage{}, p.errorf("messages[%d] (%s) has no \"type\"", i, truncate(m.ID))
+	case m.Timestamp.bad != "":
+		return domain.InboundMessage{}, p.errorf("messages[%d] (%s): timestamp %s is not unix seconds", i, truncate(m.ID), m.Timestamp.bad)
 	}
 	msg := domain.InboundMessage{
 		Recipient:  rcpt,
@@ -71,7 +69,7 @@ func (p *changeParser) inboundMessage(rcpt domain.Recipient, v *messagesValue, r
 	if m.Context != nil {
 		msg.ContextWAMID, msg.ContextFrom = m.Context.ID, m.Context.From
 	}
-	readContent(&msg, &m, raw)
+	p.readContent(&msg, m, i)
 	return msg, nil
 }
 
@@ -95,7 +93,7 @@ func senderContact(contacts []contact, from, fromUserID string, messages int) *c
 
 // readContent sets Content to the type-specific object and derives the
 // one line of Text a help desk shows for it.
-func readContent(msg *domain.InboundMessage, m *rawMessage, raw json.RawMessage) {
+func (p *changeParser) readContent(msg *domain.InboundMessage, m *rawMessage, i int) {
 	switch m.Type {
 	case "text":
 		var t struct {
@@ -176,7 +174,7 @@ func readContent(msg *domain.InboundMessage, m *rawMessage, raw json.RawMessage)
 		// unsupported, unknown and types newer than this parser: keep
 		// whatever object the type names, if any; Errors already holds
 		// Meta's explanation for unsupported ones.
-		msg.Content = contentByKey(raw, m.Type)
+		msg.Content = p.contentByKey(i, m.Type)
 	}
 }
 
@@ -233,12 +231,16 @@ func lenient(raw json.RawMessage, v any) json.RawMessage {
 	return raw
 }
 
-func contentByKey(raw json.RawMessage, key string) json.RawMessage {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
+// contentByKey digs the object named key out of the i-th message as sent;
+// only types this parser does not know take this slower road.
+func (p *changeParser) contentByKey(i int, key string) json.RawMessage {
+	var v struct {
+		Messages []map[string]json.RawMessage `json:"messages"`
+	}
+	if json.Unmarshal(p.rawValue(), &v) != nil || i >= len(v.Messages) {
 		return nil
 	}
-	c := fields[key]
+	c := v.Messages[i][key]
 	if isNull(c) {
 		return nil
 	}

@@ -45,9 +45,17 @@ func ParseWebhook(body []byte) (*domain.WebhookBatch, error) {
 		}
 		return nil, domain.Errorf(domain.EINVALID, "webhook body is not a JSON object")
 	}
+	// Status webhooks are the hot path, so the first attempt decodes every
+	// value as a "messages" value in one pass over the body. Only when that
+	// fails (a malformed webhook, or a field ticks does not model whose value
+	// does not fit) is the body decoded again change by change, which is
+	// slower but tells which change is at fault and tolerates unknown ones.
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, decodeError(topLevel, err)
+	fast := json.Unmarshal(body, &env) == nil
+	if !fast {
+		if err := env.decodeByChange(body); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case env.Object == "":
@@ -63,15 +71,20 @@ func ParseWebhook(body []byte) (*domain.WebhookBatch, error) {
 		if e.Changes == nil {
 			return nil, domain.Errorf(domain.EINVALID, "entry[%d] has no \"changes\" array", ei)
 		}
+		if e.Time.bad != "" {
+			return nil, domain.Errorf(domain.EINVALID, "entry[%d]: time %s is not unix seconds", ei, e.Time.bad)
+		}
 		for ci := range e.Changes {
 			c := &e.Changes[ci]
-			if c.Field == "" {
+			switch {
+			case c.Field == "":
 				return nil, domain.Errorf(domain.EINVALID, "entry[%d].changes[%d] has no \"field\"", ei, ci)
-			}
-			if isNull(c.Value) {
+			case !c.hasValue():
 				return nil, domain.Errorf(domain.EINVALID, "entry[%d].changes[%d] (%s) has no \"value\"", ei, ci, truncate(c.Field))
+			case c.err != nil:
+				return nil, c.err
 			}
-			p := changeParser{batch: batch, entry: e, change: c, ei: ei, ci: ci}
+			p := changeParser{batch: batch, env: &env, body: body, entry: e, change: c, ei: ei, ci: ci}
 			if err := p.parse(); err != nil {
 				return nil, err
 			}
@@ -83,6 +96,8 @@ func ParseWebhook(body []byte) (*domain.WebhookBatch, error) {
 type envelope struct {
 	Object string  `json:"object"`
 	Entry  []entry `json:"entry"`
+
+	rawLoaded bool // every change's raw is set
 }
 
 type entry struct {
@@ -91,9 +106,91 @@ type entry struct {
 	Changes []change   `json:"changes"`
 }
 
+// change is one entry[].changes[] element. Its value is read twice over:
+// as a "messages" value, which is all the hot path needs, and, on demand, as
+// raw JSON for the other fields and for keeping it whole.
 type change struct {
-	Field string          `json:"field"`
-	Value json.RawMessage `json:"value"`
+	Field string         `json:"field"`
+	Value *messagesValue `json:"value"`
+
+	raw json.RawMessage
+	err error // the value is not what its field needs
+}
+
+func (c *change) hasValue() bool {
+	if c.raw != nil {
+		return !isNull(c.raw)
+	}
+	return c.Value != nil
+}
+
+// rawEnvelope is the envelope with every value kept as raw JSON.
+type rawEnvelope struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      flexString `json:"id"`
+		Time    unixTime   `json:"time"`
+		Changes []struct {
+			Field string          `json:"field"`
+			Value json.RawMessage `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// decodeByChange fills env from body one change at a time. An error in the
+// envelope is returned; an error in a value is kept on its change and
+// reported only if the change is reached and its field is "messages".
+func (env *envelope) decodeByChange(body []byte) error {
+	var r rawEnvelope
+	if err := json.Unmarshal(body, &r); err != nil {
+		return decodeError(topLevel, err)
+	}
+	*env = envelope{Object: r.Object, rawLoaded: true}
+	if r.Entry == nil {
+		return nil
+	}
+	env.Entry = make([]entry, len(r.Entry))
+	for ei, re := range r.Entry {
+		e := &env.Entry[ei]
+		e.ID, e.Time = re.ID, re.Time
+		if re.Changes == nil {
+			continue
+		}
+		e.Changes = make([]change, len(re.Changes))
+		for ci, rc := range re.Changes {
+			c := &e.Changes[ci]
+			c.Field, c.raw = rc.Field, rc.Value
+			if rc.Field != FieldMessages || isNull(rc.Value) {
+				continue
+			}
+			c.Value = new(messagesValue)
+			if err := json.Unmarshal(rc.Value, c.Value); err != nil {
+				c.err = decodeError(fmt.Sprintf("entry[%d].changes[%d].value", ei, ci), err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadRaw sets every change's raw value after a fast decode, for the rare
+// changes that need it.
+func (env *envelope) loadRaw(body []byte) {
+	if env.rawLoaded {
+		return
+	}
+	env.rawLoaded = true
+	var r rawEnvelope
+	if json.Unmarshal(body, &r) != nil || len(r.Entry) != len(env.Entry) {
+		return // cannot happen: the fast decode of the same body succeeded
+	}
+	for ei, re := range r.Entry {
+		changes := env.Entry[ei].Changes
+		for ci := range re.Changes {
+			if ci < len(changes) {
+				changes[ci].raw = re.Changes[ci].Value
+			}
+		}
+	}
 }
 
 type metadata struct {
@@ -123,6 +220,8 @@ type rawError struct {
 // the indexes so errors can say where they are.
 type changeParser struct {
 	batch  *domain.WebhookBatch
+	env    *envelope
+	body   []byte
 	entry  *entry
 	change *change
 	ei, ci int
@@ -140,7 +239,7 @@ func (p *changeParser) parse() error {
 		FieldPhoneNumberNameUpdate, FieldAccountAlerts, FieldAccountReviewUpdate:
 		return p.account()
 	}
-	p.unknown(metadata{})
+	p.unknown()
 	return nil
 }
 
@@ -153,8 +252,17 @@ func (p *changeParser) errorf(format string, args ...any) error {
 	return domain.Errorf(domain.EINVALID, "%s: %s", p.where(), fmt.Sprintf(format, args...))
 }
 
+// rawValue is the change's value exactly as Meta sent it.
+func (p *changeParser) rawValue() json.RawMessage {
+	if p.change.raw == nil {
+		p.env.loadRaw(p.body)
+	}
+	return p.change.raw
+}
+
+// decodeValue decodes the value for a field other than "messages".
 func (p *changeParser) decodeValue(v any) error {
-	if err := json.Unmarshal(p.change.Value, v); err != nil {
+	if err := json.Unmarshal(p.rawValue(), v); err != nil {
 		return decodeError(fmt.Sprintf("entry[%d].changes[%d].value", p.ei, p.ci), err)
 	}
 	return nil
@@ -169,33 +277,28 @@ func (p *changeParser) recipient(md metadata) domain.Recipient {
 }
 
 // unknown keeps the change as it came, so nothing Meta sent is dropped.
-func (p *changeParser) unknown(md metadata) {
-	if md == (metadata{}) {
-		// Best effort: unknown fields usually carry metadata too, and the
-		// phone number id tells the processor which tenant it belongs to.
-		var v struct {
-			Metadata metadata `json:"metadata"`
-		}
-		_ = json.Unmarshal(p.change.Value, &v)
-		md = v.Metadata
+func (p *changeParser) unknown() {
+	// Unknown fields usually carry metadata too, and its phone number id
+	// tells the processor which tenant the change belongs to.
+	var v struct {
+		Metadata metadata `json:"metadata"`
 	}
+	_ = json.Unmarshal(p.rawValue(), &v)
 	p.batch.Unknown = append(p.batch.Unknown, domain.UnknownChange{
-		Recipient: p.recipient(md),
+		Recipient: p.recipient(v.Metadata),
 		Field:     p.change.Field,
-		Value:     p.change.Value,
+		Value:     p.rawValue(),
 	})
 }
 
-// messagesValue is the value of a "messages" change. Messages stay raw
-// until their type is known, because the type names the key that holds
-// their content.
+// messagesValue is the value of a "messages" change.
 type messagesValue struct {
-	Metadata  metadata          `json:"metadata"`
-	Contacts  []contact         `json:"contacts"`
-	Statuses  []rawStatus       `json:"statuses"`
-	Messages  []json.RawMessage `json:"messages"`
-	Errors    []rawError        `json:"errors"`
-	Timestamp unixTime          `json:"timestamp"`
+	Metadata  metadata     `json:"metadata"`
+	Contacts  []contact    `json:"contacts"`
+	Statuses  []rawStatus  `json:"statuses"`
+	Messages  []rawMessage `json:"messages"`
+	Errors    []rawError   `json:"errors"`
+	Timestamp unixTime     `json:"timestamp"`
 }
 
 type rawStatus struct {
@@ -226,14 +329,11 @@ type rawPricing struct {
 }
 
 func (p *changeParser) messages() error {
-	var v messagesValue
-	if err := p.decodeValue(&v); err != nil {
-		return err
-	}
+	v := p.change.Value
 	if len(v.Statuses) == 0 && len(v.Messages) == 0 && len(v.Errors) == 0 {
 		// A "messages" change with none of the arrays ticks reads (group
 		// events have been seen here) is kept whole rather than dropped.
-		p.unknown(v.Metadata)
+		p.unknown()
 		return nil
 	}
 	rcpt := p.recipient(v.Metadata)
@@ -247,14 +347,17 @@ func (p *changeParser) messages() error {
 		}
 		p.batch.Statuses = append(p.batch.Statuses, s)
 	}
-	for i, raw := range v.Messages {
-		m, err := p.inboundMessage(rcpt, &v, raw, i)
+	for i := range v.Messages {
+		m, err := p.inboundMessage(rcpt, v, i)
 		if err != nil {
 			return err
 		}
 		p.batch.Messages = append(p.batch.Messages, m)
 	}
 	if len(v.Errors) > 0 {
+		if v.Timestamp.bad != "" {
+			return p.errorf("timestamp %s is not unix seconds", v.Timestamp.bad)
+		}
 		p.batch.Errors = append(p.batch.Errors, domain.ErrorEvent{
 			Recipient: rcpt,
 			Errors:    metaErrors(v.Errors),
@@ -275,6 +378,13 @@ func (p *changeParser) status(rcpt domain.Recipient, contacts []contact, s *rawS
 		}
 		return domain.StatusEvent{}, p.errorf("statuses[%d] (%s): unknown status %q; want sent, delivered, read, played or failed",
 			i, truncate(s.ID), truncate(s.Status))
+	}
+	if s.Timestamp.bad != "" {
+		return domain.StatusEvent{}, p.errorf("statuses[%d] (%s): timestamp %s is not unix seconds", i, truncate(s.ID), s.Timestamp.bad)
+	}
+	if c := s.Conversation; c != nil && c.ExpiresAt.bad != "" {
+		return domain.StatusEvent{}, p.errorf("statuses[%d] (%s): conversation expiration_timestamp %s is not unix seconds",
+			i, truncate(s.ID), c.ExpiresAt.bad)
 	}
 	ev := domain.StatusEvent{
 		Recipient:       rcpt,
@@ -354,11 +464,14 @@ func (p *changeParser) userPreferences() error {
 		return err
 	}
 	if len(v.Preferences) == 0 {
-		p.unknown(v.Metadata)
+		p.unknown()
 		return nil
 	}
 	rcpt := p.recipient(v.Metadata)
-	for _, u := range v.Preferences {
+	for i, u := range v.Preferences {
+		if u.Timestamp.bad != "" {
+			return p.errorf("user_preferences[%d]: timestamp %s is not unix seconds", i, u.Timestamp.bad)
+		}
 		p.batch.Preferences = append(p.batch.Preferences, domain.PreferenceEvent{
 			Recipient: rcpt,
 			WAID:      u.WAID,
@@ -377,10 +490,13 @@ func (p *changeParser) userPreferences() error {
 const maxUnixSeconds = 253402300799
 
 // unixTime is a timestamp as Meta sends it: unix seconds as a JSON string
-// ("1750263900") in most places, as a number in others.
+// ("1750263900") in most places, as a number in others. A value that is not
+// unix seconds is kept in bad rather than failing the decode, so the error
+// can say which status or message carried it.
 type unixTime struct {
 	sec int64
 	set bool
+	bad string
 }
 
 func (t *unixTime) UnmarshalJSON(b []byte) error {
@@ -392,25 +508,21 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 		digits = b[1 : len(b)-1]
 	}
-	if len(digits) == 0 || len(digits) > 12 {
-		return notUnixSeconds(b)
-	}
 	var sec int64
+	ok := len(digits) > 0 && len(digits) <= 12
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return notUnixSeconds(b)
+			ok = false
+			break
 		}
 		sec = sec*10 + int64(c-'0')
 	}
-	if sec > maxUnixSeconds {
-		return notUnixSeconds(b)
+	if !ok || sec > maxUnixSeconds {
+		t.bad = truncate(string(b))
+		return nil
 	}
 	t.sec, t.set = sec, true
 	return nil
-}
-
-func notUnixSeconds(b []byte) error {
-	return domain.Errorf(domain.EINVALID, "timestamp %s is not unix seconds", truncate(string(b)))
 }
 
 // Time is the zero time when Meta sent no timestamp.

@@ -875,7 +875,7 @@ func TestParseWebhookMalformed(t *testing.T) {
 		{"status id a number", head + `"statuses":[{"id":5,"status":"sent"}]` + tail, "value.statuses.id is a JSON number; want a string"},
 		{"statuses not an array", head + `"statuses":{"id":"x"}` + tail, "value.statuses is a JSON object; want an array"},
 		{"timestamp in milliseconds", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":"1750263900000"}]` + tail,
-			`timestamp "1750263900000" is not unix seconds`},
+			`statuses[0] (wamid.1): timestamp "1750263900000" is not unix seconds`},
 		{"timestamp as date", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":"2025-06-18T16:25:00Z"}]` + tail,
 			"is not unix seconds"},
 		{"timestamp negative", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":-5}]` + tail, "timestamp -5 is not unix seconds"},
@@ -884,18 +884,18 @@ func TestParseWebhookMalformed(t *testing.T) {
 		{"timestamp empty string", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":""}]` + tail, `timestamp "" is not unix seconds`},
 		{"timestamp boolean", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":true}]` + tail, "timestamp true is not unix seconds"},
 		{"expiration not unix seconds", head + `"statuses":[{"id":"wamid.1","status":"sent","timestamp":"1","conversation":{"id":"c","expiration_timestamp":"soon"}}]` + tail,
-			`timestamp "soon" is not unix seconds`},
+			`statuses[0] (wamid.1): conversation expiration_timestamp "soon" is not unix seconds`},
 		{"message without id", head + `"messages":[{"from":"1","timestamp":"1","type":"text","text":{"body":"x"}}]` + tail,
 			`messages[0] has no "id"`},
 		{"message without type", head + `"messages":[{"id":"wamid.9","from":"1","timestamp":"1","text":{"body":"x"}}]` + tail,
 			`messages[0] (wamid.9) has no "type"`},
 		{"message timestamp bad", head + `"messages":[{"id":"wamid.9","timestamp":"yesterday","type":"text"}]` + tail,
-			`messages[0]: timestamp "yesterday" is not unix seconds`},
-		{"message not an object", head + `"messages":[42]` + tail, "value.messages[0] is a JSON number; want an object"},
+			`messages[0] (wamid.9): timestamp "yesterday" is not unix seconds`},
+		{"message not an object", head + `"messages":[42]` + tail, "value.messages is a JSON number; want an object"},
 		{"entry time bad", `{"object":"whatsapp_business_account","entry":[{"id":"1","time":"now","changes":[]}]}`,
-			`timestamp "now" is not unix seconds`},
+			`entry[0]: time "now" is not unix seconds`},
 		{"preference timestamp bad", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"user_preferences",` +
-			`"value":{"user_preferences":[{"wa_id":"1","value":"stop","timestamp":"x"}]}}]}]}`, `timestamp "x" is not unix seconds`},
+			`"value":{"user_preferences":[{"wa_id":"1","value":"stop","timestamp":"x"}]}}]}]}`, `user_preferences[0]: timestamp "x" is not unix seconds`},
 		{"template id an object", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update",` +
 			`"value":{"event":"APPROVED","message_template_id":{}}}]}]}`, "an id is {}; want a string or a number"},
 		{"tier fractional", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"business_capability_update",` +
@@ -930,9 +930,9 @@ func TestNormalizeTier(t *testing.T) {
 	}
 }
 
-// statusPayload is a typical status webhook as Meta sends it: pretty-printed,
-// one failed status with conversation and pricing, about 1 KB.
-var statusPayload = []byte(`{
+// statusPayload is a typical status webhook: one failed status with
+// conversation and pricing, compacted as Meta sends it (963 bytes).
+var statusPayload = compactBytes(`{
   "object": "whatsapp_business_account",
   "entry": [
     {
@@ -982,6 +982,14 @@ var statusPayload = []byte(`{
     }
   ]
 }`)
+
+func compactBytes(s string) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
 
 func BenchmarkParseStatus(b *testing.B) {
 	b.ReportAllocs()

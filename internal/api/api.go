@@ -1,0 +1,94 @@
+// Package api serves the REST API under /api/v1: JSON in and out, bearer
+// tokens, and the error shape of SPEC section 5.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/respond"
+	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// Handler serves the REST API.
+type Handler struct {
+	Store      *store.Store
+	Box        *secret.Box // seals channel access tokens; nil refuses channels with tokens
+	AdminToken string      // TICKS_ADMIN_TOKEN
+	Location   *time.Location
+	// Replay moves the ingest processor back to the start of the inbox.
+	Replay func(ctx context.Context) error
+}
+
+// maxBody bounds API request bodies.
+const maxBody = 1 << 20
+
+// Routes registers the API on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, *Principal)) {
+		mux.Handle(pattern, h.authenticate(fn))
+	}
+	handle("GET /api/v1/me", h.me)
+	handle("GET /api/v1/subaccounts", h.listSubaccounts)
+	handle("POST /api/v1/subaccounts", h.createSubaccount)
+	handle("GET /api/v1/subaccounts/{id}", h.getSubaccount)
+	handle("GET /api/v1/users", h.listUsers)
+	handle("POST /api/v1/users", h.createUser)
+	handle("GET /api/v1/users/{id}", h.getUser)
+	handle("GET /api/v1/tokens", h.listTokens)
+	handle("POST /api/v1/tokens", h.createToken)
+	handle("DELETE /api/v1/tokens/{id}", h.revokeToken)
+	handle("GET /api/v1/channels", h.listChannels)
+	handle("POST /api/v1/channels", h.createChannel)
+	handle("GET /api/v1/channels/{id}", h.getChannel)
+	handle("GET /api/v1/contacts/{id}", h.getContact)
+	handle("GET /api/v1/messages/{id}", h.getMessage)
+	handle("GET /api/v1/reports/messages", h.reportMessages)
+	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
+	handle("POST /api/v1/ingest/replay", h.replay)
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
+	}))
+}
+
+// decode reads a JSON request body into v, refusing unknown fields, trailing
+// data and bodies over maxBody.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return domain.Errorf(domain.EINVALID, "Content-Type must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return domain.Errorf(domain.ETOOLARGE, "request body over %d bytes", maxBody)
+		case errors.Is(err, io.EOF):
+			return domain.Errorf(domain.EINVALID, "request body is empty; a JSON object is expected")
+		}
+		return domain.Errorf(domain.EINVALID, "request body is not valid JSON for this endpoint: %v", err)
+	}
+	if dec.More() {
+		return domain.Errorf(domain.EINVALID, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// pathID parses the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, domain.Errorf(domain.EINVALID, "id %q is not a positive integer", v)
+	}
+	return id, nil
+}

@@ -1,0 +1,162 @@
+// Package server wires ticks together: storage, webhook ingestion, the REST
+// API and the operational endpoints, with a clean start and shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/config"
+	"github.com/ticksapp/ticks/internal/ingest"
+	"github.com/ticksapp/ticks/internal/respond"
+	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// Server is a running ticks: its store, ingest components and HTTP handler.
+type Server struct {
+	Config    *config.Config
+	Store     *store.Store
+	Inbox     *ingest.Inbox
+	Processor *ingest.Processor
+	Registry  *prometheus.Registry
+	Handler   http.Handler
+}
+
+// DSN returns the database the configuration names.
+func DSN(cfg *config.Config) string {
+	if cfg.Dialect() == "postgres" {
+		return cfg.DatabaseURL
+	}
+	return cfg.SQLitePath()
+}
+
+// New opens and migrates the database and builds the server.
+func New(ctx context.Context, cfg *config.Config) (*Server, error) {
+	st, err := store.Open(ctx, DSN(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{Config: cfg, Store: st, Registry: prometheus.NewRegistry()}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := ingest.NewMetrics(s.Registry)
+	s.Inbox = ingest.NewInbox(st, m)
+	s.Processor = ingest.NewProcessor(st, m, s.Inbox.Stored())
+
+	var box *secret.Box
+	if cfg.SecretKey != "" {
+		if box, err = secret.NewBox(cfg.SecretKey); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("TICKS_SECRET_KEY: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
+		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
+	mux.HandleFunc("GET /webhooks/whatsapp", wh.Verify)
+	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
+	(&api.Handler{Store: st, Box: box, AdminToken: cfg.AdminToken, Location: cfg.Location(),
+		Replay: s.Processor.Replay}).Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Handler = mux
+	return s, nil
+}
+
+// ready answers 200 when the database answers and the processor keeps up.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	st, err := s.Store.InboxStats(ctx)
+	if err != nil {
+		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"status": "ready", "inbox_rows": st.Rows,
+		"inbox_last_id": st.LastID, "inbox_applied_id": st.Applied})
+}
+
+// Run serves on ln until ctx is done, then shuts down in the order that
+// loses nothing: stop taking requests and finish those in flight (each
+// waits for its inbox commit), then stop the inbox, then the processor.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	inboxCtx, stopInbox := context.WithCancel(context.Background())
+	procCtx, stopProc := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.Inbox.Run(inboxCtx) }()
+	go func() {
+		defer wg.Done()
+		if err := s.Processor.Run(procCtx); err != nil {
+			slog.Error("ingest processor stopped", slog.Any("err", err))
+		}
+	}()
+	go s.pruneInbox(procCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	slog.Info("ticks listening", slog.String("addr", ln.Addr().String()), slog.String("database", string(s.Store.Dialect())))
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if e := srv.Shutdown(shutCtx); e != nil && err == nil {
+		err = e
+	}
+	stopInbox()
+	stopProc()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// pruneInbox deletes applied webhook bodies past the retention period, once
+// an hour.
+func (s *Server) pruneInbox(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.Store.PruneInbox(ctx, time.Now().Add(-s.Config.InboxRetention)); err != nil && ctx.Err() == nil {
+			slog.Warn("prune inbox", slog.Any("err", err))
+		} else if n > 0 {
+			slog.Info("pruned inbox", slog.Int64("rows", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.Store.Close() }
