@@ -143,7 +143,7 @@ func openStore(ctx context.Context, args []string) (*store.Store, *config.Config
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, server.DSN(cfg))
+	st, err := store.Open(ctx, server.DSN(cfg), server.StoreOptions(cfg)...)
 	if err != nil {
 		return nil, nil, err
 	}

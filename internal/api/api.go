@@ -49,6 +49,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/channels", h.listChannels)
 	handle("POST /api/v1/channels", h.createChannel)
 	handle("GET /api/v1/channels/{id}", h.getChannel)
+	handle("GET /api/v1/contacts", h.listContacts)
 	handle("GET /api/v1/contacts/{id}", h.getContact)
 	handle("GET /api/v1/messages/{id}", h.getMessage)
 	handle("GET /api/v1/reports/messages", h.reportMessages)

@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/phone"
 	"github.com/ticksapp/ticks/internal/respond"
+	"github.com/ticksapp/ticks/internal/store"
 )
 
 func (h *Handler) getContact(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -21,6 +23,43 @@ func (h *Handler) getContact(w http.ResponseWriter, r *http.Request, p *Principa
 		return
 	}
 	respond.JSON(w, http.StatusOK, c)
+}
+
+// listContacts lists contacts by ID, a page at a time (after=<last id>),
+// optionally those with one phone number.
+func (h *Handler) listContacts(w http.ResponseWriter, r *http.Request, p *Principal) {
+	q := r.URL.Query()
+	f := store.ContactFilter{Subaccounts: p.Scope, Limit: 100}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > domain.MaxReportLimit {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "limit must be between 1 and %d", domain.MaxReportLimit))
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "after must be a contact id"))
+			return
+		}
+		f.AfterID = n
+	}
+	if v := strings.TrimSpace(q.Get("phone")); v != "" {
+		e164, err := phone.Normalize(v, "BR")
+		if err != nil {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "phone: %v", err))
+			return
+		}
+		f.Phone = e164
+	}
+	list, err := h.Store.Contacts(r.Context(), f)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusOK, map[string]any{"contacts": list})
 }
 
 // getMessage finds a message by ticks id or by WhatsApp id (wamid.…).

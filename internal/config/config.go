@@ -58,6 +58,7 @@ type Config struct {
 	WebhookMaxBytes int64         // TICKS_WEBHOOK_MAX_BYTES: larger webhook bodies are refused
 	InboxRetention  time.Duration // TICKS_INBOX_RETENTION: how long raw webhook payloads are kept
 	TimeZone        string        // TICKS_TIMEZONE: IANA name; reports' days and months
+	SQLiteSync      string        // TICKS_SQLITE_SYNC: normal or full
 	location        *time.Location
 }
 

@@ -155,6 +155,17 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		env: "TICKS_SQLITE_SYNC", flag: "sqlite-sync", def: "normal",
+		usage: "SQLite durability: normal (survives a process crash) or full (also a power loss; slower on slow disks)",
+		parse: func(c *Config, s string) error {
+			if s != "normal" && s != "full" {
+				return fmt.Errorf("%q: want normal or full", s)
+			}
+			c.SQLiteSync = s
+			return nil
+		},
+	},
 }
 
 // checkAddr accepts what net.Listen("tcp", …) accepts with a numeric port,

@@ -250,3 +250,18 @@ func FuzzFromWAID(f *testing.F) {
 		}
 	})
 }
+
+// Audience uploads normalize every row; webhooks canonicalize every event.
+func BenchmarkNormalize(b *testing.B) {
+	for b.Loop() {
+		if _, err := Normalize("(11) 98765-4321", "BR"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCanonical(b *testing.B) {
+	for b.Loop() {
+		_ = Canonical("551187654321")
+	}
+}

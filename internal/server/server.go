@@ -42,9 +42,17 @@ func DSN(cfg *config.Config) string {
 	return cfg.SQLitePath()
 }
 
+// StoreOptions are the store options the configuration asks for.
+func StoreOptions(cfg *config.Config) []store.Option {
+	if cfg.SQLiteSync == "" {
+		return nil
+	}
+	return []store.Option{store.WithSQLiteSync(cfg.SQLiteSync)}
+}
+
 // New opens and migrates the database and builds the server.
 func New(ctx context.Context, cfg *config.Config) (*Server, error) {
-	st, err := store.Open(ctx, DSN(cfg))
+	st, err := store.Open(ctx, DSN(cfg), StoreOptions(cfg)...)
 	if err != nil {
 		return nil, err
 	}

@@ -246,10 +246,31 @@ func decodeCursor(c string) (at, id int64, err error) {
 	return at, id, nil
 }
 
+const contactColumns = `id, subaccount_id, phone, COALESCE(phone_key, ''), wa_id, COALESCE(user_id, ''), name,
+	correlation_id, fields, opted_out, preference_at, last_inbound_at, created_at`
+
+func scanContact(row interface{ Scan(...any) error }) (*domain.Contact, error) {
+	var c domain.Contact
+	var fields string
+	var prefAt, created int64
+	var lastIn sql.NullInt64
+	err := row.Scan(&c.ID, &c.SubaccountID, &c.Phone, &c.PhoneKey, &c.WAID, &c.UserID, &c.Name, &c.CorrelationID,
+		&fields, &c.OptedOut, &prefAt, &lastIn, &created)
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(fields), &c.Fields)
+	if c.OptedOut && prefAt > 0 {
+		t := fromMS(prefAt)
+		c.OptedOutAt = &t
+	}
+	c.LastInboundAt, c.CreatedAt = ptrMS(lastIn), fromMS(created)
+	return &c, nil
+}
+
 // Contact returns a contact by ID within subaccounts (nil means any).
 func (s *Store) Contact(ctx context.Context, id int64, subaccounts []int64) (*domain.Contact, error) {
-	query := `SELECT id, subaccount_id, phone, COALESCE(phone_key, ''), wa_id, COALESCE(user_id, ''), name,
-		correlation_id, fields, opted_out, preference_at, last_inbound_at, created_at FROM contacts WHERE id = ?`
+	query := `SELECT ` + contactColumns + ` FROM contacts WHERE id = ?`
 	args := []any{id}
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
@@ -260,20 +281,52 @@ func (s *Store) Contact(ctx context.Context, id int64, subaccounts []int64) (*do
 			args = append(args, sa)
 		}
 	}
-	var c domain.Contact
-	var fields string
-	var prefAt, created int64
-	var lastIn sql.NullInt64
-	err := s.r.QueryRowContext(ctx, s.q(query), args...).Scan(&c.ID, &c.SubaccountID, &c.Phone, &c.PhoneKey, &c.WAID,
-		&c.UserID, &c.Name, &c.CorrelationID, &fields, &c.OptedOut, &prefAt, &lastIn, &created)
+	c, err := scanContact(s.r.QueryRowContext(ctx, s.q(query), args...))
 	if err != nil {
 		return nil, notFound(err, "contact", id)
 	}
-	_ = json.Unmarshal([]byte(fields), &c.Fields)
-	if c.OptedOut && prefAt > 0 {
-		t := fromMS(prefAt)
-		c.OptedOutAt = &t
+	return c, nil
+}
+
+// ContactFilter selects contacts.
+type ContactFilter struct {
+	Subaccounts []int64 // scope; nil means all
+	Phone       string  // E.164; matched on the canonical form
+	AfterID     int64   // keyset pagination
+	Limit       int
+}
+
+// Contacts lists contacts by ascending ID.
+func (s *Store) Contacts(ctx context.Context, f ContactFilter) ([]domain.Contact, error) {
+	w := &whereBuilder{}
+	if f.Subaccounts != nil {
+		if len(f.Subaccounts) == 0 {
+			return []domain.Contact{}, nil
+		}
+		w.in(`subaccount_id`, len(f.Subaccounts), func(i int) any { return f.Subaccounts[i] })
 	}
-	c.LastInboundAt, c.CreatedAt = ptrMS(lastIn), fromMS(created)
-	return &c, nil
+	if f.Phone != "" {
+		w.add(`phone_key = ?`, phone.Canonical(f.Phone))
+	}
+	if f.AfterID > 0 {
+		w.add(`id > ?`, f.AfterID)
+	}
+	if f.Limit <= 0 || f.Limit > domain.MaxReportLimit {
+		f.Limit = domain.MaxReportLimit
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+contactColumns+` FROM contacts`+w.sql()+` ORDER BY id LIMIT ?`),
+		append(w.args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	defer rows.Close()
+	out := []domain.Contact{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
 }

@@ -10,16 +10,14 @@ import (
 
 // templateValue covers the three template fields; each uses a subset.
 type templateValue struct {
-	Event            string     `json:"event"`
-	TemplateID       flexString `json:"message_template_id"`
-	Name             string     `json:"message_template_name"`
-	Language         string     `json:"message_template_language"`
-	Reason           string     `json:"reason"`
-	NewQuality       string     `json:"new_quality_score"`
-	NewCategory      string     `json:"new_category"`
-	CorrectCategory  string     `json:"correct_category"`
-	PreviousQuality  string     `json:"previous_quality_score"`
-	PreviousCategory string     `json:"previous_category"`
+	Event           string     `json:"event"`
+	TemplateID      flexString `json:"message_template_id"`
+	Name            string     `json:"message_template_name"`
+	Language        string     `json:"message_template_language"`
+	Reason          string     `json:"reason"`
+	NewQuality      string     `json:"new_quality_score"`
+	NewCategory     string     `json:"new_category"`
+	CorrectCategory string     `json:"correct_category"`
 }
 
 func (p *changeParser) template() error {
@@ -180,6 +178,7 @@ func appendWord(b *strings.Builder, prefix, s string) {
 // account webhooks send "TIER_1K", others the number of users (1000).
 type tier string
 
+// UnmarshalJSON accepts Meta's string tiers and plain user counts alike.
 func (t *tier) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":

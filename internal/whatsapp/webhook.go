@@ -499,6 +499,7 @@ type unixTime struct {
 	bad string
 }
 
+// UnmarshalJSON never fails, so one odd timestamp cannot hide which event it was on.
 func (t *unixTime) UnmarshalJSON(b []byte) error {
 	*t = unixTime{}
 	if string(b) == "null" {
@@ -537,6 +538,7 @@ func (t unixTime) Time() time.Time {
 // a number in another (message_template_id, entry ids).
 type flexString string
 
+// UnmarshalJSON keeps a number's digits as sent, so large ids lose no precision.
 func (s *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":

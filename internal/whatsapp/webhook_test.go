@@ -815,6 +815,43 @@ func TestParseWebhookEdgeCases(t *testing.T) {
 			t.Errorf("got %+v", batch.Unknown)
 		}
 	})
+	t.Run("an unknown change that does not fit leaves the statuses beside it alone", func(t *testing.T) {
+		batch, err := ParseWebhook([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[` +
+			`{"field":"calls","value":{"metadata":{"phone_number_id":"77"},"statuses":"ringing","timestamp":"2025-06-18T16:25:00Z"}},` +
+			`{"field":"messages","value":{"metadata":{"phone_number_id":"77"},"statuses":[{"id":"wamid.1","status":"read","timestamp":"5"}]}}]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch.Unknown) != 1 || batch.Unknown[0].Field != "calls" || batch.Unknown[0].PhoneNumberID != "77" ||
+			len(batch.Statuses) != 1 || batch.Statuses[0].State != domain.StateRead {
+			t.Errorf("got %+v", batch)
+		}
+	})
+	t.Run("an account field may use keys a messages value would refuse", func(t *testing.T) {
+		batch, err := ParseWebhook([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","time":1750263900,"changes":[` +
+			`{"field":"account_update","value":{"event":"PARTNER_ADDED","timestamp":"2025-06-18T16:25:00Z","errors":"none"}}]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch.Accounts) != 1 || batch.Accounts[0].Event != "PARTNER_ADDED" || !batch.Accounts[0].Timestamp.Equal(ts(1750263900)) {
+			t.Errorf("got %+v", batch.Accounts)
+		}
+	})
+	t.Run("events do not share memory with the body", func(t *testing.T) {
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[` +
+			`{"field":"x","value":{"a":"b"}},` +
+			`{"field":"messages","value":{"messages":[{"id":"m","type":"text","text":{"body":"hi"}}]}}]}]}`)
+		batch, err := ParseWebhook(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range body {
+			body[i] = ' '
+		}
+		if string(batch.Unknown[0].Value) != `{"a":"b"}` || string(batch.Messages[0].Content) != `{"body":"hi"}` {
+			t.Errorf("events changed with the body: %s %s", batch.Unknown[0].Value, batch.Messages[0].Content)
+		}
+	})
 	t.Run("empty entry array", func(t *testing.T) {
 		batch, err := ParseWebhook([]byte(`{"object":"whatsapp_business_account","entry":[]}`))
 		if err != nil || batch.Len() != 0 {
