@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ticksapp/ticks/internal/simulator"
+	"github.com/ticksapp/ticks/internal/whatsapp"
+)
+
+// TestBadInputIsRefusedAndChangesNothing sends malformed webhooks and API
+// requests: each gets the right 4xx with a JSON error that says what is
+// wrong, and none of them stores anything.
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	s := newServer(t)
+	var viewer struct {
+		Token string `json:"token"`
+	}
+	var sa struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja"}, &sa)
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "v", "role": "viewer", "subaccount_id": sa.ID}, &viewer)
+
+	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
+	good := biz.StatusWebhook(simulator.Status{ID: "wamid.OK", Status: "sent", Timestamp: "1750000000", RecipientID: "5511987654321"})
+	sign := func(b []byte) string { return whatsapp.Sign([]byte(appSecret), b) }
+	envelope := func(value string) []byte {
+		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":` + value + `}]}]}`)
+	}
+	huge := append([]byte(`{"object":"whatsapp_business_account","entry":[],"pad":"`), []byte(strings.Repeat("x", 70<<10))...)
+	huge = append(huge, `"}`...)
+
+	type req struct {
+		name     string
+		method   string
+		path     string
+		token    string
+		body     any
+		sig      string // for webhooks: "" unsigned, "sign" to sign the body
+		wantCode int
+		wantMsg  string
+	}
+	cases := []req{
+		{"webhook unsigned", "POST", "/webhooks/whatsapp", "", good, "", 401, "missing X-Hub-Signature-256"},
+		{"webhook bad signature", "POST", "/webhooks/whatsapp", "", good, "sha256=" + strings.Repeat("0", 64), 401, "does not match"},
+		{"webhook sha1 signature", "POST", "/webhooks/whatsapp", "", good, "sha1=abc", 401, "does not match"},
+		{"webhook signed with another secret", "POST", "/webhooks/whatsapp", "", good, whatsapp.Sign([]byte("other"), good), 401, "does not match"},
+		{"webhook malformed JSON", "POST", "/webhooks/whatsapp", "", []byte(`{"object":`), "sign", 400, "JSON"},
+		{"webhook empty body", "POST", "/webhooks/whatsapp", "", []byte(``), "sign", 400, ""},
+		{"webhook top-level array", "POST", "/webhooks/whatsapp", "", []byte(`[1,2]`), "sign", 400, "object"},
+		{"webhook wrong object", "POST", "/webhooks/whatsapp", "", []byte(`{"object":"page","entry":[]}`), "sign", 400, "whatsapp_business_account"},
+		{"webhook without entry", "POST", "/webhooks/whatsapp", "", []byte(`{"object":"whatsapp_business_account"}`), "sign", 400, "entry"},
+		{"webhook unknown status", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"id":"wamid.A","status":"exploded","timestamp":"1"}]}`), "sign", 400, "exploded"},
+		{"webhook status without id", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"status":"sent","timestamp":"1"}]}`), "sign", 400, "id"},
+		{"webhook bad timestamp", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"id":"wamid.A","status":"sent","timestamp":"yesterday"}]}`), "sign", 400, "timestamp"},
+		{"webhook message without type", "POST", "/webhooks/whatsapp", "", envelope(`{"messages":[{"id":"wamid.B","from":"5511987654321","timestamp":"1"}]}`), "sign", 400, "type"},
+		{"webhook too large", "POST", "/webhooks/whatsapp", "", huge, "sign", 413, "bytes"},
+		{"verify wrong token", "GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", "", nil, "", 403, "verify_token"},
+		{"verify wrong mode", "GET", "/webhooks/whatsapp?hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1", "", nil, "", 400, "hub.mode"},
+		{"api without token", "GET", "/api/v1/subaccounts", "", nil, "", 401, "bearer token"},
+		{"api unknown token", "GET", "/api/v1/subaccounts", "tk_nope", nil, "", 401, "invalid or revoked"},
+		{"report bad direction", "GET", "/api/v1/reports/messages?direction=sideways", adminToken, nil, "", 400, "direction"},
+		{"report bad from", "GET", "/api/v1/reports/messages?from=last-tuesday", adminToken, nil, "", 400, "from"},
+		{"report from after to", "GET", "/api/v1/reports/messages?from=2026-05-02&to=2026-05-01", adminToken, nil, "", 400, "before"},
+		{"report year out of range", "GET", "/api/v1/reports/messages?from=1900-01-01", adminToken, nil, "", 400, "out of range"},
+		{"report unknown status", "GET", "/api/v1/reports/messages?status=lost", adminToken, nil, "", 400, "lost"},
+		{"report limit zero", "GET", "/api/v1/reports/messages?limit=0", adminToken, nil, "", 400, "limit"},
+		{"report limit huge", "GET", "/api/v1/reports/messages?limit=5000", adminToken, nil, "", 400, "limit"},
+		{"report forged cursor", "GET", "/api/v1/reports/messages?cursor=zzz", adminToken, nil, "", 400, "cursor"},
+		{"report unknown parameter", "GET", "/api/v1/reports/messages?colour=blue", adminToken, nil, "", 400, "colour"},
+		{"report bad phone", "GET", "/api/v1/reports/messages?phone=abc", adminToken, nil, "", 400, "phone"},
+		{"report bad session", "GET", "/api/v1/reports/messages?session=maybe", adminToken, nil, "", 400, "session"},
+		{"report bad conversation type", "GET", "/api/v1/reports/messages?conversation_type=chat", adminToken, nil, "", 400, "conversation_type"},
+		{"report unsupported format", "GET", "/api/v1/reports/messages?format=doc", adminToken, nil, "", 400, "format"},
+		{"subaccount malformed JSON", "POST", "/api/v1/subaccounts", adminToken, "{", "", 400, "JSON"},
+		{"subaccount unknown field", "POST", "/api/v1/subaccounts", adminToken, `{"name":"X","colour":"red"}`, "", 400, "colour"},
+		{"subaccount empty name", "POST", "/api/v1/subaccounts", adminToken, `{"name":"  "}`, "", 400, "name"},
+		{"subaccount bad time zone", "POST", "/api/v1/subaccounts", adminToken, `{"name":"Y","time_zone":"Mars/Base"}`, "", 400, "time_zone"},
+		{"subaccount duplicate", "POST", "/api/v1/subaccounts", adminToken, `{"name":"Loja"}`, "", 409, "already exists"},
+		{"subaccount by viewer", "POST", "/api/v1/subaccounts", viewer.Token, `{"name":"Z"}`, "", 403, "viewer"},
+		{"user bad email", "POST", "/api/v1/users", adminToken, `{"email":"nobody","role":"viewer","password":"long-enough"}`, "", 400, "email"},
+		{"user short password", "POST", "/api/v1/users", adminToken, `{"email":"a@b.co","role":"viewer","password":"short"}`, "", 400, "password"},
+		{"user bad role", "POST", "/api/v1/users", adminToken, `{"email":"a@b.co","role":"king","password":"long-enough"}`, "", 400, "role"},
+		{"token bad role", "POST", "/api/v1/tokens", adminToken, `{"name":"t","role":"god","subaccount_id":2}`, "", 400, "role"},
+		{"token unknown subaccount", "POST", "/api/v1/tokens", adminToken, `{"name":"t","role":"viewer","subaccount_id":999}`, "", 400, "does not exist"},
+		{"channel non-numeric phone id", "POST", "/api/v1/channels", adminToken, `{"subaccount_id":2,"name":"c","phone_number_id":"abc"}`, "", 400, "phone_number_id"},
+		{"channel in unassigned", "POST", "/api/v1/channels", adminToken, `{"subaccount_id":1,"name":"c","phone_number_id":"123456"}`, "", 400, "unassigned"},
+		{"message bad id", "GET", "/api/v1/messages/abc", adminToken, nil, "", 400, "neither"},
+		{"message unknown", "GET", "/api/v1/messages/wamid.nothing", adminToken, nil, "", 404, "not found"},
+		{"unknown endpoint", "GET", "/api/v1/nothing", adminToken, nil, "", 404, "no API endpoint"},
+		{"wrong content type", "POST", "/api/v1/subaccounts", adminToken, `name=x`, "", 400, "Content-Type"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var hdr []string
+			switch {
+			case c.sig == "sign":
+				hdr = []string{"X-Hub-Signature-256", sign(toBytes(c.body))}
+			case c.sig != "":
+				hdr = []string{"X-Hub-Signature-256", c.sig}
+			}
+			if c.name == "wrong content type" {
+				hdr = append(hdr, "Content-Type", "application/x-www-form-urlencoded")
+			}
+			r := s.do(c.method, c.path, c.token, c.body, hdr...)
+			if r.code != c.wantCode {
+				t.Fatalf("answered %d %s, want %d", r.code, r.body, c.wantCode)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			r.json(t, &e)
+			if e.Error.Code == "" || e.Error.Message == "" || !strings.Contains(e.Error.Message, c.wantMsg) {
+				t.Errorf("error %+v does not say %q", e.Error, c.wantMsg)
+			}
+		})
+	}
+
+	ctx := context.Background()
+	st, err := s.srv.Store.InboxStats(ctx)
+	if err != nil || st.Rows != 0 {
+		t.Errorf("inbox holds %d rows after only bad webhooks (err %v)", st.Rows, err)
+	}
+	subs, _ := s.srv.Store.Subaccounts(ctx, nil)
+	users, _ := s.srv.Store.Users(ctx, nil)
+	tokens, _ := s.srv.Store.APITokens(ctx, nil)
+	channels, _ := s.srv.Store.Channels(ctx, nil)
+	if len(subs) != 2 || len(users) != 0 || len(tokens) != 1 || len(channels) != 0 {
+		t.Errorf("bad input changed data: %d subaccounts, %d users, %d tokens, %d channels", len(subs), len(users), len(tokens), len(channels))
+	}
+	if r := s.webhook(good); r.code != http.StatusOK {
+		t.Errorf("a good webhook after the bad ones answered %d", r.code)
+	}
+}
+
+func toBytes(v any) []byte {
+	switch b := v.(type) {
+	case []byte:
+		return b
+	case string:
+		return []byte(b)
+	}
+	return nil
+}
