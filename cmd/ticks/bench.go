@@ -2,10 +2,54 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
+	"strings"
+
+	"github.com/ticksapp/ticks/internal/bench"
 )
 
-func bench(ctx context.Context, args []string, out io.Writer) error {
-	return fmt.Errorf("usage: ticks bench ingest [flags]")
+func benchCmd(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		return fmt.Errorf("usage: ticks bench ingest [-messages N] [-per-body N] [-clients N] [-database-url URL] [-sqlite-sync normal|full]")
+	}
+	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.IngestOptions{}
+	fs.IntVar(&o.Messages, "messages", 50000, "messages; each gets sent, delivered and read statuses")
+	fs.IntVar(&o.PerBody, "per-body", 1, "status events per webhook body")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent HTTP clients")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
+	fs.StringVar(&o.SQLiteSync, "sqlite-sync", "normal", "SQLite synchronous mode: normal or full")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if o.Messages < 1 || o.PerBody < 1 || o.Clients < 1 {
+		return fmt.Errorf("-messages, -per-body and -clients must be positive")
+	}
+	res, err := bench.Ingest(ctx, o)
+	if err != nil {
+		return err
+	}
+	dialect := "sqlite (synchronous=" + o.SQLiteSync + ")"
+	if strings.HasPrefix(o.DatabaseURL, "postgres") {
+		dialect = "postgresql"
+	}
+	res.Print(out, o, dialect)
+	return nil
 }

@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "ingest":
 		return ingestCmd(ctx, args[1:], out)
 	case "bench":
-		return bench(ctx, args[1:], out)
+		return benchCmd(ctx, args[1:], out)
 	case "version", "-version", "--version":
 		fmt.Fprintln(out, "ticks", buildVersion())
 		return nil

@@ -27,7 +27,7 @@ type Processor struct {
 // NewProcessor returns a processor of st's inbox, woken by wake (the
 // inbox's Stored channel) and otherwise polling.
 func NewProcessor(st *store.Store, m *Metrics, wake <-chan struct{}) *Processor {
-	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 500, Poll: time.Second}
+	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second}
 }
 
 // Applied returns the ID of the last inbox row applied.

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -39,7 +41,21 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 	var st ApplyStats
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		a := newApplier(ctx, s, tx)
-		defer a.close()
+		var wamids []string
+		for _, it := range items {
+			for i := range it.Batch.Statuses {
+				wamids = append(wamids, it.Batch.Statuses[i].WAMID)
+			}
+			for i := range it.Batch.Messages {
+				wamids = append(wamids, it.Batch.Messages[i].WAMID)
+			}
+		}
+		if err := a.preload(wamids); err != nil {
+			return err
+		}
+		if err := a.preloadContacts(items); err != nil {
+			return err
+		}
 		for _, it := range items {
 			if err := a.apply(it, &st); err != nil {
 				return fmt.Errorf("apply inbox %d: %w", it.InboxID, err)
@@ -73,34 +89,31 @@ type msgRow struct {
 	isNew, dirty                           bool
 	phone, waID, userID                    string
 	campaignID, senderUserID, botID        sql.NullInt64
+	direction, wamid                       string
 }
 
 type applier struct {
-	ctx      context.Context
-	s        *Store
-	tx       *sql.Tx
-	channels map[string]channelRef // phone_number_id →
-	contacts map[string]int64      // subaccount|key →
-	msgs     map[string]*msgRow    // wamid →
-	order    []*msgRow
-	touched  map[timelineKey]time.Time
-
-	getMsg *sql.Stmt
+	ctx       context.Context
+	s         *Store
+	tx        *sql.Tx
+	channels  map[string]channelRef  // phone_number_id →
+	contacts  map[string]*contactRef // p|subaccount|phone key or u|subaccount|user id →
+	noContact map[string]bool        // such keys known not to exist
+	msgs      map[string]*msgRow     // wamid →
+	absent    map[string]bool        // wamids known not to exist
+	order     []*msgRow
+	touched   map[timelineKey]time.Time
 }
 
 func newApplier(ctx context.Context, s *Store, tx *sql.Tx) *applier {
 	return &applier{
 		ctx: ctx, s: s, tx: tx,
-		channels: map[string]channelRef{},
-		contacts: map[string]int64{},
-		msgs:     map[string]*msgRow{},
-		touched:  map[timelineKey]time.Time{},
-	}
-}
-
-func (a *applier) close() {
-	if a.getMsg != nil {
-		a.getMsg.Close()
+		channels:  map[string]channelRef{},
+		contacts:  map[string]*contactRef{},
+		noContact: map[string]bool{},
+		msgs:      map[string]*msgRow{},
+		absent:    map[string]bool{},
+		touched:   map[timelineKey]time.Time{},
 	}
 }
 
@@ -182,14 +195,14 @@ func (a *applier) channel(r domain.Recipient) (channelRef, error) {
 		return c, nil
 	}
 	var c channelRef
-	err := a.tx.QueryRowContext(a.ctx, a.s.q(`SELECT id, subaccount_id FROM channels WHERE phone_number_id = ?`),
+	err := a.s.txQueryRow(a.ctx, a.tx, (`SELECT id, subaccount_id FROM channels WHERE phone_number_id = ?`),
 		r.PhoneNumberID).Scan(&c.id, &c.subaccountID)
 	if errors.Is(err, sql.ErrNoRows) {
 		name := "Unassigned " + r.DisplayPhone
 		if r.DisplayPhone == "" {
 			name = "Unassigned " + r.PhoneNumberID
 		}
-		err = a.tx.QueryRowContext(a.ctx, a.s.q(`INSERT INTO channels
+		err = a.s.txQueryRow(a.ctx, a.tx, (`INSERT INTO channels
 			(subaccount_id, name, waba_id, phone_number_id, display_phone, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
 			domain.UnassignedSubaccountID, name, r.WABAID, r.PhoneNumberID, r.DisplayPhone, ms(a.s.Now())).Scan(&c.id)
@@ -211,7 +224,7 @@ func (a *applier) wabaChannel(wabaID string) (channelRef, error) {
 	}
 	c := channelRef{subaccountID: domain.UnassignedSubaccountID}
 	if wabaID != "" {
-		err := a.tx.QueryRowContext(a.ctx, a.s.q(`SELECT subaccount_id FROM channels WHERE waba_id = ?
+		err := a.s.txQueryRow(a.ctx, a.tx, (`SELECT subaccount_id FROM channels WHERE waba_id = ?
 			ORDER BY subaccount_id = 1, id LIMIT 1`), wabaID).Scan(&c.subaccountID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return c, fmt.Errorf("resolve waba %s: %w", wabaID, err)
@@ -226,91 +239,323 @@ func (a *applier) wabaChannel(wabaID string) (channelRef, error) {
 // canonical phone form, so Brazilian ids without the ninth digit find the
 // contact stored with it.
 func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64, string, error) {
-	var e164, key string
-	if waID != "" {
-		if p, err := phone.FromWAID(waID); err == nil {
-			// The canonical form is the real number (with the Brazilian
-			// ninth digit); the wa_id keeps what WhatsApp sent.
-			key = phone.Canonical(p)
-			e164 = key
-		}
-	}
-	ck := fmt.Sprintf("%d|%s|%s", subaccountID, key, userID)
-	if id, ok := a.contacts[ck]; ok {
-		return id, e164, nil
-	}
+	key := contactPhoneKey(waID)
 	if key == "" && userID == "" {
 		return 0, "", domain.Errorf(domain.EINVALID, "message without a recipient id")
 	}
-	var id int64
-	var haveUser sql.NullString
-	var haveWA string
-	err := a.tx.QueryRowContext(a.ctx, a.s.q(`SELECT id, user_id, wa_id FROM contacts
-		WHERE subaccount_id = ? AND (phone_key = ? OR user_id = ?) ORDER BY id LIMIT 1`),
-		subaccountID, nullStr(key), nullStr(userID)).Scan(&id, &haveUser, &haveWA)
+	pk, uk := contactCacheKeys(subaccountID, key, userID)
+	ref, found := a.contacts[pk]
+	if !found {
+		ref, found = a.contacts[uk]
+	}
+	if !found {
+		ref = &contactRef{}
+	}
+	if !found && !(a.noContact[pk] && a.noContact[uk]) {
+		var haveUser sql.NullString
+		var haveWA string
+		err := a.s.txQueryRow(a.ctx, a.tx, `SELECT id, user_id, wa_id FROM contacts
+			WHERE subaccount_id = ? AND (phone_key = ? OR user_id = ?) ORDER BY id LIMIT 1`,
+			subaccountID, nullStr(key), nullStr(userID)).Scan(&ref.id, &haveUser, &haveWA)
+		switch {
+		case err == nil:
+			found, ref.hasUser, ref.hasWA = true, haveUser.Valid, haveWA != ""
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, "", fmt.Errorf("find contact: %w", err)
+		}
+	}
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		err = a.tx.QueryRowContext(a.ctx, a.s.q(`INSERT INTO contacts
+	case !found:
+		err := a.s.txQueryRow(a.ctx, a.tx, `INSERT INTO contacts
 			(subaccount_id, phone, phone_key, wa_id, user_id, name, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			subaccountID, e164, nullStr(key), waID, nullStr(userID), name, ms(a.s.Now())).Scan(&id)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			subaccountID, key, nullStr(key), waID, nullStr(userID), name, ms(a.s.Now())).Scan(&ref.id)
 		if err != nil {
 			return 0, "", fmt.Errorf("insert contact: %w", err)
 		}
-	case err != nil:
-		return 0, "", fmt.Errorf("find contact: %w", err)
-	default:
+		ref.hasUser, ref.hasWA = userID != "", waID != ""
+	case (userID != "" && !ref.hasUser) || (waID != "" && !ref.hasWA):
 		// Learn the ids the contact was missing; never overwrite a known one.
-		if (userID != "" && !haveUser.Valid) || (waID != "" && haveWA == "") {
-			_, err = a.tx.ExecContext(a.ctx, a.s.q(`UPDATE contacts SET
-				user_id = COALESCE(user_id, ?),
-				wa_id = CASE WHEN wa_id = '' THEN ? ELSE wa_id END,
-				phone = CASE WHEN phone = '' THEN ? ELSE phone END,
-				phone_key = COALESCE(phone_key, ?)
-				WHERE id = ?`), nullStr(userID), waID, e164, nullStr(key), id)
-			if err != nil {
-				return 0, "", fmt.Errorf("update contact ids: %w", err)
+		_, err := a.s.txExec(a.ctx, a.tx, `UPDATE contacts SET
+			user_id = COALESCE(user_id, ?),
+			wa_id = CASE WHEN wa_id = '' THEN ? ELSE wa_id END,
+			phone = CASE WHEN phone = '' THEN ? ELSE phone END,
+			phone_key = COALESCE(phone_key, ?)
+			WHERE id = ?`, nullStr(userID), waID, key, nullStr(key), ref.id)
+		if err != nil {
+			return 0, "", fmt.Errorf("update contact ids: %w", err)
+		}
+		ref.hasUser, ref.hasWA = ref.hasUser || userID != "", ref.hasWA || waID != ""
+	}
+	if key != "" {
+		a.contacts[pk] = ref
+	}
+	if userID != "" {
+		a.contacts[uk] = ref
+	}
+	return ref.id, key, nil
+}
+
+// contactPhoneKey is the canonical phone of a wa_id, the form contacts are
+// matched on: the real number, with the Brazilian ninth digit, while the
+// wa_id keeps what WhatsApp sent. "" when the wa_id is not a phone number.
+func contactPhoneKey(waID string) string {
+	if waID == "" {
+		return ""
+	}
+	p, err := phone.FromWAID(waID)
+	if err != nil {
+		return ""
+	}
+	return phone.Canonical(p)
+}
+
+func contactCacheKeys(subaccountID int64, key, userID string) (string, string) {
+	sa := strconv.FormatInt(subaccountID, 10)
+	pk, uk := "", ""
+	if key != "" {
+		pk = "p|" + sa + "|" + key
+	}
+	if userID != "" {
+		uk = "u|" + sa + "|" + userID
+	}
+	return pk, uk
+}
+
+// contactRef is what the applier remembers of a contact.
+type contactRef struct {
+	id             int64
+	hasUser, hasWA bool
+}
+
+// contactWant is a contact a batch names.
+type contactWant struct {
+	subaccountID            int64
+	key, userID, waID, name string
+}
+
+// preloadContacts looks up, a chunk at a time, the contacts the batch's new
+// messages and preferences name, and creates the missing ones with
+// multi-row inserts, so that contact() finds them all in its cache.
+func (a *applier) preloadContacts(b []InboxBatch) error {
+	var wants []contactWant
+	add := func(r domain.Recipient, waID, userID, name string) error {
+		ch, err := a.channel(r)
+		if err != nil {
+			return err
+		}
+		w := contactWant{subaccountID: ch.subaccountID, key: contactPhoneKey(waID), userID: userID, waID: waID, name: name}
+		if w.key != "" || w.userID != "" {
+			wants = append(wants, w)
+		}
+		return nil
+	}
+	for _, it := range b {
+		for i := range it.Batch.Statuses {
+			e := &it.Batch.Statuses[i]
+			if a.absent[e.WAMID] {
+				if err := add(e.Recipient, e.RecipientWAID, e.RecipientUserID, e.ProfileName); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range it.Batch.Messages {
+			e := &it.Batch.Messages[i]
+			if a.absent[e.WAMID] {
+				if err := add(e.Recipient, e.FromWAID, e.FromUserID, e.ProfileName); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range it.Batch.Preferences {
+			e := &it.Batch.Preferences[i]
+			if err := add(e.Recipient, e.WAID, e.UserID, ""); err != nil {
+				return err
 			}
 		}
 	}
-	a.contacts[ck] = id
-	return id, e164, nil
+	keys, users := map[int64][]string{}, map[int64][]string{}
+	for _, w := range wants {
+		if w.key != "" {
+			keys[w.subaccountID] = append(keys[w.subaccountID], w.key)
+		}
+		if w.userID != "" {
+			users[w.subaccountID] = append(users[w.subaccountID], w.userID)
+		}
+	}
+	for sa, list := range keys {
+		if err := a.lookupContacts(sa, "phone_key", "p", list); err != nil {
+			return err
+		}
+	}
+	for sa, list := range users {
+		if err := a.lookupContacts(sa, "user_id", "u", list); err != nil {
+			return err
+		}
+	}
+	// Create the contacts still unknown, once each even when a batch names
+	// one by both its phone and its user id.
+	var create []contactWant
+	for _, w := range wants {
+		pk, uk := contactCacheKeys(w.subaccountID, w.key, w.userID)
+		if a.contacts[pk] != nil || a.contacts[uk] != nil {
+			continue
+		}
+		ref := &contactRef{hasUser: w.userID != "", hasWA: w.waID != ""}
+		if pk != "" {
+			a.contacts[pk] = ref
+		}
+		if uk != "" {
+			a.contacts[uk] = ref
+		}
+		create = append(create, w)
+	}
+	const row = `(?, ?, ?, ?, ?, ?, ?)`
+	now := ms(a.s.Now())
+	for start := 0; start < len(create); start += upsertChunk {
+		part := create[start:min(start+upsertChunk, len(create))]
+		args := make([]any, 0, 7*len(part))
+		for _, w := range part {
+			args = append(args, w.subaccountID, w.key, nullStr(w.key), w.waID, nullStr(w.userID), w.name, now)
+		}
+		rows, err := a.s.txQuery(a.ctx, a.tx, `INSERT INTO contacts
+			(subaccount_id, phone, phone_key, wa_id, user_id, name, created_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",")+
+			` RETURNING id, subaccount_id, COALESCE(phone_key, ''), COALESCE(user_id, '')`, args...)
+		if err != nil {
+			return fmt.Errorf("create contacts: %w", err)
+		}
+		// RETURNING's row order is not promised: match rows by their keys.
+		i := start
+		for rows.Next() {
+			var id, sa int64
+			var key, user string
+			if err := rows.Scan(&id, &sa, &key, &user); err != nil {
+				rows.Close()
+				return err
+			}
+			pk, uk := contactCacheKeys(sa, key, user)
+			if ref := a.contacts[pk]; ref != nil {
+				ref.id = id
+			} else if ref := a.contacts[uk]; ref != nil {
+				ref.id = id
+			}
+			i++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("create contacts: %w", err)
+		}
+		if i != start+len(part) {
+			return fmt.Errorf("create contacts: %d ids for %d rows", i-start, len(part))
+		}
+	}
+	return nil
+}
+
+func (a *applier) lookupContacts(subaccountID int64, column, prefix string, values []string) error {
+	sa := strconv.FormatInt(subaccountID, 10)
+	query := `SELECT id, COALESCE(phone_key, ''), COALESCE(user_id, ''), wa_id FROM contacts
+		WHERE subaccount_id = ? AND ` + column + ` IN (` + placeholders(preloadChunk) + `)`
+	args := make([]any, preloadChunk+1)
+	args[0] = subaccountID
+	for start := 0; start < len(values); start += preloadChunk {
+		part := values[start:min(start+preloadChunk, len(values))]
+		for i := range preloadChunk {
+			args[i+1] = part[min(i, len(part)-1)]
+		}
+		rows, err := a.s.txQuery(a.ctx, a.tx, query, args...)
+		if err != nil {
+			return fmt.Errorf("preload contacts: %w", err)
+		}
+		for rows.Next() {
+			var ref contactRef
+			var key, user, waID string
+			if err := rows.Scan(&ref.id, &key, &user, &waID); err != nil {
+				rows.Close()
+				return err
+			}
+			ref.hasUser, ref.hasWA = user != "", waID != ""
+			if key != "" {
+				a.contacts["p|"+sa+"|"+key] = &ref
+			}
+			if user != "" {
+				a.contacts["u|"+sa+"|"+user] = &ref
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, v := range part {
+			if a.contacts[prefix+"|"+sa+"|"+v] == nil {
+				a.noContact[prefix+"|"+sa+"|"+v] = true
+			}
+		}
+	}
+	return nil
 }
 
 const msgColumns = `id, subaccount_id, channel_id, contact_id, origin, at, state, error_code, error_title, error_detail,
 	sent_at, delivered_at, read_at, failed_at, pricing_model, pricing_category, pricing_type, billable, pricing_rank,
 	meta_conversation_id, meta_conversation_type, meta_conversation_expires_at, phone, wa_id, user_id,
-	campaign_id, sender_user_id, bot_id`
+	campaign_id, sender_user_id, bot_id, direction`
 
-// message loads the row of wamid into the batch cache; nil when unknown.
-func (a *applier) message(wamid string) (*msgRow, error) {
-	if m, ok := a.msgs[wamid]; ok {
-		return m, nil
-	}
-	if a.getMsg == nil {
-		st, err := a.tx.PrepareContext(a.ctx, a.s.q(`SELECT `+msgColumns+` FROM messages WHERE wamid = ?`))
-		if err != nil {
-			return nil, err
+// preloadChunk is how many wamids one preload query asks for. A fixed
+// size keeps the statement text, and so its prepared form, the same.
+const preloadChunk = 64
+
+// preload loads the rows of every wamid in one batch with a few IN
+// queries, instead of one query per event.
+func (a *applier) preload(wamids []string) error {
+	query := `SELECT wamid, ` + msgColumns + ` FROM messages WHERE wamid IN (` + placeholders(preloadChunk) + `)`
+	args := make([]any, preloadChunk)
+	for start := 0; start < len(wamids); start += preloadChunk {
+		part := wamids[start:min(start+preloadChunk, len(wamids))]
+		for i := range args {
+			args[i] = part[min(i, len(part)-1)] // pad with a repeat
 		}
-		a.getMsg = st
+		rows, err := a.s.txQuery(a.ctx, a.tx, query, args...)
+		if err != nil {
+			return fmt.Errorf("preload messages: %w", err)
+		}
+		for rows.Next() {
+			var wamid string
+			m, err := scanMsgRow(rows, &wamid)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("preload messages: %w", err)
+			}
+			a.msgs[wamid] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, w := range part {
+			if _, ok := a.msgs[w]; !ok {
+				a.absent[w] = true
+			}
+		}
 	}
+	return nil
+}
+
+func scanMsgRow(row interface{ Scan(...any) error }, wamid *string) (*msgRow, error) {
 	m := &msgRow{}
 	var at int64
 	var state string
 	var sent, delivered, read, failed, metaExp sql.NullInt64
 	var billable sql.NullBool
-	err := a.getMsg.QueryRowContext(a.ctx, wamid).Scan(&m.id, &m.subaccountID, &m.channelID, &m.contactID, &m.origin,
+	err := row.Scan(wamid, &m.id, &m.subaccountID, &m.channelID, &m.contactID, &m.origin,
 		&at, &state, &m.p.ErrorCode, &m.p.ErrorTitle, &m.p.ErrorDetail, &sent, &delivered, &read, &failed,
 		&m.p.Pricing.Model, &m.p.Pricing.Category, &m.p.Pricing.Type, &billable, &m.p.PricingRank,
 		&m.p.MetaConversation.ID, &m.p.MetaConversation.Origin, &metaExp, &m.phone, &m.waID, &m.userID,
-		&m.campaignID, &m.senderUserID, &m.botID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+		&m.campaignID, &m.senderUserID, &m.botID, &m.direction)
 	if err != nil {
-		return nil, fmt.Errorf("load message %s: %w", wamid, err)
+		return nil, err
 	}
-	m.at = fromMS(at)
+	m.wamid, m.at = *wamid, fromMS(at)
 	m.p.State = domain.State(state)
 	m.p.SentAt, m.p.DeliveredAt, m.p.ReadAt, m.p.FailedAt = timeOrZero(sent), timeOrZero(delivered), timeOrZero(read), timeOrZero(failed)
 	m.p.MetaConversation.ExpiresAt = timeOrZero(metaExp)
@@ -320,6 +565,27 @@ func (a *applier) message(wamid string) (*msgRow, error) {
 	}
 	if m.origin == "webhook" {
 		m.p.FirstAt = m.at
+	}
+	return m, nil
+}
+
+// message returns the row of wamid from the batch cache, loading it if it
+// was not preloaded; nil when there is no such message.
+func (a *applier) message(wamid string) (*msgRow, error) {
+	if m, ok := a.msgs[wamid]; ok {
+		return m, nil
+	}
+	if a.absent[wamid] {
+		return nil, nil
+	}
+	var w string
+	m, err := scanMsgRow(a.s.txQueryRow(a.ctx, a.tx, `SELECT wamid, `+msgColumns+` FROM messages WHERE wamid = ?`, wamid), &w)
+	if errors.Is(err, sql.ErrNoRows) {
+		a.absent[wamid] = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load message %s: %w", wamid, err)
 	}
 	a.msgs[wamid] = m
 	return m, nil
@@ -357,7 +623,7 @@ func (a *applier) status(e *domain.StatusEvent, st *ApplyStats) (bool, error) {
 		}
 		m = &msgRow{
 			id: a.s.NewID(), subaccountID: ch.subaccountID, channelID: ch.id, contactID: contactID,
-			origin: "webhook", isNew: true, phone: e164, waID: e.RecipientWAID, userID: e.RecipientUserID,
+			origin: "webhook", isNew: true, phone: e164, waID: e.RecipientWAID, userID: e.RecipientUserID, wamid: e.WAMID,
 		}
 		m.p.PricingRank = -1
 		a.msgs[e.WAMID] = m
@@ -385,33 +651,47 @@ func (a *applier) touch(k timelineKey, at time.Time) {
 	}
 }
 
-// flush writes the messages changed by status events.
+// upsertChunk is how many messages one flush statement writes.
+const upsertChunk = 50
+
+// upsertColumns are written by flush; on conflict the status columns are
+// overwritten with the merged values computed in Go.
+const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
+	content_type, state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
+	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
+	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at`
+
+const upsertUpdate = ` ON CONFLICT (wamid) DO UPDATE SET state = excluded.state, state_rank = excluded.state_rank,
+	status = excluded.status, error_code = excluded.error_code, error_title = excluded.error_title,
+	error_detail = excluded.error_detail, pricing_model = excluded.pricing_model,
+	pricing_category = excluded.pricing_category, pricing_type = excluded.pricing_type, billable = excluded.billable,
+	pricing_rank = excluded.pricing_rank, meta_conversation_id = excluded.meta_conversation_id,
+	meta_conversation_type = excluded.meta_conversation_type,
+	meta_conversation_expires_at = excluded.meta_conversation_expires_at, at = excluded.at,
+	sent_at = excluded.sent_at, delivered_at = excluded.delivered_at, read_at = excluded.read_at,
+	failed_at = excluded.failed_at`
+
+var upsertRow = "(" + placeholders(strings.Count(upsertColumns, ",")+1) + ")"
+
+// flush writes the messages changed by status events, new and existing
+// alike, with multi-row upserts.
 func (a *applier) flush() error {
-	if len(a.order) == 0 {
+	var rows []any
+	n := 0
+	write := func() error {
+		if n == 0 {
+			return nil
+		}
+		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(upsertRow+",", n), ",") + upsertUpdate
+		if _, err := a.s.txExec(a.ctx, a.tx, query, rows...); err != nil {
+			return fmt.Errorf("write messages: %w", err)
+		}
+		rows, n = rows[:0], 0
 		return nil
 	}
-	ins, err := a.tx.PrepareContext(a.ctx, a.s.q(`INSERT INTO messages
-		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, content_type,
-		 state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
-		 pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
-		 meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at)
-		VALUES (?, ?, ?, 'mt', ?, 'webhook', ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-	if err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
-	}
-	defer ins.Close()
-	upd, err := a.tx.PrepareContext(a.ctx, a.s.q(`UPDATE messages SET
-		state = ?, state_rank = ?, status = ?, error_code = ?, error_title = ?, error_detail = ?,
-		pricing_model = ?, pricing_category = ?, pricing_type = ?, billable = ?, pricing_rank = ?,
-		meta_conversation_id = ?, meta_conversation_type = ?, meta_conversation_expires_at = ?,
-		at = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ?
-		WHERE id = ?`))
-	if err != nil {
-		return fmt.Errorf("prepare update: %w", err)
-	}
-	defer upd.Close()
 	now := ms(a.s.Now())
-	for wamid, m := range a.msgs {
+	for _, m := range a.order {
 		if !m.dirty && !m.isNew {
 			continue
 		}
@@ -420,41 +700,32 @@ func (a *applier) flush() error {
 		if p.Pricing.Billable != nil {
 			billable = *p.Pricing.Billable
 		}
-		if m.isNew {
-			_, err = ins.ExecContext(a.ctx, m.id, m.subaccountID, m.channelID, wamid, m.contactID, m.phone, m.waID, m.userID,
-				string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
-				p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
-				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
-				ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now)
-		} else {
-			_, err = upd.ExecContext(a.ctx, string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle,
-				p.ErrorDetail, p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
-				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
-				ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), m.id)
+		dir := m.direction
+		if dir == "" {
+			dir = "mt"
 		}
-		if err != nil {
-			return fmt.Errorf("write message %s: %w", wamid, err)
-		}
+		rows = append(rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
+			m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
+			p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
+			p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
+			ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now)
 		m.isNew, m.dirty = false, false
+		if n++; n == upsertChunk {
+			if err := write(); err != nil {
+				return err
+			}
+		}
 	}
 	a.order = a.order[:0]
-	return nil
+	return write()
 }
 
 // inbound stores a message a contact sent. Duplicates are ignored. A reply
 // to one of our messages inherits its campaign, user and bot, so the MO
 // report can filter by them.
 func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
-	var exists int
-	err := a.tx.QueryRowContext(a.ctx, a.s.q(`SELECT 1 FROM messages WHERE wamid = ?`), e.WAMID).Scan(&exists)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("find inbound %s: %w", e.WAMID, err)
-	}
-	if _, ok := a.msgs[e.WAMID]; ok {
-		return nil // the same id as a status in this batch: not a new inbound message
+	if m, err := a.message(e.WAMID); err != nil || m != nil {
+		return err // already stored (or an error)
 	}
 	ch, err := a.channel(e.Recipient)
 	if err != nil {
@@ -470,7 +741,7 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 		if err := a.flush(); err != nil {
 			return err
 		}
-		err := a.tx.QueryRowContext(a.ctx, a.s.q(`SELECT campaign_id, sender_user_id, bot_id FROM messages WHERE wamid = ?`),
+		err := a.s.txQueryRow(a.ctx, a.tx, (`SELECT campaign_id, sender_user_id, bot_id FROM messages WHERE wamid = ?`),
 			e.ContextWAMID).Scan(&campaignID, &senderID, &botID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("find context %s: %w", e.ContextWAMID, err)
@@ -486,7 +757,7 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 		content = string(e.Content)
 	}
 	at := e.Timestamp
-	_, err = a.tx.ExecContext(a.ctx, a.s.q(`INSERT INTO messages
+	_, err = a.s.txExec(a.ctx, a.tx, (`INSERT INTO messages
 		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 		 campaign_id, sender_user_id, bot_id, content_type, text, state, state_rank, status,
 		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at)
@@ -497,13 +768,14 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 	if err != nil {
 		return fmt.Errorf("insert inbound %s: %w", e.WAMID, err)
 	}
-	_, err = a.tx.ExecContext(a.ctx, a.s.q(`UPDATE contacts SET
+	_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE contacts SET
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ? THEN ? ELSE last_inbound_at END,
 		name = CASE WHEN ? <> '' AND (last_inbound_at IS NULL OR last_inbound_at <= ?) THEN ? ELSE name END
 		WHERE id = ?`), ms(at), ms(at), e.ProfileName, ms(at), e.ProfileName, contactID)
 	if err != nil {
 		return fmt.Errorf("update contact %d: %w", contactID, err)
 	}
+	a.msgs[e.WAMID] = &msgRow{direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
 	a.touch(timelineKey{ch.id, contactID}, at)
 	st.Inbound++
 	return nil
@@ -536,7 +808,7 @@ func (a *applier) preference(e *domain.PreferenceEvent, received time.Time) erro
 	}
 	at := ms(orReceived(e.Timestamp, received))
 	stop := e.Value == "stop"
-	_, err = a.tx.ExecContext(a.ctx, a.s.q(`UPDATE contacts SET opted_out = ?, preference_at = ?
+	_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE contacts SET opted_out = ?, preference_at = ?
 		WHERE id = ? AND (preference_at < ? OR (preference_at = ? AND ?))`),
 		stop, at, contactID, at, at, stop)
 	if err != nil {
@@ -553,7 +825,7 @@ func (a *applier) template(e *domain.TemplateEvent, received time.Time) error {
 	}
 	at := ms(orReceived(e.Timestamp, received))
 	if e.Name != "" {
-		_, err = a.tx.ExecContext(a.ctx, a.s.q(`INSERT INTO templates
+		_, err = a.s.txExec(a.ctx, a.tx, (`INSERT INTO templates
 			(subaccount_id, waba_id, meta_id, name, language, category, status, quality, reason, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (waba_id, name, language) DO UPDATE SET
@@ -603,11 +875,11 @@ func (a *applier) account(e *domain.AccountEvent, received time.Time) error {
 		case e.Field == "phone_number_quality_update" && e.DisplayPhone != "":
 			where, arg = `display_phone = ?`, e.DisplayPhone
 		}
-		_, err = a.tx.ExecContext(a.ctx, a.s.q(`UPDATE channels SET
+		_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE channels SET
 			tier = CASE WHEN ? <> '' THEN ? ELSE tier END,
 			quality = CASE WHEN ? <> '' THEN ? ELSE quality END,
 			account_at = ?
-			WHERE `+where+` AND account_at <= ?`), e.Tier, e.Tier, quality, quality, at, arg, at)
+			WHERE ` + where + ` AND account_at <= ?`), e.Tier, e.Tier, quality, quality, at, arg, at)
 		if err != nil {
 			return fmt.Errorf("update channel tier: %w", err)
 		}
@@ -627,7 +899,7 @@ func (a *applier) event(ch channelRef, field, event, detail string, payload any,
 	if ch.id != 0 {
 		channelID = ch.id
 	}
-	_, err = a.tx.ExecContext(a.ctx, a.s.q(`INSERT INTO webhook_events
+	_, err = a.s.txExec(a.ctx, a.tx, (`INSERT INTO webhook_events
 		(id, subaccount_id, channel_id, field, event, detail, payload, hash, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`),
 		a.s.NewID(), ch.subaccountID, channelID, field, event, detail, string(b), hex.EncodeToString(h[:]), ms(at))
@@ -639,113 +911,173 @@ func (a *applier) event(ch channelRef, field, event, detail string, payload any,
 
 // rederive recomputes sessions and conversations of every timeline the
 // batch touched, from the earliest touched instant on. Earlier messages
-// cannot be affected, since derivation only looks back in time.
+// cannot be affected, since derivation only looks back in time. Timelines
+// are loaded and rewritten a chunk at a time, so the cost is a few
+// statements per batch, not per contact.
 func (a *applier) rederive() error {
 	keys := make([]timelineKey, 0, len(a.touched))
 	for k := range a.touched {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].channelID != keys[j].channelID {
-			return keys[i].channelID < keys[j].channelID
+		if keys[i].contactID != keys[j].contactID {
+			return keys[i].contactID < keys[j].contactID
 		}
-		return keys[i].contactID < keys[j].contactID
+		return keys[i].channelID < keys[j].channelID
 	})
-	for _, k := range keys {
-		if err := a.s.deriveTimeline(a.ctx, a.tx, k, a.touched[k]); err != nil {
-			return fmt.Errorf("derive conversations of contact %d: %w", k.contactID, err)
+	var updates []timelineUpdate
+	for start := 0; start < len(keys); start += preloadChunk {
+		part := keys[start:min(start+preloadChunk, len(keys))]
+		u, err := a.s.deriveTimelines(a.ctx, a.tx, part, a.touched)
+		if err != nil {
+			return fmt.Errorf("derive conversations: %w", err)
 		}
+		updates = append(updates, u...)
 	}
-	return nil
+	return a.s.writeTimelines(a.ctx, a.tx, updates)
 }
 
-// deriveTimeline re-derives the conversations of one contact on one channel
-// for messages at or after from.
-func (s *Store) deriveTimeline(ctx context.Context, tx *sql.Tx, k timelineKey, from time.Time) error {
-	var state domain.ConversationState
-	var lastMO sql.NullInt64
-	var referral sql.NullString
-	err := tx.QueryRowContext(ctx, s.q(`SELECT at, referral FROM messages
-		WHERE contact_id = ? AND channel_id = ? AND direction = 'mo' AND at < ?
-		ORDER BY at DESC LIMIT 1`), k.contactID, k.channelID, ms(from)).Scan(&lastMO, &referral)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if lastMO.Valid {
-		state.LastInboundAt = fromMS(lastMO.Int64)
-		state.LastInboundReferral = referral.Valid
-	}
-	var convID, convType, convCat string
-	var convExp sql.NullInt64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT conversation_id, conversation_type, conversation_category, conversation_expires_at
-		FROM messages WHERE contact_id = ? AND channel_id = ? AND at < ? AND conversation_id IS NOT NULL
-		ORDER BY at DESC LIMIT 1`), k.contactID, k.channelID, ms(from)).Scan(&convID, &convType, &convCat, &convExp)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if err == nil && convExp.Valid && convExp.Int64 > ms(from) {
-		state.Current = &domain.Conversation{ID: convID, Type: domain.ConversationType(convType),
-			Category: convCat, ExpiresAt: fromMS(convExp.Int64)}
-	}
+// timelineRow is a message as conversation derivation sees it.
+type timelineRow struct {
+	key        timelineKey
+	scope      string
+	msg        domain.TimelineMessage
+	id         int64
+	assignment timelineUpdate
+}
 
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, direction, at, template_category, referral IS NOT NULL,
-			with_session, COALESCE(conversation_id, ''), conversation_type, conversation_category,
-			COALESCE(conversation_expires_at, 0)
-		FROM messages WHERE contact_id = ? AND channel_id = ? AND at >= ? AND wamid IS NOT NULL
-		ORDER BY at, direction, wamid`), k.contactID, k.channelID, ms(from))
-	if err != nil {
-		return err
-	}
-	type stored struct {
-		id               int64
-		withSession      bool
-		convID, convType string
-		convCat          string
-		convExp          int64
-	}
-	var timeline []domain.TimelineMessage
-	var have []stored
-	for rows.Next() {
-		var m domain.TimelineMessage
-		var st stored
-		var dir string
-		var at int64
-		if err := rows.Scan(&st.id, &dir, &at, &m.TemplateCategory, &m.Referral, &st.withSession,
-			&st.convID, &st.convType, &st.convCat, &st.convExp); err != nil {
-			rows.Close()
-			return err
+// timelineUpdate is the derived session and conversation of one message.
+type timelineUpdate struct {
+	id          int64
+	withSession bool
+	convID      string
+	convType    string
+	convCat     string
+	convExp     int64
+}
+
+// deriveTimelines re-derives the timelines of keys from their touched
+// instants and returns the messages whose assignment changed. It reads each
+// timeline from 72 hours before its touched instant: no conversation lasts
+// longer and no session or ad entry looks further back, so the stored
+// assignments of those earlier messages are the state to start from.
+func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []timelineKey, from map[timelineKey]time.Time) ([]timelineUpdate, error) {
+	ids := make([]any, preloadChunk+1)
+	minFrom := from[keys[0]]
+	for i := range preloadChunk {
+		k := keys[min(i, len(keys)-1)]
+		ids[i] = k.contactID
+		if t := from[k]; t.Before(minFrom) {
+			minFrom = t
 		}
-		m.Direction, m.At = domain.Direction(dir), fromMS(at)
-		timeline = append(timeline, m)
-		have = append(have, st)
+	}
+	ids[preloadChunk] = ms(minFrom.Add(-domain.FreeEntryPointWindow))
+	rows, err := s.txQuery(ctx, tx, `SELECT m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
+			m.referral IS NOT NULL, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type,
+			m.conversation_category, COALESCE(m.conversation_expires_at, 0), ch.phone_number_id,
+			COALESCE(c.phone_key, c.user_id, '')
+		FROM messages m JOIN channels ch ON ch.id = m.channel_id JOIN contacts c ON c.id = m.contact_id
+		WHERE m.contact_id IN (`+placeholders(preloadChunk)+`) AND m.at >= ? AND m.wamid IS NOT NULL
+		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, m.wamid`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	var all []timelineRow
+	for rows.Next() {
+		var r timelineRow
+		var dir, phoneNumberID, contactKey string
+		var at int64
+		u := &r.assignment
+		if err := rows.Scan(&r.id, &r.key.contactID, &r.key.channelID, &dir, &at, &r.msg.TemplateCategory, &r.msg.Referral,
+			&u.withSession, &u.convID, &u.convType, &u.convCat, &u.convExp, &phoneNumberID, &contactKey); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		u.id = r.id
+		r.msg.Direction, r.msg.At = domain.Direction(dir), fromMS(at)
+		// The scope names the channel and contact by their outside
+		// identities, not our row ids, so conversation IDs come out the
+		// same whatever order the rows were created in.
+		r.scope = phoneNumberID + ":" + contactKey
+		all = append(all, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	// The scope names the channel and contact by their outside identities,
-	// not our row ids, so conversation IDs come out the same whatever order
-	// the rows were created in.
-	var phoneNumberID, contactKey string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT ch.phone_number_id, COALESCE(c.phone_key, c.user_id, '')
-		FROM channels ch, contacts c WHERE ch.id = ? AND c.id = ?`), k.channelID, k.contactID).Scan(&phoneNumberID, &contactKey)
-	if err != nil {
-		return err
+	var out []timelineUpdate
+	for start := 0; start < len(all); {
+		end := start
+		for end < len(all) && all[end].key == all[start].key {
+			end++
+		}
+		t, touched := from[all[start].key]
+		if touched {
+			out = append(out, deriveOne(all[start:end], t)...)
+		}
+		start = end
 	}
-	scope := phoneNumberID + ":" + contactKey
-	for i, as := range domain.DeriveConversations(scope, state, timeline) {
-		want := stored{id: have[i].id, withSession: as.WithSession}
+	return out, nil
+}
+
+// deriveOne derives one timeline from instant t and returns the changes.
+func deriveOne(rows []timelineRow, t time.Time) []timelineUpdate {
+	var state domain.ConversationState
+	first := len(rows)
+	for i, r := range rows {
+		if !r.msg.At.Before(t) {
+			first = i
+			break
+		}
+		if r.msg.Direction == domain.DirectionMO {
+			state.LastInboundAt, state.LastInboundReferral = r.msg.At, r.msg.Referral
+		}
+		if u := r.assignment; u.convID != "" {
+			state.Current = &domain.Conversation{ID: u.convID, Type: domain.ConversationType(u.convType),
+				Category: u.convCat, ExpiresAt: fromMS(u.convExp)}
+		}
+	}
+	if state.Current != nil && !state.Current.ExpiresAt.After(t) {
+		state.Current = nil
+	}
+	rest := rows[first:]
+	if len(rest) == 0 {
+		return nil
+	}
+	timeline := make([]domain.TimelineMessage, len(rest))
+	for i, r := range rest {
+		timeline[i] = r.msg
+	}
+	var out []timelineUpdate
+	for i, as := range domain.DeriveConversations(rest[0].scope, state, timeline) {
+		want := timelineUpdate{id: rest[i].id, withSession: as.WithSession}
 		if c := as.Conversation; c != nil {
 			want.convID, want.convType, want.convCat, want.convExp = c.ID, string(c.Type), c.Category, ms(c.ExpiresAt)
 		}
-		if want == have[i] {
-			continue
+		if want != rest[i].assignment {
+			out = append(out, want)
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE messages SET with_session = ?, conversation_id = ?,
-			conversation_type = ?, conversation_category = ?, conversation_expires_at = ? WHERE id = ?`),
-			want.withSession, nullStr(want.convID), want.convType, want.convCat, nullInt(want.convExp), want.id)
-		if err != nil {
-			return err
+	}
+	return out
+}
+
+// writeTimelines stores derived assignments with multi-row updates.
+func (s *Store) writeTimelines(ctx context.Context, tx *sql.Tx, updates []timelineUpdate) error {
+	const row = `(CAST(? AS BIGINT), CAST(? AS BOOLEAN), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))`
+	for start := 0; start < len(updates); start += upsertChunk {
+		part := updates[start:min(start+upsertChunk, len(updates))]
+		args := make([]any, 0, 6*len(part))
+		for _, u := range part {
+			args = append(args, u.id, u.withSession, nullStr(u.convID), u.convType, u.convCat, nullInt(u.convExp))
+		}
+		query := `WITH v(id, with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at)
+			AS (VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",") + `)
+			UPDATE messages SET with_session = v.with_session, conversation_id = v.conversation_id,
+				conversation_type = v.conversation_type, conversation_category = v.conversation_category,
+				conversation_expires_at = v.conversation_expires_at
+			FROM v WHERE messages.id = v.id`
+		if _, err := s.txExec(ctx, tx, query, args...); err != nil {
+			return fmt.Errorf("write conversations: %w", err)
 		}
 	}
 	return nil

@@ -24,20 +24,17 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		const chunk = 200
+		const chunk = 32
+		args := make([]any, 0, 2*chunk)
 		for start := 0; start < len(bodies); start += chunk {
 			part := bodies[start:min(start+chunk, len(bodies))]
-			var b strings.Builder
-			b.WriteString(`INSERT INTO webhook_inbox (received_at, body) VALUES `)
-			args := make([]any, 0, 2*len(part))
-			for i, body := range part {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(`(?, ?)`)
+			args = args[:0]
+			for _, body := range part {
 				args = append(args, ms(received), body)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			query := `INSERT INTO webhook_inbox (received_at, body) VALUES ` +
+				strings.TrimSuffix(strings.Repeat(`(?, ?),`, len(part)), ",")
+			if _, err := s.txExec(ctx, tx, query, args...); err != nil {
 				return fmt.Errorf("append inbox: %w", err)
 			}
 		}
@@ -47,8 +44,11 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 
 // ReadInbox returns up to limit inbox rows with an ID above after, in order.
 func (s *Store) ReadInbox(ctx context.Context, after int64, limit int) ([]InboxRow, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, received_at, body FROM webhook_inbox
-		WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
+	st, err := s.readStmt(ctx, `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT ?`)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}

@@ -49,6 +49,99 @@ type Store struct {
 	Now func() time.Time
 
 	rebound sync.Map // query text → dialect-specific text
+	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
+	rstmts  sync.Map // query text → *sql.Stmt prepared on the readers
+	wanted  sync.Map // query text → true: to prepare on the writer when it is free
+}
+
+// prepared returns the cached statement for query on db, or nil. SQLite
+// spends more time parsing a statement than running a small one, so hot
+// queries must not be parsed again on every call.
+func (s *Store) cached(db *sql.DB, query string) *sql.Stmt {
+	cache := &s.rstmts
+	if db == s.w {
+		cache = &s.wstmts
+	}
+	if st, ok := cache.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	return nil
+}
+
+// prepare prepares query on db and caches it. It must not be called on the
+// writer while a transaction holds its only connection: statements used in
+// transactions are noted in s.wanted and prepared after the commit.
+func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	cache := &s.rstmts
+	if db == s.w {
+		cache = &s.wstmts
+	}
+	st, err := db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// readStmt returns the cached reader statement for query.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := s.cached(s.r, query); st != nil {
+		return st, nil
+	}
+	return s.prepare(ctx, s.r, query)
+}
+
+// txStmt returns query as a statement of tx: the cached one when there is,
+// otherwise one prepared in tx for this transaction only, noting the query
+// so that it is cached once the transaction is over.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st := s.cached(s.w, query); st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	s.wanted.Store(query, true)
+	return tx.PrepareContext(ctx, s.q(query))
+}
+
+// prepareWanted caches the statements transactions asked for.
+func (s *Store) prepareWanted(ctx context.Context) {
+	s.wanted.Range(func(k, _ any) bool {
+		s.wanted.Delete(k)
+		if _, err := s.prepare(ctx, s.w, k.(string)); err != nil {
+			return false
+		}
+		return true
+	})
+}
+
+// txExec runs a cached statement in tx.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// txQueryRow runs a cached single-row query in tx.
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, s.q(query), args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// txQuery runs a cached query in tx.
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // Option changes how Open connects.
@@ -123,6 +216,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the connections.
 func (s *Store) Close() error {
+	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
+		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -197,6 +293,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.prepareWanted(ctx)
 	return nil
 }
 

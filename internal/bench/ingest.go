@@ -1,0 +1,296 @@
+// Package bench measures ticks on this machine: webhook ingestion against a
+// no-op handler, run in the same process and over the same loopback.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/config"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/server"
+	"github.com/ticksapp/ticks/internal/simulator"
+	"github.com/ticksapp/ticks/internal/whatsapp"
+)
+
+// IngestOptions configure an ingestion benchmark.
+type IngestOptions struct {
+	DatabaseURL string // "" for a fresh SQLite file in a temp dir
+	SQLiteSync  string
+	Messages    int // each gets sent, delivered and read: three events
+	PerBody     int // status events per webhook body
+	Clients     int // concurrent HTTP clients
+}
+
+// IngestResult is what one run measured.
+type IngestResult struct {
+	Events         int
+	Bodies         int
+	Answered       time.Duration // until the last 200
+	Applied        time.Duration // until every event was applied
+	P50, P99, Max  time.Duration
+	NoopAnswered   time.Duration
+	NoopP50        time.Duration
+	NoopP99        time.Duration
+	ReportedTotal  int64 // outbound messages the report counts afterwards
+	ReportedStatus map[domain.Status]int64
+}
+
+// AnsweredRate is events answered per second.
+func (r *IngestResult) AnsweredRate() float64 { return float64(r.Events) / r.Answered.Seconds() }
+
+// AppliedRate is events applied per second, counted from the first request.
+func (r *IngestResult) AppliedRate() float64 { return float64(r.Events) / r.Applied.Seconds() }
+
+// NoopRate is events per second answered by the no-op handler.
+func (r *IngestResult) NoopRate() float64 { return float64(r.Events) / r.NoopAnswered.Seconds() }
+
+const benchSecret = "bench-app-secret"
+
+// bodies builds the signed webhooks: for each message a sent, a delivered
+// and a read status, spread so that consecutive bodies are about different
+// messages, as concurrent traffic is.
+func bodies(o IngestOptions) (payloads [][]byte, sigs []string, events int) {
+	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
+	base := time.Now().Add(-2 * time.Hour).Unix()
+	var pending []simulator.Status
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		b := biz.StatusWebhook(pending...)
+		payloads = append(payloads, b)
+		sigs = append(sigs, whatsapp.Sign([]byte(benchSecret), b))
+		events += len(pending)
+		pending = pending[:0]
+	}
+	const wave = 1000 // messages in flight at once
+	for start := 0; start < o.Messages; start += wave {
+		end := min(start+wave, o.Messages)
+		for step, st := range []string{"sent", "delivered", "read"} {
+			for i := start; i < end; i++ {
+				pending = append(pending, simulator.Status{
+					ID: fmt.Sprintf("wamid.BENCH%010d", i), Status: st,
+					Timestamp:   simulator.Unix(base + int64(i/10) + int64(step*5)),
+					RecipientID: fmt.Sprintf("55119%08d", 70000000+i%5000),
+					Pricing:     &simulator.StatusPricing{Billable: true, PricingModel: "PMP", Type: "regular", Category: "utility"},
+				})
+				if len(pending) == o.PerBody {
+					flush()
+				}
+			}
+		}
+	}
+	flush()
+	return payloads, sigs, events
+}
+
+// load posts every body from o.Clients clients and returns the latencies.
+func load(url string, payloads [][]byte, sigs []string, clients int) ([]time.Duration, time.Duration, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	lat := make([]time.Duration, len(payloads))
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(payloads) {
+					return
+				}
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(payloads[i]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Hub-Signature-256", sigs[i])
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	total := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, 0, err
+	}
+	slices.Sort(lat)
+	return lat, total, nil
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+// noop is the baseline: a handler that reads the body and checks its
+// signature, and does nothing else.
+func noop() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !whatsapp.VerifySignature([]byte(benchSecret), body, r.Header.Get("X-Hub-Signature-256")) {
+			w.WriteHeader(401)
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	})
+}
+
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/webhooks/whatsapp", func() { srv.Close() }, nil
+}
+
+// Ingest runs the benchmark: the no-op handler first, then ticks on a fresh
+// database, with the same bodies and clients.
+func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
+	payloads, sigs, events := bodies(o)
+	res := &IngestResult{Events: events, Bodies: len(payloads)}
+
+	url, stop, err := serve(noop())
+	if err != nil {
+		return nil, err
+	}
+	lat, total, err := load(url, payloads, sigs, o.Clients)
+	stop()
+	if err != nil {
+		return nil, fmt.Errorf("no-op handler: %w", err)
+	}
+	res.NoopAnswered, res.NoopP50, res.NoopP99 = total, pct(lat, 0.5), pct(lat, 0.99)
+
+	dir, err := os.MkdirTemp("", "ticks-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := &config.Config{DatabaseURL: o.DatabaseURL, DataDir: dir, WAAppSecret: benchSecret,
+		WebhookMaxBytes: 1 << 20, InboxRetention: 24 * time.Hour, SQLiteSync: o.SQLiteSync}
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = filepath.Join(dir, "bench.db")
+	}
+	if cfg.Dialect() == config.DialectPostgres {
+		url, drop, err := freshSchema(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		cfg.DatabaseURL = url
+	}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	start := time.Now()
+	lat, total, err = load("http://"+ln.Addr().String()+"/webhooks/whatsapp", payloads, sigs, o.Clients)
+	if err != nil {
+		return nil, fmt.Errorf("ticks: %w", err)
+	}
+	res.Answered, res.P50, res.P99, res.Max = total, pct(lat, 0.5), pct(lat, 0.99), lat[len(lat)-1]
+	for {
+		st, err := srv.Store.InboxStats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.Applied >= st.LastID && srv.Processor.Applied() >= st.LastID {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	res.Applied = time.Since(start)
+
+	res.ReportedStatus = map[domain.Status]int64{}
+	for _, s := range []domain.Status{domain.StatusSent, domain.StatusDelivered, domain.StatusRead} {
+		page, err := srv.Store.ReportMessages(ctx, &domain.MessageFilter{From: time.Unix(0, 0), Statuses: []domain.Status{s}, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		res.ReportedStatus[s] = page.Total
+		res.ReportedTotal += page.Total
+	}
+	return res, nil
+}
+
+// Print writes a result as a table.
+func (r *IngestResult) Print(w io.Writer, o IngestOptions, dialect string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "database\t%s\n", dialect)
+	fmt.Fprintf(tw, "events\t%d status events in %d webhooks (%d per webhook), %d clients\n", r.Events, r.Bodies, o.PerBody, o.Clients)
+	fmt.Fprintf(tw, "no-op handler\t%.0f events/s answered\tp50 %v\tp99 %v\n", r.NoopRate(), r.NoopP50, r.NoopP99)
+	fmt.Fprintf(tw, "ticks answered\t%.0f events/s\tp50 %v\tp99 %v\tmax %v\n", r.AnsweredRate(), r.P50, r.P99, r.Max)
+	fmt.Fprintf(tw, "ticks applied\t%.0f events/s\t(all applied %v after the first request)\n", r.AppliedRate(), r.Applied.Round(time.Millisecond))
+	fmt.Fprintf(tw, "ratio to no-op\tanswered %.2f\tapplied %.2f\n", r.AnsweredRate()/r.NoopRate(), r.AppliedRate()/r.NoopRate())
+	fmt.Fprintf(tw, "report afterwards\t%d messages: read %d, delivered %d, sent %d\n", r.ReportedTotal,
+		r.ReportedStatus[domain.StatusRead], r.ReportedStatus[domain.StatusDelivered], r.ReportedStatus[domain.StatusSent])
+	tw.Flush()
+}
+
+// freshSchema creates an empty schema on the PostgreSQL server at dsn and
+// returns a URL that uses it, and a function that drops it.
+func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		db.Close()
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	u, err := neturl.Parse(dsn)
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		db.Close()
+	}, nil
+}
