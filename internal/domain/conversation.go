@@ -118,3 +118,17 @@ func TimelineLess(a, b TimelineMessage) bool {
 	}
 	return a.Direction == DirectionMO && b.Direction == DirectionMT
 }
+
+// TemplateCategoryOf maps a pricing category from Meta to the template
+// category a conversation is opened in; "" for service and free categories.
+func TemplateCategoryOf(pricingCategory string) string {
+	switch pricingCategory {
+	case "marketing", "marketing_lite":
+		return "marketing"
+	case "utility":
+		return "utility"
+	case "authentication", "authentication_international":
+		return "authentication"
+	}
+	return ""
+}

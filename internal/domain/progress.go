@@ -61,8 +61,10 @@ func (p *Progress) Apply(e *StatusEvent) bool {
 		p.Pricing = *e.Pricing
 		p.PricingRank = e.State.Rank()
 	}
-	if e.Conversation != nil && e.Conversation.ID != "" && p.MetaConversation.ID == "" {
-		p.MetaConversation = *e.Conversation
+	// Statuses of one message normally carry one conversation; should they
+	// differ, the smallest id wins, so the result does not depend on order.
+	if c := e.Conversation; c != nil && c.ID != "" && (p.MetaConversation.ID == "" || c.ID < p.MetaConversation.ID) {
+		p.MetaConversation = *c
 	}
 	return !before.equal(p)
 }

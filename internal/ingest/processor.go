@@ -89,7 +89,10 @@ func (p *Processor) Step(ctx context.Context) (int, error) {
 	start := time.Now()
 	st, err := p.store.ApplyWebhooks(ctx, items, last)
 	if err != nil {
-		return 0, err
+		st, err = p.applyOneByOne(ctx, items, last)
+		if err != nil {
+			return 0, err
+		}
 	}
 	p.applied.Store(last)
 	if m := p.metrics; m != nil {
@@ -109,4 +112,40 @@ func (p *Processor) Replay(ctx context.Context) error {
 	}
 	p.applied.Store(0)
 	return nil
+}
+
+// applyOneByOne applies a batch that failed as a whole one row at a time,
+// so that a row that can never be applied does not hold up the rest: it is
+// tried a few times, and if the database is fine but the row still fails it
+// is set aside as an ingest_error event for admins (its body stays in the
+// inbox for a replay once the cause is fixed). A database that is down
+// stops the step instead, so nothing is set aside for a passing failure.
+func (p *Processor) applyOneByOne(ctx context.Context, items []store.InboxBatch, last int64) (store.ApplyStats, error) {
+	var total store.ApplyStats
+	for _, it := range items {
+		var err error
+		for attempt := 0; attempt < 3; attempt++ {
+			var st store.ApplyStats
+			if st, err = p.store.ApplyWebhooks(ctx, []store.InboxBatch{it}, it.InboxID); err == nil {
+				total.Add(st)
+				break
+			}
+			if ctx.Err() != nil {
+				return total, ctx.Err()
+			}
+			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+		}
+		if err == nil {
+			continue
+		}
+		if perr := p.store.Ping(ctx); perr != nil {
+			return total, err
+		}
+		slog.Error("ingest: webhook cannot be applied; set aside", slog.Int64("inbox_id", it.InboxID), slog.Any("err", err))
+		if err := p.store.SetAside(ctx, it.InboxID, err); err != nil {
+			return total, err
+		}
+	}
+	// Rows skipped as unparseable still move the cursor.
+	return total, p.store.SetCursor(ctx, last)
 }

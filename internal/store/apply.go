@@ -33,6 +33,36 @@ type ApplyStats struct {
 	Other           int // preference, template, account, error and unknown events
 }
 
+// Add adds o's counts to st.
+func (st *ApplyStats) Add(o ApplyStats) {
+	st.Statuses += o.Statuses
+	st.StatusesChanged += o.StatusesChanged
+	st.StubsCreated += o.StubsCreated
+	st.Inbound += o.Inbound
+	st.Other += o.Other
+}
+
+// SetAside records that inbox row id cannot be applied, as an ingest_error
+// event for admins, and moves the cursor past it.
+func (s *Store) SetAside(ctx context.Context, inboxID int64, cause error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		detail := cause.Error()
+		if len(detail) > 500 {
+			detail = detail[:500]
+		}
+		payload, _ := json.Marshal(map[string]any{"inbox_id": inboxID, "error": detail})
+		h := sha256.Sum256(payload)
+		_, err := s.txExec(ctx, tx, `INSERT INTO webhook_events
+			(id, subaccount_id, channel_id, field, event, detail, payload, hash, at)
+			VALUES (?, ?, NULL, 'ingest_error', 'set_aside', ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+			s.NewID(), domain.UnassignedSubaccountID, detail, string(payload), hex.EncodeToString(h[:]), ms(s.Now()))
+		if err != nil {
+			return fmt.Errorf("set aside inbox %d: %w", inboxID, err)
+		}
+		return s.setCursorTx(ctx, tx, inboxID)
+	})
+}
+
 // ApplyWebhooks applies parsed webhooks to the message model in one
 // transaction and records cursor as the last inbox row applied, so a crash
 // either applies a whole batch or none of it. Applying the same webhooks
@@ -90,6 +120,7 @@ type msgRow struct {
 	phone, waID, userID                    string
 	campaignID, senderUserID, botID        sql.NullInt64
 	direction, wamid                       string
+	templateCategory                       string
 }
 
 type applier struct {
@@ -159,7 +190,13 @@ func (a *applier) apply(it InboxBatch, st *ApplyStats) error {
 		if len(e.Errors) > 0 {
 			detail = fmt.Sprintf("%d %s", e.Errors[0].Code, e.Errors[0].Title)
 		}
-		if err := a.event(ch, "errors", "error", detail, e, orReceived(e.Timestamp, it.ReceivedAt)); err != nil {
+		// Without a timestamp of its own, a repeated error is told apart
+		// from a replay of the same delivery by its inbox row.
+		salt := ""
+		if e.Timestamp.IsZero() {
+			salt = strconv.FormatInt(it.InboxID, 10)
+		}
+		if err := a.eventSalted(ch, "errors", "error", detail, e, orReceived(e.Timestamp, it.ReceivedAt), salt); err != nil {
 			return err
 		}
 	}
@@ -269,7 +306,7 @@ func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64,
 		err := a.s.txQueryRow(a.ctx, a.tx, `INSERT INTO contacts
 			(subaccount_id, phone, phone_key, wa_id, user_id, name, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			subaccountID, key, nullStr(key), waID, nullStr(userID), name, ms(a.s.Now())).Scan(&ref.id)
+			subaccountID, phoneOf(key), nullStr(key), waID, nullStr(userID), name, ms(a.s.Now())).Scan(&ref.id)
 		if err != nil {
 			return 0, "", fmt.Errorf("insert contact: %w", err)
 		}
@@ -281,7 +318,7 @@ func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64,
 			wa_id = CASE WHEN wa_id = '' THEN ? ELSE wa_id END,
 			phone = CASE WHEN phone = '' THEN ? ELSE phone END,
 			phone_key = COALESCE(phone_key, ?)
-			WHERE id = ?`, nullStr(userID), waID, key, nullStr(key), ref.id)
+			WHERE id = ?`, nullStr(userID), waID, phoneOf(key), nullStr(key), ref.id)
 		if err != nil {
 			return 0, "", fmt.Errorf("update contact ids: %w", err)
 		}
@@ -293,21 +330,31 @@ func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64,
 	if userID != "" {
 		a.contacts[uk] = ref
 	}
-	return ref.id, key, nil
+	return ref.id, phoneOf(key), nil
 }
 
 // contactPhoneKey is the canonical phone of a wa_id, the form contacts are
 // matched on: the real number, with the Brazilian ninth digit, while the
 // wa_id keeps what WhatsApp sent. "" when the wa_id is not a phone number.
+// A wa_id that is not a phone number (a placeholder some tools send) keys
+// the contact as "wa:<id>", so its messages are still kept together.
 func contactPhoneKey(waID string) string {
 	if waID == "" {
 		return ""
 	}
 	p, err := phone.FromWAID(waID)
 	if err != nil {
-		return ""
+		return "wa:" + waID
 	}
 	return phone.Canonical(p)
+}
+
+// phoneOf is the E.164 phone of a contact key, "" for a non-phone key.
+func phoneOf(key string) string {
+	if strings.HasPrefix(key, "+") {
+		return key
+	}
+	return ""
 }
 
 func contactCacheKeys(subaccountID int64, key, userID string) (string, string) {
@@ -416,7 +463,7 @@ func (a *applier) preloadContacts(b []InboxBatch) error {
 		part := create[start:min(start+upsertChunk, len(create))]
 		args := make([]any, 0, 7*len(part))
 		for _, w := range part {
-			args = append(args, w.subaccountID, w.key, nullStr(w.key), w.waID, nullStr(w.userID), w.name, now)
+			args = append(args, w.subaccountID, phoneOf(w.key), nullStr(w.key), w.waID, nullStr(w.userID), w.name, now)
 		}
 		rows, err := a.s.txQuery(a.ctx, a.tx, `INSERT INTO contacts
 			(subaccount_id, phone, phone_key, wa_id, user_id, name, created_at) VALUES `+
@@ -499,7 +546,7 @@ func (a *applier) lookupContacts(subaccountID int64, column, prefix string, valu
 const msgColumns = `id, subaccount_id, channel_id, contact_id, origin, at, state, error_code, error_title, error_detail,
 	sent_at, delivered_at, read_at, failed_at, pricing_model, pricing_category, pricing_type, billable, pricing_rank,
 	meta_conversation_id, meta_conversation_type, meta_conversation_expires_at, phone, wa_id, user_id,
-	campaign_id, sender_user_id, bot_id, direction`
+	campaign_id, sender_user_id, bot_id, direction, template_category`
 
 // preloadChunk is how many wamids one preload query asks for. A fixed
 // size keeps the statement text, and so its prepared form, the same.
@@ -551,7 +598,7 @@ func scanMsgRow(row interface{ Scan(...any) error }, wamid *string) (*msgRow, er
 		&at, &state, &m.p.ErrorCode, &m.p.ErrorTitle, &m.p.ErrorDetail, &sent, &delivered, &read, &failed,
 		&m.p.Pricing.Model, &m.p.Pricing.Category, &m.p.Pricing.Type, &billable, &m.p.PricingRank,
 		&m.p.MetaConversation.ID, &m.p.MetaConversation.Origin, &metaExp, &m.phone, &m.waID, &m.userID,
-		&m.campaignID, &m.senderUserID, &m.botID, &m.direction)
+		&m.campaignID, &m.senderUserID, &m.botID, &m.direction, &m.templateCategory)
 	if err != nil {
 		return nil, err
 	}
@@ -633,14 +680,28 @@ func (a *applier) status(e *domain.StatusEvent, st *ApplyStats) (bool, error) {
 	if !m.p.Apply(e) {
 		return false, nil
 	}
+	if e.State == domain.StateFailed && len(e.Errors) > 0 && e.Errors[0].Code == 131050 {
+		// Meta refused a marketing message because the contact stopped
+		// them: the contact is opted out from then on.
+		if err := a.optOut(m.contactID, true, ms(e.Timestamp)); err != nil {
+			return false, err
+		}
+	}
 	if !m.dirty && !m.isNew {
 		a.order = append(a.order, m)
 	}
 	m.dirty = true
-	// A message seen only through webhooks happened when its first status says.
-	if m.origin == "webhook" && (m.at.IsZero() || m.p.FirstAt.Before(m.at)) {
-		a.touch(timelineKey{m.channelID, m.contactID}, m.p.FirstAt)
-		m.at = m.p.FirstAt
+	if m.origin == "webhook" {
+		// A message seen only through webhooks happened when its first
+		// status says, and its category is the one Meta priced it in.
+		if m.at.IsZero() || m.p.FirstAt.Before(m.at) {
+			m.at = m.p.FirstAt
+			a.touch(timelineKey{m.channelID, m.contactID}, m.at)
+		}
+		if c := domain.TemplateCategoryOf(m.p.Pricing.Category); c != m.templateCategory {
+			m.templateCategory = c
+			a.touch(timelineKey{m.channelID, m.contactID}, m.at)
+		}
 	}
 	return true, nil
 }
@@ -659,9 +720,10 @@ const upsertChunk = 50
 const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 	content_type, state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
 	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
-	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at`
+	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category`
 
 const upsertUpdate = ` ON CONFLICT (wamid) DO UPDATE SET state = excluded.state, state_rank = excluded.state_rank,
+	template_category = CASE WHEN messages.origin = 'webhook' THEN excluded.template_category ELSE messages.template_category END,
 	status = excluded.status, error_code = excluded.error_code, error_title = excluded.error_title,
 	error_detail = excluded.error_detail, pricing_model = excluded.pricing_model,
 	pricing_category = excluded.pricing_category, pricing_type = excluded.pricing_type, billable = excluded.billable,
@@ -708,7 +770,8 @@ func (a *applier) flush() error {
 			m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
 			p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
 			p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
-			ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now)
+			ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now,
+			m.templateCategory)
 		m.isNew, m.dirty = false, false
 		if n++; n == upsertChunk {
 			if err := write(); err != nil {
@@ -764,9 +827,16 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 		VALUES (?, ?, ?, 'mo', ?, 'webhook', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', -1, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		a.s.NewID(), ch.subaccountID, ch.id, e.WAMID, contactID, e164, e.FromWAID, e.FromUserID,
 		campaignID, senderID, botID, e.Type, e.Text, ms(at), e.ContextWAMID, e.ButtonPayload, referral, content,
-		firstErrorCode(e.Errors), firstErrorTitle(e.Errors), "", ms(a.s.Now()))
+		firstErrorCode(e.Errors), firstErrorTitle(e.Errors), firstErrorDetail(e.Errors), ms(a.s.Now()))
 	if err != nil {
 		return fmt.Errorf("insert inbound %s: %w", e.WAMID, err)
+	}
+	if e.Type == "system" {
+		// A system notice (a number change) is not the contact writing: it
+		// opens no session.
+		a.msgs[e.WAMID] = &msgRow{direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
+		st.Inbound++
+		return nil
 	}
 	_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE contacts SET
 		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ? THEN ? ELSE last_inbound_at END,
@@ -788,6 +858,16 @@ func firstErrorCode(errs []domain.MetaError) int {
 	return errs[0].Code
 }
 
+func firstErrorDetail(errs []domain.MetaError) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	if errs[0].Details != "" {
+		return errs[0].Details
+	}
+	return errs[0].Message
+}
+
 func firstErrorTitle(errs []domain.MetaError) string {
 	if len(errs) == 0 {
 		return ""
@@ -807,14 +887,23 @@ func (a *applier) preference(e *domain.PreferenceEvent, received time.Time) erro
 		return fmt.Errorf("user_preferences: %w", err)
 	}
 	at := ms(orReceived(e.Timestamp, received))
-	stop := e.Value == "stop"
-	_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE contacts SET opted_out = ?, preference_at = ?
-		WHERE id = ? AND (preference_at < ? OR (preference_at = ? AND ?))`),
+	if err := a.optOut(contactID, e.Value == "stop", at); err != nil {
+		return err
+	}
+	return a.event(ch, "user_preferences", e.Value, e.Detail, e, fromMS(at))
+}
+
+// optOut records a contact's marketing preference as of at. The latest
+// event wins; at the same instant a stop wins, so the order of arrival does
+// not matter.
+func (a *applier) optOut(contactID int64, stop bool, at int64) error {
+	_, err := a.s.txExec(a.ctx, a.tx, `UPDATE contacts SET opted_out = ?, preference_at = ?
+		WHERE id = ? AND (preference_at < ? OR (preference_at = ? AND ?))`,
 		stop, at, contactID, at, at, stop)
 	if err != nil {
 		return fmt.Errorf("update preference: %w", err)
 	}
-	return a.event(ch, "user_preferences", e.Value, e.Detail, e, fromMS(at))
+	return nil
 }
 
 // template applies a template status, quality or category update.
@@ -890,11 +979,16 @@ func (a *applier) account(e *domain.AccountEvent, received time.Time) error {
 // event records a webhook change for admins. The hash makes a repeated
 // delivery of the same change a no-op.
 func (a *applier) event(ch channelRef, field, event, detail string, payload any, at time.Time) error {
+	return a.eventSalted(ch, field, event, detail, payload, at, "")
+}
+
+// eventSalted is event with salt added to the hash that identifies it.
+func (a *applier) eventSalted(ch channelRef, field, event, detail string, payload any, at time.Time, salt string) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	h := sha256.Sum256(append([]byte(field+"\x00"), b...))
+	h := sha256.Sum256(append([]byte(field+"\x00"+salt+"\x00"), b...))
 	var channelID any
 	if ch.id != 0 {
 		channelID = ch.id
@@ -978,6 +1072,7 @@ func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []timeline
 			COALESCE(c.phone_key, c.user_id, '')
 		FROM messages m JOIN channels ch ON ch.id = m.channel_id JOIN contacts c ON c.id = m.contact_id
 		WHERE m.contact_id IN (`+placeholders(preloadChunk)+`) AND m.at >= ? AND m.wamid IS NOT NULL
+			AND NOT (m.direction = 'mo' AND m.content_type = 'system')
 		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, m.wamid`, ids...)
 	if err != nil {
 		return nil, err
