@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Role is what a user or API token may do.
 type Role string
@@ -76,6 +79,38 @@ type Channel struct {
 	ThroughputMPS  int       `json:"throughput_mps"`
 	Quality        string    `json:"quality,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	// FallbackTemplate is sent instead of a free-form message when the
+	// contact's session window is closed ("" for none).
+	FallbackTemplate string `json:"fallback_template,omitempty"`
+	FallbackLanguage string `json:"fallback_language,omitempty"`
+	// WarmupUntil, when in the future, puts the number in a warm-up
+	// program: only the program's scheduled sends go, at most
+	// WarmupDailyLimit a day.
+	WarmupUntil      *time.Time `json:"warmup_until,omitempty"`
+	WarmupDailyLimit int        `json:"warmup_daily_limit,omitempty"`
+}
+
+// InWarmup reports whether the channel is in a warm-up program at now.
+func (c *Channel) InWarmup(now time.Time) bool {
+	return c.WarmupUntil != nil && now.Before(*c.WarmupUntil)
+}
+
+// TierLimit is the number of unique contacts the channel may reach outside
+// a customer-service window in a moving 24 h; 0 means unlimited.
+func (c *Channel) TierLimit() int {
+	switch c.Tier {
+	case "TIER_250", "":
+		return 250
+	case "TIER_1K":
+		return 1000
+	case "TIER_2K":
+		return 2000
+	case "TIER_10K":
+		return 10000
+	case "TIER_100K":
+		return 100000
+	}
+	return 0
 }
 
 // Contact is a person the business talks to, in one subaccount.
@@ -125,23 +160,28 @@ func (t ConversationType) Valid() bool {
 
 // Message is one WhatsApp message, outbound (MT) or inbound (MO).
 type Message struct {
-	ID            int64     `json:"id,string"` // a string: 63-bit IDs do not fit a JavaScript number
-	SubaccountID  int64     `json:"subaccount_id"`
-	ChannelID     int64     `json:"channel_id"`
-	Direction     Direction `json:"direction"`
-	WAMID         string    `json:"wamid"`
-	ContactID     int64     `json:"contact_id"`
-	Phone         string    `json:"phone"`
-	WAID          string    `json:"wa_id"`
-	UserID        string    `json:"whatsapp_user_id,omitempty"`
-	SenderUserID  *int64    `json:"user_id,omitempty"` // the ticks user who sent it
-	BotID         *int64    `json:"bot_id,omitempty"`
-	CampaignID    *int64    `json:"campaign_id,omitempty"`
-	ContentType   string    `json:"content_type"`
-	Text          string    `json:"text"`
-	TemplateName  string    `json:"template_name,omitempty"`
-	TemplateLang  string    `json:"template_language,omitempty"`
-	CorrelationID string    `json:"correlation_id,omitempty"`
+	ID           int64     `json:"id,string"` // a string: 63-bit IDs do not fit a JavaScript number
+	SubaccountID int64     `json:"subaccount_id"`
+	ChannelID    int64     `json:"channel_id"`
+	Direction    Direction `json:"direction"`
+	WAMID        string    `json:"wamid"`
+	ContactID    int64     `json:"contact_id"`
+	Phone        string    `json:"phone"`
+	WAID         string    `json:"wa_id"`
+	UserID       string    `json:"whatsapp_user_id,omitempty"`
+	SenderUserID *int64    `json:"user_id,omitempty"` // the ticks user who sent it
+	BotID        *int64    `json:"bot_id,omitempty"`
+	CampaignID   *int64    `json:"campaign_id,omitempty"`
+	ContentType  string    `json:"content_type"`
+	Text         string    `json:"text"`
+	TemplateName string    `json:"template_name,omitempty"`
+	TemplateLang string    `json:"template_language,omitempty"`
+	// TemplateCategory is the category the message is priced in:
+	// marketing, utility, authentication, or "" for free-form.
+	TemplateCategory string          `json:"template_category,omitempty"`
+	Content          json.RawMessage `json:"content,omitempty"` // the Cloud API object of the message's type
+	Origin           string          `json:"origin,omitempty"`  // api, campaign, warmup, or webhook for messages ticks did not send
+	CorrelationID    string          `json:"correlation_id,omitempty"`
 
 	State       State  `json:"state"`
 	Status      Status `json:"status"`

@@ -276,7 +276,7 @@ func (a *applier) wabaChannel(wabaID string) (channelRef, error) {
 // canonical phone form, so Brazilian ids without the ninth digit find the
 // contact stored with it.
 func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64, string, error) {
-	key := contactPhoneKey(waID)
+	key := contactKey(waID, userID)
 	if key == "" && userID == "" {
 		return 0, "", domain.Errorf(domain.EINVALID, "message without a recipient id")
 	}
@@ -317,7 +317,7 @@ func (a *applier) contact(subaccountID int64, waID, userID, name string) (int64,
 			user_id = COALESCE(user_id, ?),
 			wa_id = CASE WHEN wa_id = '' THEN ? ELSE wa_id END,
 			phone = CASE WHEN phone = '' THEN ? ELSE phone END,
-			phone_key = COALESCE(phone_key, ?)
+			phone_key = CASE WHEN phone_key IS NULL OR phone_key LIKE 'wa:%' THEN COALESCE(?, phone_key) ELSE phone_key END
 			WHERE id = ?`, nullStr(userID), waID, phoneOf(key), nullStr(key), ref.id)
 		if err != nil {
 			return 0, "", fmt.Errorf("update contact ids: %w", err)
@@ -347,6 +347,16 @@ func contactPhoneKey(waID string) string {
 		return "wa:" + waID
 	}
 	return phone.Canonical(p)
+}
+
+// contactKey is the phone key a contact is matched on: a non-phone wa_id
+// keys it only when there is no business-scoped user id to key it by.
+func contactKey(waID, userID string) string {
+	key := contactPhoneKey(waID)
+	if userID != "" && strings.HasPrefix(key, "wa:") {
+		return ""
+	}
+	return key
 }
 
 // phoneOf is the E.164 phone of a contact key, "" for a non-phone key.
@@ -391,7 +401,7 @@ func (a *applier) preloadContacts(b []InboxBatch) error {
 		if err != nil {
 			return err
 		}
-		w := contactWant{subaccountID: ch.subaccountID, key: contactPhoneKey(waID), userID: userID, waID: waID, name: name}
+		w := contactWant{subaccountID: ch.subaccountID, key: contactKey(waID, userID), userID: userID, waID: waID, name: name}
 		if w.key != "" || w.userID != "" {
 			wants = append(wants, w)
 		}
@@ -677,15 +687,16 @@ func (a *applier) status(e *domain.StatusEvent, st *ApplyStats) (bool, error) {
 		a.order = append(a.order, m)
 		st.StubsCreated++
 	}
-	if !m.p.Apply(e) {
-		return false, nil
-	}
 	if e.State == domain.StateFailed && len(e.Errors) > 0 && e.Errors[0].Code == 131050 {
 		// Meta refused a marketing message because the contact stopped
-		// them: the contact is opted out from then on.
+		// them: the contact is opted out from then on (whether or not this
+		// failure changes the message, so the order of events is moot).
 		if err := a.optOut(m.contactID, true, ms(e.Timestamp)); err != nil {
 			return false, err
 		}
+	}
+	if !m.p.Apply(e) {
+		return false, nil
 	}
 	if !m.dirty && !m.isNew {
 		a.order = append(a.order, m)
@@ -848,6 +859,9 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 	a.msgs[e.WAMID] = &msgRow{direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
 	a.touch(timelineKey{ch.id, contactID}, at)
 	st.Inbound++
+	if a.s.isOptOutKeyword(e.Text) {
+		return a.optOut(contactID, true, ms(at))
+	}
 	return nil
 }
 
@@ -1071,9 +1085,10 @@ func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []timeline
 			m.conversation_category, COALESCE(m.conversation_expires_at, 0), ch.phone_number_id,
 			COALESCE(c.phone_key, c.user_id, '')
 		FROM messages m JOIN channels ch ON ch.id = m.channel_id JOIN contacts c ON c.id = m.contact_id
-		WHERE m.contact_id IN (`+placeholders(preloadChunk)+`) AND m.at >= ? AND m.wamid IS NOT NULL
+		WHERE m.contact_id IN (`+placeholders(preloadChunk)+`) AND m.at >= ?
+			AND (m.wamid IS NOT NULL OR m.state <> 'failed')
 			AND NOT (m.direction = 'mo' AND m.content_type = 'system')
-		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, m.wamid`, ids...)
+		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, COALESCE(m.wamid, ''), m.id`, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -1183,4 +1198,19 @@ func nullInt(v int64) any {
 		return nil
 	}
 	return v
+}
+
+// isOptOutKeyword reports whether an inbound text is one of the opt-out
+// keywords.
+func (s *Store) isOptOutKeyword(text string) bool {
+	t := strings.ToUpper(strings.TrimSpace(text))
+	if t == "" || len(t) > 20 {
+		return false
+	}
+	for _, k := range s.OptOutKeywords {
+		if t == strings.ToUpper(k) {
+			return true
+		}
+	}
+	return false
 }

@@ -47,6 +47,9 @@ type Store struct {
 
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
+	// OptOutKeywords are the texts (compared upper-cased and trimmed) that
+	// opt a contact out when it sends one of them.
+	OptOutKeywords []string
 
 	rebound sync.Map // query text → dialect-specific text
 	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
@@ -166,7 +169,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.sqliteSync != "normal" && o.sqliteSync != "full" {
 		return nil, fmt.Errorf("sqlite sync mode %q: want normal or full", o.sqliteSync)
 	}
-	s := &Store{Now: time.Now}
+	s := &Store{Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
 		db, err := sql.Open("pgx", dsn)

@@ -313,16 +313,22 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64) error {
 	return err
 }
 
-const channelColumns = `id, subaccount_id, name, waba_id, phone_number_id, display_phone, access_token_enc, tier, throughput_mps, quality, created_at`
+const channelColumns = `id, subaccount_id, name, waba_id, phone_number_id, display_phone, access_token_enc, tier,
+	throughput_mps, quality, created_at, fallback_template, fallback_language, warmup_until, warmup_daily_limit`
 
 func scanChannel(row interface{ Scan(...any) error }) (*domain.Channel, error) {
 	var c domain.Channel
-	var at int64
+	var at, warmup int64
 	if err := row.Scan(&c.ID, &c.SubaccountID, &c.Name, &c.WABAID, &c.PhoneNumberID, &c.DisplayPhone,
-		&c.AccessTokenEnc, &c.Tier, &c.ThroughputMPS, &c.Quality, &at); err != nil {
+		&c.AccessTokenEnc, &c.Tier, &c.ThroughputMPS, &c.Quality, &at, &c.FallbackTemplate, &c.FallbackLanguage,
+		&warmup, &c.WarmupDailyLimit); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = fromMS(at)
+	if warmup > 0 {
+		t := fromMS(warmup)
+		c.WarmupUntil = &t
+	}
 	return &c, nil
 }
 
@@ -454,4 +460,23 @@ func (s *Store) Channel(ctx context.Context, id int64) (*domain.Channel, error) 
 		return nil, notFound(err, "channel", id)
 	}
 	return c, nil
+}
+
+// UpdateChannelSettings stores a channel's sending settings: fallback
+// template, warm-up program, tier and throughput.
+func (s *Store) UpdateChannelSettings(ctx context.Context, c *domain.Channel) error {
+	var warmup int64
+	if c.WarmupUntil != nil {
+		warmup = ms(*c.WarmupUntil)
+	}
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE channels SET fallback_template = ?, fallback_language = ?,
+		warmup_until = ?, warmup_daily_limit = ?, tier = ?, throughput_mps = ? WHERE id = ?`),
+		c.FallbackTemplate, c.FallbackLanguage, warmup, c.WarmupDailyLimit, c.Tier, c.ThroughputMPS, c.ID)
+	if err != nil {
+		return fmt.Errorf("update channel %d: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "channel %d not found", c.ID)
+	}
+	return nil
 }

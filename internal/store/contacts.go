@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/phone"
+)
+
+// ContactInput is a contact to create or update, by phone.
+type ContactInput struct {
+	Phone         string            `json:"phone"` // E.164
+	Name          string            `json:"name,omitempty"`
+	CorrelationID string            `json:"correlation_id,omitempty"`
+	Fields        map[string]string `json:"fields,omitempty"`
+}
+
+// UpsertContact creates the contact with in.Phone in a subaccount, or
+// updates the name, correlation ID and fields it is given (empty values
+// leave what is stored). The phone is matched on its canonical form.
+func (s *Store) UpsertContact(ctx context.Context, subaccountID int64, in ContactInput) (*domain.Contact, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = s.upsertContactTx(ctx, tx, subaccountID, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Contact(ctx, id, nil)
+}
+
+func (s *Store) upsertContactTx(ctx context.Context, tx *sql.Tx, subaccountID int64, in ContactInput) (int64, error) {
+	key := phone.Canonical(in.Phone)
+	fields := ""
+	if len(in.Fields) > 0 {
+		b, _ := json.Marshal(in.Fields)
+		fields = string(b)
+	}
+	var id int64
+	err := s.txQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, name, correlation_id, fields, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (subaccount_id, phone_key) DO UPDATE SET
+		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
+		  correlation_id = CASE WHEN excluded.correlation_id <> '' THEN excluded.correlation_id ELSE contacts.correlation_id END,
+		  fields = CASE WHEN excluded.fields <> '{}' THEN excluded.fields ELSE contacts.fields END,
+		  phone = CASE WHEN contacts.phone = '' THEN excluded.phone ELSE contacts.phone END
+		RETURNING id`,
+		subaccountID, key, key, key[1:], in.Name, in.CorrelationID, orJSON(fields), ms(s.Now())).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("upsert contact: %w", err)
+	}
+	return id, nil
+}
+
+func orJSON(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
+}
+
+// ImportContacts upserts many contacts in one transaction.
+func (s *Store) ImportContacts(ctx context.Context, subaccountID int64, list []ContactInput) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, in := range list {
+			if _, err := s.upsertContactTx(ctx, tx, subaccountID, in); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ContactByPhone returns a subaccount's contact with that phone, matched on
+// the canonical form.
+func (s *Store) ContactByPhone(ctx context.Context, subaccountID int64, e164 string) (*domain.Contact, error) {
+	st, err := s.readStmt(ctx, `SELECT `+contactColumns+` FROM contacts WHERE subaccount_id = ? AND phone_key = ?`)
+	if err != nil {
+		return nil, err
+	}
+	c, err := scanContact(st.QueryRowContext(ctx, subaccountID, phone.Canonical(e164)))
+	if err != nil {
+		return nil, notFound(err, "contact", e164)
+	}
+	return c, nil
+}
+
+// SetOptOut opts a contact out of (or back in to) marketing messages now.
+func (s *Store) SetOptOut(ctx context.Context, id int64, subaccounts []int64, out bool) (*domain.Contact, error) {
+	if _, err := s.Contact(ctx, id, subaccounts); err != nil {
+		return nil, err
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`UPDATE contacts SET opted_out = ?, preference_at = ? WHERE id = ?`), out, ms(s.Now()), id)
+	if err != nil {
+		return nil, fmt.Errorf("set opt-out: %w", err)
+	}
+	return s.Contact(ctx, id, nil)
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// MessageByIdempotencyKey returns the message a subaccount created with key.
+func (s *Store) MessageByIdempotencyKey(ctx context.Context, subaccountID int64, key string) (*domain.Message, error) {
+	id := int64(0)
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM messages WHERE subaccount_id = ? AND idempotency_key = ?`),
+		subaccountID, key).Scan(&id)
+	if err != nil {
+		return nil, notFound(err, "message with idempotency key", key)
+	}
+	return s.Message(ctx, id, nil)
+}
+
+// InsertOutbound stores an outbound message before it is sent (state
+// sending) or after the platform refused it (state failed with its status),
+// and derives its session and conversation. On return m carries its ID and
+// the derived fields. A repeated idempotency key returns ECONFLICT.
+func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempotencyKey string) error {
+	m.ID = s.NewID()
+	origin := m.Origin
+	if origin == "" {
+		origin = "api"
+	}
+	m.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
+	if m.At.IsZero() {
+		m.At = m.CreatedAt
+	}
+	var billable any
+	if m.Billable != nil {
+		billable = *m.Billable
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `INSERT INTO messages
+			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
+			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
+			 correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session,
+			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at)
+			VALUES (?, ?, ?, 'mt', NULL, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.SubaccountID, m.ChannelID, origin, m.ContactID, m.Phone, m.WAID, m.SenderUserID, m.BotID, m.CampaignID,
+			m.ContentType, m.Text, m.TemplateName, m.TemplateLang, m.TemplateCategory, m.CorrelationID,
+			string(m.State), m.State.Rank(), string(m.Status), m.ErrorCode, m.ErrorTitle, m.ErrorDetail, m.WithSession,
+			m.PricingModel, m.PricingCategory, m.PricingType, billable, ms(m.At), nullStr(string(m.Content)),
+			nullStr(idempotencyKey), ms(m.CreatedAt))
+		if isUniqueViolation(err) {
+			return domain.Errorf(domain.ECONFLICT, "idempotency key %q was already used", idempotencyKey)
+		}
+		if err != nil {
+			return fmt.Errorf("insert outbound: %w", err)
+		}
+		if m.State == domain.StateFailed {
+			return nil // refused before sending: no conversation
+		}
+		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At)
+	})
+}
+
+// rederiveTx re-derives one contact's timeline on one channel from at.
+func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID int64, at time.Time) error {
+	k := timelineKey{channelID, contactID}
+	u, err := s.deriveTimelines(ctx, tx, []timelineKey{k}, map[timelineKey]time.Time{k: at})
+	if err != nil {
+		return fmt.Errorf("derive conversations: %w", err)
+	}
+	return s.writeTimelines(ctx, tx, u)
+}
+
+// MarkAccepted records the wamid Meta gave a sent message. If a status
+// webhook for that wamid was applied first (it created a row of its own),
+// that row's progress is moved onto the message and the row removed.
+func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var stub int64
+		err := s.txQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = ? AND origin = 'webhook'`, wamid).Scan(&stub)
+		switch {
+		case err == nil:
+			if _, err := s.txExec(ctx, tx, `UPDATE messages SET (state, state_rank, status, error_code, error_title,
+					error_detail, pricing_model, pricing_category, pricing_type, billable, pricing_rank,
+					meta_conversation_id, meta_conversation_type, meta_conversation_expires_at, sent_at, delivered_at,
+					read_at, failed_at) = (SELECT state, state_rank, status, error_code, error_title, error_detail,
+					pricing_model, pricing_category, pricing_type, billable, pricing_rank, meta_conversation_id,
+					meta_conversation_type, meta_conversation_expires_at, sent_at, delivered_at, read_at, failed_at
+					FROM messages WHERE id = ?) WHERE id = ?`, stub, id); err != nil {
+				return fmt.Errorf("merge early status: %w", err)
+			}
+			if _, err := s.txExec(ctx, tx, `DELETE FROM messages WHERE id = ?`, stub); err != nil {
+				return fmt.Errorf("merge early status: %w", err)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = s.txExec(ctx, tx, `UPDATE messages SET wamid = ?, wa_id = CASE WHEN ? <> '' THEN ? ELSE wa_id END
+			WHERE id = ?`, wamid, waID, waID, id)
+		if err != nil {
+			return fmt.Errorf("mark accepted: %w", err)
+		}
+		return nil
+	})
+}
+
+// MarkFailed records that the provider refused a message; a message that
+// never went out opens no conversation, so its timeline is derived again.
+func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain.Status, e domain.MetaError) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = ?, status = ?,
+			error_code = ?, error_title = ?, error_detail = ?, failed_at = ?, with_session = ?,
+			conversation_id = NULL, conversation_type = '', conversation_category = '', conversation_expires_at = NULL
+			WHERE id = ?`, domain.StateFailed.Rank(), string(status), e.Code, e.Title, e.Details, ms(s.Now()), false, m.ID)
+		if err != nil {
+			return fmt.Errorf("mark failed: %w", err)
+		}
+		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At)
+	})
+}
+
+// BusinessInitiatedSince returns, per contact, the last time the channel
+// sent it a message outside a session since from: the input of the tier
+// limit (unique contacts reached outside a window in a moving 24 h).
+func (s *Store) BusinessInitiatedSince(ctx context.Context, channelID int64, from time.Time) (map[int64]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT contact_id, MAX(at) FROM messages
+		WHERE channel_id = ? AND direction = 'mt' AND at >= ? AND with_session = ? AND wamid IS NOT NULL
+		GROUP BY contact_id`), channelID, ms(from), false)
+	if err != nil {
+		return nil, fmt.Errorf("tier usage: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		out[id] = fromMS(at)
+	}
+	return out, rows.Err()
+}
+
+// WarmupSentSince counts the warm-up program's sends on a channel since from.
+func (s *Store) WarmupSentSince(ctx context.Context, channelID int64, from time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages WHERE channel_id = ? AND direction = 'mt'
+		AND at >= ? AND origin = 'warmup'`), channelID, ms(from)).Scan(&n)
+	return n, err
+}
