@@ -17,6 +17,7 @@ test-postgres:
 fuzz:
 	go test -run '^$$' -fuzz FuzzParseWebhook -fuzztime 60s ./internal/whatsapp/
 	go test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 60s ./internal/whatsapp/
+	go test -run '^$$' -fuzz FuzzParseError -fuzztime 60s ./internal/cloudapi/
 
 lint:
 	scripts/lint.sh

@@ -26,7 +26,9 @@ var version = ""
 const usage = `ticks — WhatsApp Business messaging and reporting
 
 Usage:
+  ticks demo [flags]             run everything locally: SQLite, a simulated WhatsApp, traffic
   ticks serve [flags]            run the server (webhooks, API, UI)
+  ticks simulator [flags]        run the Cloud API simulator alone
   ticks migrate [flags]          apply database migrations and exit
   ticks admin <what> <verb> ...  manage subaccounts, users, tokens, channels
   ticks ingest replay [flags]    apply every stored webhook again
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:])
+	case "demo":
+		return demo(ctx, args[1:], out)
+	case "simulator":
+		return simulatorCmd(ctx, args[1:], out)
 	case "migrate":
 		return migrate(ctx, args[1:], out)
 	case "admin":

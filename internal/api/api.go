@@ -15,6 +15,7 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/send"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Handler struct {
 	Location   *time.Location
 	// Replay moves the ingest processor back to the start of the inbox.
 	Replay func(ctx context.Context) error
+	// Pipeline sends messages; nil on a server that does not send.
+	Pipeline *send.Pipeline
 }
 
 // maxBody bounds API request bodies.
@@ -49,6 +52,14 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/channels", h.listChannels)
 	handle("POST /api/v1/channels", h.createChannel)
 	handle("GET /api/v1/channels/{id}", h.getChannel)
+	handle("PATCH /api/v1/channels/{id}", h.updateChannel)
+	handle("POST /api/v1/messages", h.sendMessage)
+	handle("GET /api/v1/templates", h.listTemplates)
+	handle("POST /api/v1/templates/sync", h.syncTemplates)
+	handle("POST /api/v1/contacts", h.upsertContact)
+	handle("POST /api/v1/contacts/import", h.importContacts)
+	handle("POST /api/v1/contacts/{id}/opt-out", h.setOptOut(true))
+	handle("POST /api/v1/contacts/{id}/opt-in", h.setOptOut(false))
 	handle("GET /api/v1/contacts", h.listContacts)
 	handle("GET /api/v1/contacts/{id}", h.getContact)
 	handle("GET /api/v1/messages/{id}", h.getMessage)

@@ -59,6 +59,8 @@ type Config struct {
 	InboxRetention  time.Duration // TICKS_INBOX_RETENTION: how long raw webhook payloads are kept
 	TimeZone        string        // TICKS_TIMEZONE: IANA name; reports' days and months
 	SQLiteSync      string        // TICKS_SQLITE_SYNC: normal or full
+	MessageTTL      time.Duration // TICKS_MESSAGE_TTL: undelivered longer than this is ttl_expired
+	OptOutKeywords  []string      // TICKS_OPTOUT_KEYWORDS
 	location        *time.Location
 }
 

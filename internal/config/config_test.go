@@ -28,6 +28,8 @@ func defaults() Config {
 		InboxRetention:  168 * time.Hour,
 		TimeZone:        "America/Sao_Paulo",
 		SQLiteSync:      "normal",
+		MessageTTL:      24 * time.Hour,
+		OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 	}
 }
 
@@ -99,6 +101,8 @@ func TestLoad(t *testing.T) {
 				InboxRetention:  720 * time.Hour,
 				TimeZone:        "UTC",
 				SQLiteSync:      "full",
+				MessageTTL:      24 * time.Hour,
+				OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 			},
 		},
 		{
@@ -116,6 +120,7 @@ func TestLoad(t *testing.T) {
 				WAAPIBase: "https://graph.facebook.com/v24.0", AdminToken: "tk_x",
 				LogLevel: slog.LevelWarn, LogFormat: "json", WebhookMaxBytes: 512 << 10,
 				InboxRetention: 7 * 24 * time.Hour, TimeZone: "Europe/Lisbon", SQLiteSync: "normal",
+				MessageTTL: 24 * time.Hour, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"},
 			},
 		},
 		{
@@ -267,8 +272,10 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_WA_VERIFY_TOKEN": "wa-verify-token", "TICKS_WA_API_BASE": "wa-api-base",
 		"TICKS_ADMIN_TOKEN": "admin-token", "TICKS_LOG_LEVEL": "log-level", "TICKS_LOG_FORMAT": "log-format",
 		"TICKS_WEBHOOK_MAX_BYTES": "webhook-max-bytes", "TICKS_INBOX_RETENTION": "inbox-retention",
-		"TICKS_TIMEZONE":    "timezone",
-		"TICKS_SQLITE_SYNC": "sqlite-sync",
+		"TICKS_TIMEZONE":        "timezone",
+		"TICKS_SQLITE_SYNC":     "sqlite-sync",
+		"TICKS_MESSAGE_TTL":     "message-ttl",
+		"TICKS_OPTOUT_KEYWORDS": "optout-keywords",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

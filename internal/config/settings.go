@@ -156,6 +156,31 @@ var settings = []setting{
 		},
 	},
 	{
+		env: "TICKS_MESSAGE_TTL", flag: "message-ttl", def: "24h",
+		usage: "how long a sent message may stay undelivered before it counts as expired (ttl_expired)",
+		parse: func(c *Config, s string) error {
+			d, err := parseRetention(s)
+			if err != nil {
+				return err
+			}
+			c.MessageTTL = d
+			return nil
+		},
+	},
+	{
+		env: "TICKS_OPTOUT_KEYWORDS", flag: "optout-keywords", def: "SAIR,PARAR,STOP",
+		usage: "comma-separated texts that opt a contact out when it sends one of them",
+		parse: func(c *Config, s string) error {
+			c.OptOutKeywords = nil
+			for _, k := range strings.Split(s, ",") {
+				if k = strings.TrimSpace(k); k != "" {
+					c.OptOutKeywords = append(c.OptOutKeywords, k)
+				}
+			}
+			return nil
+		},
+	},
+	{
 		env: "TICKS_SQLITE_SYNC", flag: "sqlite-sync", def: "normal",
 		usage: "SQLite durability: normal (survives a process crash) or full (also a power loss; slower on slow disks)",
 		parse: func(c *Config, s string) error {

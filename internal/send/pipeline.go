@@ -88,13 +88,36 @@ type Pipeline struct {
 	Box      *secret.Box // opens channel access tokens; nil when none are stored
 	Now      func() time.Time
 
-	mu    sync.Mutex
-	tiers map[int64]*tierWindow
+	mu         sync.Mutex
+	tiers      map[int64]*tierWindow
+	throughput map[string]int // phone number id → messages/s last given to the provider
+}
+
+// throughputSetter is a provider that paces each number (the Cloud API
+// client).
+type throughputSetter interface {
+	SetThroughput(phoneNumberID string, perSecond int) error
+}
+
+// pace tells the provider a channel's throughput when it changed.
+func (p *Pipeline) pace(ch *domain.Channel) {
+	ts, ok := p.Provider.(throughputSetter)
+	if !ok || ch.ThroughputMPS <= 0 {
+		return
+	}
+	p.mu.Lock()
+	changed := p.throughput[ch.PhoneNumberID] != ch.ThroughputMPS
+	p.throughput[ch.PhoneNumberID] = ch.ThroughputMPS
+	p.mu.Unlock()
+	if changed {
+		_ = ts.SetThroughput(ch.PhoneNumberID, ch.ThroughputMPS)
+	}
 }
 
 // New returns a pipeline sending through p.
 func New(st *store.Store, p domain.Provider, box *secret.Box) *Pipeline {
-	return &Pipeline{Store: st, Provider: p, Box: box, Now: time.Now, tiers: map[int64]*tierWindow{}}
+	return &Pipeline{Store: st, Provider: p, Box: box, Now: time.Now, tiers: map[int64]*tierWindow{},
+		throughput: map[string]int{}}
 }
 
 // Outcome is a sent or refused message.
@@ -259,14 +282,19 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 				Details: "TICKS_SECRET_KEY differs from the one the token was stored with"})
 		}
 	}
+	p.pace(ch)
 	res, err := p.Provider.Send(ctx, out)
 	if err != nil {
 		var se *domain.SendError
 		if errors.As(err, &se) {
 			return p.fail(ctx, m, domain.StatusFromMetaError(se.Meta.Code), se.Meta)
 		}
-		slog.Warn("send: provider unreachable", slog.Int64("message", m.ID), slog.Any("err", err))
-		return p.fail(ctx, m, domain.StatusInternalError, domain.MetaError{Title: "provider unreachable", Details: err.Error()})
+		title := "provider unreachable"
+		if ctx.Err() != nil {
+			title = "sending interrupted" // shutdown or a client gone; Meta may or may not have it
+		}
+		slog.Warn("send: "+title, slog.Int64("message", m.ID), slog.Any("err", err))
+		return p.fail(context.WithoutCancel(ctx), m, domain.StatusInternalError, domain.MetaError{Title: title, Details: err.Error()})
 	}
 	if err := p.Store.MarkAccepted(ctx, m.ID, res.WAMID, res.WAID); err != nil {
 		return nil, err

@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/ingest"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/send"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -32,6 +34,8 @@ type Server struct {
 	Processor *ingest.Processor
 	Registry  *prometheus.Registry
 	Handler   http.Handler
+	Pipeline  *send.Pipeline
+	Expirer   *send.Expirer
 }
 
 // DSN returns the database the configuration names.
@@ -73,13 +77,22 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 			return nil, fmt.Errorf("TICKS_SECRET_KEY: %w", err)
 		}
 	}
+	if len(cfg.OptOutKeywords) > 0 {
+		st.OptOutKeywords = cfg.OptOutKeywords
+	}
+	s.Pipeline = send.New(st, cloudapi.New(cfg.WAAPIBase), box)
+	ttl := cfg.MessageTTL
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	s.Expirer = &send.Expirer{Store: st, TTL: ttl, Every: min(time.Minute, ttl/4)}
 	mux := http.NewServeMux()
 	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
 	mux.HandleFunc("GET /webhooks/whatsapp", wh.Verify)
 	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
 	(&api.Handler{Store: st, Box: box, AdminToken: cfg.AdminToken, Location: cfg.Location(),
-		Replay: s.Processor.Replay}).Routes(mux)
+		Replay: s.Processor.Replay, Pipeline: s.Pipeline}).Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -124,6 +137,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	go s.pruneInbox(procCtx)
+	go s.Expirer.Run(procCtx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -133,7 +133,12 @@ func GenerateDay(cfg DayConfig) *Day {
 // inbound builds an inbound message of a type drawn from InboundTypes,
 // answering the outbound message context (if not empty).
 func inbound(r *rand.Rand, n int, context string, at int64, c Contact) map[string]any {
-	kind := InboundTypes[n%len(InboundTypes)]
+	return inboundOf(r, InboundTypes[n%len(InboundTypes)], n, context, at, c)
+}
+
+// inboundOf builds an inbound message of kind (one of InboundTypes); kinds
+// that only make sense as an answer become text without a context.
+func inboundOf(r *rand.Rand, kind string, n int, context string, at int64, c Contact) map[string]any {
 	if context == "" && (kind == "button" || kind == "interactive_button" || kind == "interactive_list" || kind == "reaction") {
 		kind = "text"
 	}

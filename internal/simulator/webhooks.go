@@ -61,6 +61,8 @@ type Status struct {
 	Conversation *StatusConversation `json:"conversation,omitempty"`
 	Pricing      *StatusPricing      `json:"pricing,omitempty"`
 	Errors       []StatusError       `json:"errors,omitempty"`
+	// BizOpaque echoes the send's biz_opaque_callback_data.
+	BizOpaque string `json:"biz_opaque_callback_data,omitempty"`
 }
 
 // StatusConversation is a status's conversation object.

@@ -151,3 +151,32 @@ func (s *Store) WarmupSentSince(ctx context.Context, channelID int64, from time.
 		AND at >= ? AND origin = 'warmup'`), channelID, ms(from)).Scan(&n)
 	return n, err
 }
+
+// ExpireUndelivered moves outbound messages still sending or sent (never
+// delivered) that are older than before to the expired state, whose report
+// status is ttl_expired, and returns how many it moved.
+func (s *Store) ExpireUndelivered(ctx context.Context, before time.Time) (int64, error) {
+	subs, err := s.Subaccounts(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, sa := range subs {
+		var n int64
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			res, err := s.txExec(ctx, tx, `UPDATE messages SET state = 'expired', state_rank = ?, status = 'ttl_expired'
+				WHERE subaccount_id = ? AND direction = 'mt' AND status IN ('sending', 'sent') AND at < ?
+				AND wamid IS NOT NULL`, domain.StateExpired.Rank(), sa.ID, ms(before))
+			if err != nil {
+				return fmt.Errorf("expire messages: %w", err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
