@@ -35,6 +35,7 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 	if m.At.IsZero() {
 		m.At = m.CreatedAt
 	}
+	m.At = m.At.UTC().Truncate(time.Millisecond) // as stored, so derivation compares equal instants
 	var billable any
 	if m.Billable != nil {
 		billable = *m.Billable
