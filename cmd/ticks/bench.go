@@ -13,8 +13,11 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "send" {
+		return benchSend(ctx, args[1:], out)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest [-messages N] [-per-body N] [-clients N] [-database-url URL] [-sqlite-sync normal|full]")
+		return fmt.Errorf("usage: ticks bench ingest|send [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -47,6 +50,33 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	dialect := "sqlite (synchronous=" + o.SQLiteSync + ")"
+	if strings.HasPrefix(o.DatabaseURL, "postgres") {
+		dialect = "postgresql"
+	}
+	res.Print(out, o, dialect)
+	return nil
+}
+
+func benchSend(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ticks bench send", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.SendOptions{}
+	fs.IntVar(&o.Messages, "messages", 30000, "messages to send")
+	fs.IntVar(&o.Numbers, "numbers", 4, "business numbers, each at Meta's maximum of 1,000 messages/s")
+	fs.IntVar(&o.Senders, "senders", 64, "concurrent senders")
+	fs.IntVar(&o.Contacts, "contacts", 20000, "distinct contacts")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.Messages < 1 || o.Numbers < 1 || o.Senders < 1 || o.Contacts < 1 {
+		return fmt.Errorf("-messages, -numbers, -senders and -contacts must be positive")
+	}
+	res, err := bench.Send(ctx, o)
+	if err != nil {
+		return err
+	}
+	dialect := "sqlite"
 	if strings.HasPrefix(o.DatabaseURL, "postgres") {
 		dialect = "postgresql"
 	}

@@ -157,8 +157,14 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 		return p.refuse(ctx, m, req, domain.StatusInvalidNumber, "invalid destination number", err.Error())
 	}
 	m.Phone, m.WAID = e164, strings.TrimPrefix(e164, "+")
-	contact, err := p.Store.UpsertContact(ctx, ch.SubaccountID, store.ContactInput{Phone: e164,
-		CorrelationID: req.CorrelationID, Name: req.ContactName})
+	// Most contacts exist already: read, and write only what is new.
+	contact, err := p.Store.ContactByPhone(ctx, ch.SubaccountID, e164)
+	if domain.ErrorCode(err) == domain.ENOTFOUND ||
+		(err == nil && ((req.CorrelationID != "" && req.CorrelationID != contact.CorrelationID) ||
+			(req.ContactName != "" && req.ContactName != contact.Name))) {
+		contact, err = p.Store.UpsertContact(ctx, ch.SubaccountID, store.ContactInput{Phone: e164,
+			CorrelationID: req.CorrelationID, Name: req.ContactName})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,11 +305,11 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	if err := p.Store.MarkAccepted(ctx, m.ID, res.WAMID, res.WAID); err != nil {
 		return nil, err
 	}
-	sent, err := p.Store.Message(ctx, m.ID, nil)
-	if err != nil {
-		return nil, err
+	m.WAMID = res.WAMID
+	if res.WAID != "" {
+		m.WAID = res.WAID
 	}
-	return &Outcome{Message: sent}, nil
+	return &Outcome{Message: m}, nil
 }
 
 // refuse stores a message the platform will not send, with its status and

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -167,7 +168,11 @@ func (s *Server) deliver(ctx context.Context, ev *event) {
 		backoff = s.delays.Retry.Max
 	}
 	ev.fire = time.Now().Add(s.delays.scale(backoff))
-	s.log.Warn("simulator: webhook not accepted, will retry", "status", status, "err", err,
+	level := slog.LevelDebug
+	if ev.attempts == 1 || ev.attempts%10 == 0 {
+		level = slog.LevelWarn // not once per retry: a receiver down would flood the log
+	}
+	s.log.Log(ctx, level, "simulator: webhook not accepted, will retry", "status", status, "err", err,
 		"attempt", ev.attempts, "retry_in", s.delays.scale(backoff))
 	heap.Push(&s.queue, ev)
 	s.signal()

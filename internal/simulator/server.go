@@ -403,10 +403,10 @@ var messageTypes = []string{"text", "image", "audio", "video", "document", "stic
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, id string) {
 	ph := s.phones[id]
 	if ph == nil {
-		// Unknown object: Meta checks the token first.
-		if !s.authorize(w, r, id, nil) {
-			s.rejected.Add(1)
-		}
+		// Unknown object: refused, 190 for a bad token (checked first, as
+		// Meta does), else 100/33.
+		s.authorize(w, r, id, nil)
+		s.rejected.Add(1)
 		return
 	}
 	if !s.authorize(w, r, id, []*phoneState{ph}) {
@@ -621,9 +621,7 @@ func validateObject(typ string, raw json.RawMessage) string {
 func (s *Server) handlePhone(w http.ResponseWriter, r *http.Request, id string) {
 	ph := s.phones[id]
 	if ph == nil {
-		if s.authorize(w, r, id, nil) {
-			s.writeError(w, http.StatusBadRequest, unsupported(r.Method, id))
-		}
+		s.authorize(w, r, id, nil) // always refuses: 190, or 100/33 for a known token
 		return
 	}
 	if !s.authorize(w, r, id, []*phoneState{ph}) {

@@ -1,6 +1,7 @@
 // Package simulator plays WhatsApp: it builds the webhooks Meta sends, in
 // Meta's exact format, and generates realistic traffic from a seed so that
-// runs are repeatable.
+// runs are repeatable. Server (server.go) is a Cloud API simulator: the
+// same HTTP API as Meta's, posting signed webhooks back.
 package simulator
 
 import (

@@ -23,7 +23,7 @@ type ContactInput struct {
 // leave what is stored). The phone is matched on its canonical form.
 func (s *Store) UpsertContact(ctx context.Context, subaccountID int64, in ContactInput) (*domain.Contact, error) {
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.grouped(ctx, func(tx *sql.Tx) error {
 		var err error
 		id, err = s.upsertContactTx(ctx, tx, subaccountID, in)
 		return err

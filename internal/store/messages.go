@@ -87,7 +87,11 @@ func (s *Store) messageWhere(ctx context.Context, cond string, arg any, subaccou
 			args = append(args, id)
 		}
 	}
-	m, err := scanMessage(s.r.QueryRowContext(ctx, s.q(query), args...))
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	m, err := scanMessage(st.QueryRowContext(ctx, args...))
 	if err != nil {
 		return nil, notFound(err, "message", arg)
 	}
@@ -284,7 +288,11 @@ func (s *Store) Contact(ctx context.Context, id int64, subaccounts []int64) (*do
 			args = append(args, sa)
 		}
 	}
-	c, err := scanContact(s.r.QueryRowContext(ctx, s.q(query), args...))
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c, err := scanContact(st.QueryRowContext(ctx, args...))
 	if err != nil {
 		return nil, notFound(err, "contact", id)
 	}

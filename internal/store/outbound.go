@@ -40,7 +40,7 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 	if m.Billable != nil {
 		billable = *m.Billable
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(tx *sql.Tx) error {
 		_, err := s.txExec(ctx, tx, `INSERT INTO messages
 			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
 			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
@@ -61,16 +61,28 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 		if m.State == domain.StateFailed {
 			return nil // refused before sending: no conversation
 		}
-		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At)
+		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At, m)
 	})
 }
 
-// rederiveTx re-derives one contact's timeline on one channel from at.
-func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID int64, at time.Time) error {
+// rederiveTx re-derives one contact's timeline on one channel from at and
+// copies the result for m (when not nil) onto it.
+func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID int64, at time.Time, m *domain.Message) error {
 	k := timelineKey{channelID, contactID}
 	u, err := s.deriveTimelines(ctx, tx, []timelineKey{k}, map[timelineKey]time.Time{k: at})
 	if err != nil {
 		return fmt.Errorf("derive conversations: %w", err)
+	}
+	for _, a := range u {
+		if m != nil && a.id == m.ID {
+			m.WithSession, m.ConversationID = a.withSession, a.convID
+			m.ConversationType, m.ConversationCategory = domain.ConversationType(a.convType), a.convCat
+			m.ConversationExpires = nil
+			if a.convExp != 0 {
+				t := fromMS(a.convExp)
+				m.ConversationExpires = &t
+			}
+		}
 	}
 	return s.writeTimelines(ctx, tx, u)
 }
@@ -79,7 +91,9 @@ func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID
 // webhook for that wamid was applied first (it created a row of its own),
 // that row's progress is moved onto the message and the row removed.
 func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(tx *sql.Tx) error {
+		// Look first rather than catch the unique violation: on PostgreSQL
+		// a failed statement aborts the whole transaction.
 		var stub int64
 		err := s.txQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = ? AND origin = 'webhook'`, wamid).Scan(&stub)
 		switch {
@@ -111,7 +125,7 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) 
 // MarkFailed records that the provider refused a message; a message that
 // never went out opens no conversation, so its timeline is derived again.
 func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain.Status, e domain.MetaError) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(tx *sql.Tx) error {
 		_, err := s.txExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = ?, status = ?,
 			error_code = ?, error_title = ?, error_detail = ?, failed_at = ?, with_session = ?,
 			conversation_id = NULL, conversation_type = '', conversation_category = '', conversation_expires_at = NULL
@@ -119,7 +133,7 @@ func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain
 		if err != nil {
 			return fmt.Errorf("mark failed: %w", err)
 		}
-		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At)
+		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At, nil)
 	})
 }
 

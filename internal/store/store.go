@@ -55,6 +55,9 @@ type Store struct {
 	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
 	rstmts  sync.Map // query text → *sql.Stmt prepared on the readers
 	wanted  sync.Map // query text → true: to prepare on the writer when it is free
+
+	groupOnce sync.Once
+	groupQ    chan *writeReq
 }
 
 // prepared returns the cached statement for query on db, or nil. SQLite
@@ -219,6 +222,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the connections.
 func (s *Store) Close() error {
+	if s.groupQ != nil {
+		close(s.groupQ)
+	}
 	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	}
