@@ -56,6 +56,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("POST /api/v1/messages", h.sendMessage)
 	handle("GET /api/v1/templates", h.listTemplates)
 	handle("POST /api/v1/templates/sync", h.syncTemplates)
+	handle("POST /api/v1/templates", h.createTemplate)
 	handle("POST /api/v1/contacts", h.upsertContact)
 	handle("POST /api/v1/contacts/import", h.importContacts)
 	handle("POST /api/v1/contacts/{id}/opt-out", h.setOptOut(true))

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -435,3 +438,76 @@ func (h *Handler) updateChannel(w http.ResponseWriter, r *http.Request, p *Princ
 	}
 	respond.JSON(w, http.StatusOK, c)
 }
+
+// templateCreator is a provider that can create templates (the Cloud API
+// client; against the simulator they are approved at once).
+type templateCreator interface {
+	CreateTemplate(ctx context.Context, wabaID, accessToken string, t domain.Template) (metaID, status string, err error)
+}
+
+// createTemplate submits a template to WhatsApp for approval and stores it.
+func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if err := p.need(domain.RoleAdmin, domain.RoleSupervisor); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var in struct {
+		ChannelID  int64           `json:"channel_id"`
+		Name       string          `json:"name"`
+		Language   string          `json:"language"`
+		Category   string          `json:"category"`
+		Components json.RawMessage `json:"components"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	in.Category = strings.ToLower(in.Category)
+	switch {
+	case !templateName.MatchString(in.Name):
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "name must be lower-case letters, digits and underscores (at most 512)"))
+		return
+	case in.Language == "":
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "language is required (e.g. pt_BR)"))
+		return
+	case in.Category != "marketing" && in.Category != "utility" && in.Category != "authentication":
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "category must be marketing, utility or authentication"))
+		return
+	case len(in.Components) == 0 || in.Components[0] != '[':
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "components must be the Cloud API components array"))
+		return
+	}
+	ch, err := h.channelFor(r, p, in.ChannelID)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	creator, ok := h.Pipeline.Provider.(templateCreator)
+	if !ok {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "this provider cannot create templates"))
+		return
+	}
+	token, err := h.channelToken(ch)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	t := domain.Template{WABAID: ch.WABAID, Name: in.Name, Language: in.Language, Category: in.Category, Components: in.Components}
+	t.MetaID, t.Status, err = creator.CreateTemplate(r.Context(), ch.WABAID, token, t)
+	if err != nil {
+		respond.Error(w, r, providerError(err))
+		return
+	}
+	if err := h.Store.UpsertTemplates(r.Context(), ch.SubaccountID, []domain.Template{t}); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	stored, err := h.Store.Template(r.Context(), ch.WABAID, t.Name, t.Language)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusCreated, stored)
+}
+
+var templateName = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)

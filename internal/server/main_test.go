@@ -35,11 +35,18 @@ type testServer struct {
 	url string
 }
 
-func newServer(t *testing.T) *testServer {
+func newServer(t *testing.T) *testServer { return newServerWith(t, "") }
+
+// newServerWith starts a server whose Cloud API base is apiBase (a
+// simulator), or a closed port when empty.
+func newServerWith(t *testing.T, apiBase string) *testServer {
 	t.Helper()
+	if apiBase == "" {
+		apiBase = "http://127.0.0.1:1/v23.0"
+	}
 	cfg := &config.Config{DatabaseURL: storetest.DSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
 		AdminToken: adminToken, SecretKey: "server-test-secret-key-0123456789", WebhookMaxBytes: 64 << 10,
-		InboxRetention: 1 << 40}
+		InboxRetention: 1 << 40, WAAPIBase: apiBase}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

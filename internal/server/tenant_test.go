@@ -117,6 +117,30 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
+	// Writes naming B's objects.
+	for _, w := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/messages", map[string]any{"channel_id": b.channelID, "to": "+5511987650009", "type": "text", "text": "oi"}},
+		{"POST", fmt.Sprintf("/api/v1/contacts/%d/opt-out", bMO.ContactID), nil},
+		{"POST", fmt.Sprintf("/api/v1/contacts/%d/opt-in", bMO.ContactID), nil},
+		{"PATCH", fmt.Sprintf("/api/v1/channels/%d", b.channelID), map[string]any{"tier": "TIER_2K"}},
+		{"POST", "/api/v1/templates/sync", map[string]any{"channel_id": b.channelID}},
+		{"POST", "/api/v1/templates", map[string]any{"channel_id": b.channelID, "name": "x", "language": "pt_BR", "category": "utility", "components": []any{map[string]any{"type": "BODY", "text": "x"}}}},
+		{"POST", "/api/v1/contacts", map[string]any{"subaccount_id": b.subaccount, "phone": "+5511987650009"}},
+		{"POST", fmt.Sprintf("/api/v1/contacts/import?subaccount_id=%d", b.subaccount), "phone\n+5511987650009\n"},
+	} {
+		r := s.do(w.method, w.path, a.token, w.body)
+		if r.code != 404 && r.code != 403 {
+			t.Errorf("A %s %s into B: %d %s, want 403/404", w.method, w.path, r.code, r.body)
+		}
+	}
+	var bChannel struct{ Tier string }
+	s.must(200, "GET", fmt.Sprintf("/api/v1/channels/%d", b.channelID), adminToken, nil, &bChannel)
+	if bChannel.Tier == "TIER_2K" {
+		t.Error("A changed B's channel")
+	}
 	if r := s.do("DELETE", fmt.Sprintf("/api/v1/tokens/%d", b.tokenID), a.token, nil); r.code != 404 {
 		t.Errorf("A revoking B's token: %d %s, want 404", r.code, r.body)
 	}
@@ -140,7 +164,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	// Lists and reports: only A's rows, whatever the filter.
 	for _, path := range []string{
-		"/api/v1/subaccounts", "/api/v1/users", "/api/v1/tokens", "/api/v1/channels", "/api/v1/contacts",
+		"/api/v1/subaccounts", "/api/v1/users", "/api/v1/tokens", "/api/v1/channels", "/api/v1/contacts", "/api/v1/templates",
 		"/api/v1/contacts?phone=" + strings.TrimPrefix(b.phone, "+"), "/api/v1/webhook-events",
 		"/api/v1/reports/messages?from=2020-01-01", "/api/v1/reports/messages?from=2020-01-01&direction=mo",
 		"/api/v1/reports/messages?from=2020-01-01&phone=" + strings.TrimPrefix(b.phone, "+"),
