@@ -13,11 +13,18 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "send" {
-		return benchSend(ctx, args[1:], out)
+	if len(args) > 0 {
+		switch args[0] {
+		case "send":
+			return benchSend(ctx, args[1:], out)
+		case "seed":
+			return benchSeed(ctx, args[1:], out)
+		case "report":
+			return benchReport(ctx, args[1:], out)
+		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -81,5 +88,49 @@ func benchSend(ctx context.Context, args []string, out io.Writer) error {
 		dialect = "postgresql"
 	}
 	res.Print(out, o, dialect)
+	return nil
+}
+
+func benchSeed(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ticks bench seed", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.SeedOptions{Progress: os.Stderr}
+	fs.IntVar(&o.Messages, "messages", 1000000, "messages in the main subaccount (a small second one gets 1% more)")
+	fs.IntVar(&o.Days, "days", 90, "days the messages span, ending now")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same data")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "an empty database: SQLite file path or postgres:// URL")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.DatabaseURL == "" {
+		return fmt.Errorf("-database-url is required")
+	}
+	res, err := bench.Seed(ctx, o)
+	if err != nil {
+		return err
+	}
+	res.Print(out)
+	return nil
+}
+
+func benchReport(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ticks bench report", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.ReportOptions{}
+	fs.IntVar(&o.Runs, "runs", 7, "timed runs of each case, after one warm-up")
+	fs.IntVar(&o.Limit, "limit", 50, "page size")
+	fs.StringVar(&o.Only, "only", "", "run only the cases whose name contains this")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.DatabaseURL == "" {
+		return fmt.Errorf("-database-url is required")
+	}
+	res, err := bench.Report(ctx, o)
+	if err != nil {
+		return err
+	}
+	res.Print(out)
 	return nil
 }

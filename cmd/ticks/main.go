@@ -186,6 +186,6 @@ func ingestCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err := st.SetCursor(ctx, 0); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "replay scheduled: %d stored webhooks will be applied again by the running (or next) server\n", stats.Rows)
+	fmt.Fprintf(out, "replay scheduled: stored webhooks up to #%d will be applied again by the running (or next) server\n", stats.LastID)
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/phone"
+	"github.com/ticksapp/ticks/internal/report"
 	"github.com/ticksapp/ticks/internal/respond"
 )
 
@@ -141,13 +143,28 @@ func (h *Handler) reportMessages(w http.ResponseWriter, r *http.Request, p *Prin
 		return
 	}
 	q := r.URL.Query()
-	if f := q.Get("format"); f != "" && f != "json" {
-		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format %q is not available; use json", f))
+	format := q.Get("format")
+	if format != "" && format != "json" && report.Formats[format] == "" {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format must be json, csv, xlsx or pdf, not %q", format))
 		return
 	}
+	bom := q.Get("bom")
+	q.Del("bom")
 	f, err := ParseMessageFilter(q, p, h.Location, time.Now())
 	if err != nil {
 		respond.Error(w, r, err)
+		return
+	}
+	if format != "" && format != "json" {
+		names, err := report.LoadNames(r.Context(), h.Store, p.Scope)
+		if err == nil {
+			lang := i18n.Normalize(r.Header.Get("Accept-Language"))
+			err = report.ServeExport(r.Context(), w, h.Store, &report.ExportRequest{Filter: f, Format: format,
+				Lang: lang, Location: h.Location, Names: names, BOM: bom == "1" || bom == "true"})
+		}
+		if err != nil && w.Header().Get("Content-Disposition") == "" {
+			respond.Error(w, r, err)
+		}
 		return
 	}
 	page, err := h.Store.ReportMessages(r.Context(), f)

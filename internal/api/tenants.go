@@ -65,6 +65,16 @@ func (h *Handler) createSubaccount(w http.ResponseWriter, r *http.Request, p *Pr
 	respond.JSON(w, http.StatusCreated, sa)
 }
 
+// ValidateSubaccount checks a subaccount to create, trimming its name.
+func ValidateSubaccount(sa *domain.Subaccount) error {
+	in := subaccountInput{Name: sa.Name, TimeZone: sa.TimeZone}
+	if err := validateSubaccount(&in); err != nil {
+		return err
+	}
+	sa.Name, sa.TimeZone = in.Name, in.TimeZone
+	return nil
+}
+
 func validateSubaccount(in *subaccountInput) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 100 {

@@ -239,7 +239,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 		if st.Applied >= st.LastID && srv.Processor.Applied() >= st.LastID {
 			break
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	res.Applied = time.Since(start)
 

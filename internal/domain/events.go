@@ -28,9 +28,9 @@ func (b *WebhookBatch) Len() int {
 
 // Recipient names the business phone number a change was addressed to.
 type Recipient struct {
-	WABAID        string // entry[].id
-	PhoneNumberID string // metadata.phone_number_id
-	DisplayPhone  string // metadata.display_phone_number
+	WABAID        string `json:"waba_id,omitempty"`         // entry[].id
+	PhoneNumberID string `json:"phone_number_id,omitempty"` // metadata.phone_number_id
+	DisplayPhone  string `json:"display_phone,omitempty"`   // metadata.display_phone_number
 }
 
 // StatusEvent is one element of statuses[]: a lifecycle change of an
@@ -101,51 +101,51 @@ type Referral struct {
 // marketing messages.
 type PreferenceEvent struct {
 	Recipient
-	WAID      string
-	UserID    string
-	Category  string // marketing_messages
-	Value     string // stop or resume
-	Detail    string
-	Timestamp time.Time
+	WAID      string    `json:"wa_id,omitempty"`
+	UserID    string    `json:"user_id,omitempty"`
+	Category  string    `json:"category"` // marketing_messages
+	Value     string    `json:"value"`    // stop or resume
+	Detail    string    `json:"detail,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
 }
 
 // TemplateEvent is a template status, quality or category update.
 type TemplateEvent struct {
-	WABAID     string
-	Field      string // message_template_status_update, message_template_quality_update, template_category_update
-	TemplateID string
-	Name       string
-	Language   string
-	Status     string // APPROVED, REJECTED, PAUSED, DISABLED, ... (status updates)
-	Reason     string
-	Quality    string // GREEN, YELLOW, RED, UNKNOWN (quality updates)
-	Category   string // new category (category updates)
-	Timestamp  time.Time
+	WABAID     string    `json:"waba_id"`
+	Field      string    `json:"field"` // message_template_status_update, message_template_quality_update, template_category_update
+	TemplateID string    `json:"template_id,omitempty"`
+	Name       string    `json:"name,omitempty"`
+	Language   string    `json:"language,omitempty"`
+	Status     string    `json:"status,omitempty"` // APPROVED, REJECTED, PAUSED, DISABLED, ... (status updates)
+	Reason     string    `json:"reason,omitempty"`
+	Quality    string    `json:"quality,omitempty"`  // GREEN, YELLOW, RED, UNKNOWN (quality updates)
+	Category   string    `json:"category,omitempty"` // new category (category updates)
+	Timestamp  time.Time `json:"timestamp"`
 }
 
 // AccountEvent is an account-level change: account_update,
 // phone_number_quality_update, business_capability_update, ...
 type AccountEvent struct {
 	Recipient
-	Field     string
-	Event     string // e.g. VERIFIED_ACCOUNT, UPGRADE, DOWNGRADE, FLAGGED
-	Tier      string // messaging limit tier when the change carries one (TIER_1K, ...)
-	Detail    string
-	Timestamp time.Time
-	Raw       json.RawMessage
+	Field     string          `json:"field"`
+	Event     string          `json:"event,omitempty"` // e.g. VERIFIED_ACCOUNT, UPGRADE, DOWNGRADE, FLAGGED
+	Tier      string          `json:"tier,omitempty"`  // messaging limit tier when the change carries one (TIER_1K, ...)
+	Detail    string          `json:"detail,omitempty"`
+	Timestamp time.Time       `json:"timestamp"`
+	Raw       json.RawMessage `json:"value,omitempty"`
 }
 
 // ErrorEvent is the errors[] array of a messages value: a failure not tied to
 // one message (for example a throughput limit).
 type ErrorEvent struct {
 	Recipient
-	Errors    []MetaError
-	Timestamp time.Time
+	Errors    []MetaError `json:"errors"`
+	Timestamp time.Time   `json:"timestamp"`
 }
 
 // UnknownChange is a change whose field ticks does not model.
 type UnknownChange struct {
 	Recipient
-	Field string
-	Value json.RawMessage
+	Field string          `json:"field"`
+	Value json.RawMessage `json:"value"`
 }

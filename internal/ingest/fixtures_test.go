@@ -262,12 +262,12 @@ var fxCases = map[string]fxCase{
 		}()},
 		events: []fxEvent{{Field: "user_preferences", Event: "stop", Detail: "User requested to stop marketing messages",
 			At:      fxT(1731705721),
-			Payload: `{"PhoneNumberID":"106540352242922","WAID":"16505551234","Category":"marketing_messages","Value":"stop"}`}},
+			Payload: `{"phone_number_id":"106540352242922","wa_id":"16505551234","category":"marketing_messages","value":"stop"}`}},
 	},
 	"meta_docs_constructed/webhook_value_errors_130429_verbatim_meta_doc.json": {
 		channel: docChannel,
 		events: []fxEvent{{Field: "errors", Event: "error", Detail: "130429 Rate limit hit",
-			Payload: `{"PhoneNumberID":"106540352242922","Errors":[{"code":130429,"title":"Rate limit hit","message":"Rate limit hit",
+			Payload: `{"phone_number_id":"106540352242922","errors":[{"code":130429,"title":"Rate limit hit","message":"Rate limit hit",
 				"details":"Message failed to send because there were too many messages sent from this phone number in a short period of time"}]}`}},
 	},
 
@@ -289,17 +289,17 @@ var fxCases = map[string]fxCase{
 	"meta_openapi/webhook_group_create_message.json": {
 		channel: docChannel,
 		events: []fxEvent{{Field: "group_lifecycle_update", PayloadValue: true,
-			Payload: `{"PhoneNumberID":"106540352242922","Field":"group_lifecycle_update"}`}},
+			Payload: `{"phone_number_id":"106540352242922","field":"group_lifecycle_update"}`}},
 	},
 	"meta_openapi/webhook_group_remove_participants.json": {
 		channel: docChannel,
 		events: []fxEvent{{Field: "group_participants_update", PayloadValue: true,
-			Payload: `{"PhoneNumberID":"106540352242922","Field":"group_participants_update"}`}},
+			Payload: `{"phone_number_id":"106540352242922","field":"group_participants_update"}`}},
 	},
 	"meta_openapi/webhook_group_settings_update.json": {
 		channel: docChannel,
 		events: []fxEvent{{Field: "group_settings_update", PayloadValue: true,
-			Payload: `{"PhoneNumberID":"106540352242922","Field":"group_settings_update"}`}},
+			Payload: `{"phone_number_id":"106540352242922","field":"group_settings_update"}`}},
 	},
 	"meta_openapi/webhook_image_message.json": {
 		channel:  openapiChannel,
@@ -747,7 +747,7 @@ func fxCheck(t *testing.T, h *harness, c fxCase, body []byte, start, end time.Ti
 			if err := json.Unmarshal(body, &env); err != nil || len(env.Entry) != 1 || len(env.Entry[0].Changes) != 1 {
 				t.Fatalf("fixture is not one change: %v", err)
 			}
-			value := map[string]any{"Value": env.Entry[0].Changes[0].Value}
+			value := map[string]any{"value": env.Entry[0].Changes[0].Value}
 			if path, ok := fxSubset(value, payload, "payload"); !ok {
 				t.Errorf("event %s: %s is not the change's value as sent", got.Field, path)
 			}

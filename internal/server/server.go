@@ -24,6 +24,7 @@ import (
 	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/send"
 	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/web"
 )
 
 // Server is a running ticks: its store, ingest components and HTTP handler.
@@ -93,6 +94,13 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
 	(&api.Handler{Store: st, Box: box, AdminToken: cfg.AdminToken, Location: cfg.Location(),
 		Replay: s.Processor.Replay, Pipeline: s.Pipeline}).Routes(mux)
+	ui, err := web.New(st, cfg.Location())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
+	ui.Box = box
+	ui.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -115,7 +123,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]any{"status": "ready", "inbox_rows": st.Rows,
+	respond.JSON(w, http.StatusOK, map[string]any{"status": "ready", "inbox_pending": st.Pending(),
 		"inbox_last_id": st.LastID, "inbox_applied_id": st.Applied})
 }
 

@@ -17,14 +17,10 @@ const maxGroup = 256
 
 // grouped runs fn in a write transaction shared with whatever other
 // grouped work is waiting (group commit), each piece inside its own
-// savepoint, so one piece failing rolls back only itself. SQLite has a
-// single writer and pays a commit per transaction; sharing the commit is
-// what lets many concurrent sends through. PostgreSQL, with concurrent
-// writers, runs fn in a transaction of its own.
+// savepoint, so one piece failing rolls back only itself. Both databases
+// pay for a commit — SQLite with its single writer, PostgreSQL with a disk
+// sync — and sharing it is what lets many concurrent sends through.
 func (s *Store) grouped(ctx context.Context, fn func(*sql.Tx) error) error {
-	if s.dialect == Postgres {
-		return s.tx(ctx, fn)
-	}
 	s.groupOnce.Do(func() {
 		s.groupQ = make(chan *writeReq, maxGroup)
 		go s.groupWriter()

@@ -9,8 +9,10 @@ import (
 )
 
 // WebhookEvent is an account-level or unmodelled webhook change kept for
-// admins: template and tier updates, account errors, unknown fields, and
-// everything Meta sent for phone numbers no channel owns.
+// admins: template, quality and tier updates, account errors, preference
+// changes, fields ticks does not model, and webhooks set aside. (Messages
+// for phone numbers no channel owns are messages of the unassigned
+// subaccount, not events.)
 type WebhookEvent struct {
 	ID           int64           `json:"id,string"`
 	SubaccountID int64           `json:"subaccount_id"`

@@ -66,17 +66,21 @@ func (s *Store) ReadInbox(ctx context.Context, after int64, limit int) ([]InboxR
 	return out, rows.Err()
 }
 
-// InboxStats describes the inbox: rows kept and the last one applied.
+// InboxStats tells how far the inbox and its processor got.
 type InboxStats struct {
-	Rows    int64
-	LastID  int64
-	Applied int64
+	LastID  int64 // the newest stored webhook
+	Applied int64 // the last one applied
 }
 
-// InboxStats counts the inbox and reports how far the processor got.
+// Pending is how many stored webhooks wait to be applied (ids are dense
+// on SQLite; on PostgreSQL an id lost to a rolled-back commit counts too).
+func (st InboxStats) Pending() int64 { return max(st.LastID-st.Applied, 0) }
+
+// InboxStats reports how far the processor got. It reads two index
+// entries, so /readyz and pollers may call it often.
 func (s *Store) InboxStats(ctx context.Context) (InboxStats, error) {
 	var st InboxStats
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.Rows, &st.LastID)
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.LastID)
 	if err != nil {
 		return st, fmt.Errorf("inbox stats: %w", err)
 	}

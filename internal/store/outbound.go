@@ -91,6 +91,19 @@ func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID
 // webhook for that wamid was applied first (it created a row of its own),
 // that row's progress is moved onto the message and the row removed.
 func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) error {
+	// On PostgreSQL the webhook's row can be committed by the processor
+	// between our look and our update; the update then fails on the unique
+	// wamid, and the next try finds the row and merges it.
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = s.markAccepted(ctx, id, wamid, waID); !isUniqueViolation(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) error {
 	return s.grouped(ctx, func(tx *sql.Tx) error {
 		// Look first rather than catch the unique violation: on PostgreSQL
 		// a failed statement aborts the whole transaction.

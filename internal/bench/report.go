@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// ReportOptions configure the detailed report benchmark.
+type ReportOptions struct {
+	DatabaseURL string // a database made by Seed
+	Runs        int    // timed runs of each case, after one warm-up
+	Limit       int    // page size
+	Only        string // run only the cases whose name contains this
+}
+
+// ReportCase is one search of the benchmark.
+type ReportCase struct {
+	Name   string
+	Filter domain.MessageFilter
+}
+
+// ReportTiming is what one case measured.
+type ReportTiming struct {
+	Case                      string
+	Total                     int64
+	Rows                      int
+	PageMedian, PageP95       time.Duration // first page with its total
+	SummaryMedian, SummaryP95 time.Duration
+	SummaryTotal              int64
+}
+
+// ReportResult is a run of the benchmark.
+type ReportResult struct {
+	Dialect  store.Dialect
+	Messages int64 // in the main subaccount, from the rollup
+	Days     int
+	Runs     int
+	Timings  []ReportTiming
+}
+
+// ReportTarget is SPEC section 6's bar for a first page with its total.
+const ReportTarget = 200 * time.Millisecond
+
+// Report measures the detailed report on a seeded database: for each case,
+// the first page (with its total) and the consolidated summary, each run
+// Runs times after a warm-up.
+func Report(ctx context.Context, o ReportOptions) (*ReportResult, error) {
+	if o.Runs < 1 {
+		o.Runs = 7
+	}
+	if o.Limit < 1 {
+		o.Limit = 50
+	}
+	st, err := store.Open(ctx, o.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if err := st.FoldRollup(ctx); err != nil {
+		return nil, err
+	}
+	cases, res, err := reportCases(ctx, st, o.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	res.Runs = o.Runs
+	loc, _ := time.LoadLocation("America/Sao_Paulo")
+	for _, c := range cases {
+		if o.Only != "" && !strings.Contains(c.Name, o.Only) {
+			continue
+		}
+		t := ReportTiming{Case: c.Name}
+		var pages, sums []time.Duration
+		for run := 0; run <= o.Runs; run++ {
+			f := c.Filter
+			f.Limit = o.Limit
+			t0 := time.Now()
+			page, err := st.ReportMessages(ctx, &f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			d := time.Since(t0)
+			t0 = time.Now()
+			sum, err := st.ReportSummary(ctx, &f, loc)
+			if err != nil {
+				return nil, fmt.Errorf("%s: summary: %w", c.Name, err)
+			}
+			ds := time.Since(t0)
+			t.Total, t.Rows, t.SummaryTotal = page.Total, len(page.Rows), sum.Total
+			if run > 0 { // the first run warms the caches
+				pages, sums = append(pages, d), append(sums, ds)
+			}
+		}
+		t.PageMedian, t.PageP95 = quantiles(pages)
+		t.SummaryMedian, t.SummaryP95 = quantiles(sums)
+		res.Timings = append(res.Timings, t)
+	}
+	return res, nil
+}
+
+func quantiles(d []time.Duration) (median, p95 time.Duration) {
+	slices.Sort(d)
+	return d[len(d)/2], d[min(len(d)-1, (len(d)*95+99)/100-1)]
+}
+
+// Print writes the timings as a table, flagging what misses the target.
+func (r *ReportResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "database %s: %d messages in the main subaccount over %d days; %d timed runs per case (median, p95)\n",
+		r.Dialect, r.Messages, r.Days, r.Runs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "case\ttotal\trows\tpage+total median\tp95\tsummary median\tp95\t\t\n")
+	slow := 0
+	for _, t := range r.Timings {
+		flag := ""
+		if t.PageP95 > ReportTarget {
+			flag = "  over 200 ms"
+			slow++
+		}
+		if t.SummaryTotal != t.Total {
+			flag += fmt.Sprintf("  summary total %d differs", t.SummaryTotal)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", t.Case, t.Total, t.Rows, ms3(t.PageMedian), ms3(t.PageP95),
+			ms3(t.SummaryMedian), ms3(t.SummaryP95), flag)
+	}
+	tw.Flush()
+	if slow == 0 {
+		fmt.Fprintf(w, "every first page with its total within %v at p95\n", ReportTarget)
+	} else {
+		fmt.Fprintf(w, "%d cases over %v at p95\n", slow, ReportTarget)
+	}
+}
+
+func ms3(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// reportCases finds, in a seeded database, the values the cases search
+// for: a busy contact's phone, correlation id and conversation, a
+// mid-sized campaign, an agent.
+func reportCases(ctx context.Context, st *store.Store, dsn string) ([]ReportCase, *ReportResult, error) {
+	res := &ReportResult{Dialect: st.Dialect()}
+	db, err := rawDB(st.Dialect(), dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	q := func(query string, args []any, dest ...any) error {
+		if st.Dialect() == store.Postgres {
+			n := 0
+			query = placeholderRE(query, func() string { n++; return fmt.Sprintf("$%d", n) })
+		}
+		return db.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	var sa int64
+	if err := q(`SELECT id FROM subaccounts WHERE name = 'bench'`, nil, &sa); err != nil {
+		return nil, nil, errors.New("no subaccount named bench: seed the database first (ticks bench seed)")
+	}
+	var minAt, maxAt int64
+	if err := q(`SELECT MIN(at), MAX(at) FROM messages WHERE subaccount_id = ? AND direction = 'mt'`, []any{sa}, &minAt, &maxAt); err != nil {
+		return nil, nil, err
+	}
+	if err := q(`SELECT CAST(SUM(n) AS BIGINT) FROM message_rollup WHERE subaccount_id = ?`, []any{sa}, &res.Messages); err != nil {
+		return nil, nil, err
+	}
+	var contactID int64
+	var phoneE164, corr string
+	if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = ? ORDER BY id LIMIT 1 OFFSET 10`, []any{sa}, &contactID, &phoneE164); err != nil {
+		return nil, nil, err
+	}
+	if err := q(`SELECT correlation_id FROM contacts WHERE subaccount_id = ? AND correlation_id <> '' ORDER BY id LIMIT 1 OFFSET 500`,
+		[]any{sa}, &corr); err != nil {
+		return nil, nil, err
+	}
+	var convID string
+	if err := q(`SELECT conversation_id FROM messages WHERE contact_id = ? AND direction = 'mt' AND conversation_id IS NOT NULL
+		ORDER BY at DESC LIMIT 1`, []any{contactID}, &convID); err != nil {
+		return nil, nil, err
+	}
+	var campaign, campaignN, user, userN int64
+	if err := q(`SELECT campaign_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = ? AND direction = 'mt'
+		AND campaign_id <> 0 GROUP BY campaign_id ORDER BY 2 DESC LIMIT 1 OFFSET 20`, []any{sa}, &campaign, &campaignN); err != nil {
+		return nil, nil, err
+	}
+	if err := q(`SELECT sender_user_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = ? AND direction = 'mt'
+		AND sender_user_id <> 0 AND campaign_id = 0 GROUP BY sender_user_id ORDER BY 2 DESC LIMIT 1 OFFSET 10`, []any{sa}, &user, &userN); err != nil {
+		return nil, nil, err
+	}
+	// The whole seeded range, in São Paulo days (whole hours), and a week
+	// with minutes at both ends (partial hours, counted exactly).
+	sp, _ := time.LoadLocation("America/Sao_Paulo")
+	first := time.UnixMilli(minAt).In(sp)
+	from := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, sp)
+	last := time.UnixMilli(maxAt).In(sp)
+	to := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, sp)
+	res.Days = int(to.Sub(from).Hours()/24 + 0.5)
+	weekTo := time.UnixMilli(maxAt).Add(-26*time.Hour - 17*time.Minute)
+	weekFrom := weekTo.Add(-7*24*time.Hour + 43*time.Minute)
+	scope := []int64{sa}
+	yes, no := true, false
+	failures := []domain.Status{domain.StatusTTLExpired, domain.StatusRejected, domain.StatusUndelivered,
+		domain.StatusInvalidNumber, domain.StatusOptedOut, domain.StatusInvalidSession, domain.StatusInternalError,
+		domain.StatusInvalidContent, domain.StatusWarmupBlocked, domain.StatusTierLimit, domain.StatusInvalidParameter}
+	base := domain.MessageFilter{Subaccounts: scope, From: from, To: to}
+	with := func(fn func(f *domain.MessageFilter)) domain.MessageFilter {
+		f := base
+		fn(&f)
+		return f
+	}
+	cases := []ReportCase{
+		{"date range only", base},
+		{"direction mo", with(func(f *domain.MessageFilter) { f.Direction = domain.DirectionMO })},
+		{"status delivered", with(func(f *domain.MessageFilter) { f.Statuses = []domain.Status{domain.StatusDelivered} })},
+		{"status failures (11)", with(func(f *domain.MessageFilter) { f.Statuses = failures })},
+		{"status warmup_blocked (rare)", with(func(f *domain.MessageFilter) { f.Statuses = []domain.Status{domain.StatusWarmupBlocked} })},
+		{"content_type document", with(func(f *domain.MessageFilter) { f.ContentType = "document" })},
+		{"content_type video (rare)", with(func(f *domain.MessageFilter) { f.ContentType = "video" })},
+		{"session true", with(func(f *domain.MessageFilter) { f.Session = &yes })},
+		{"correlation_id", with(func(f *domain.MessageFilter) { f.CorrelationID = corr })},
+		{"phone", with(func(f *domain.MessageFilter) { f.Phone = phoneE164 })},
+		{"conversation_id", with(func(f *domain.MessageFilter) { f.ConversationID = convID })},
+		{"conversation_type free_entry_point", with(func(f *domain.MessageFilter) { f.ConversationType = domain.ConversationFreeEntryPoint })},
+		{fmt.Sprintf("campaign (%d msgs)", campaignN), with(func(f *domain.MessageFilter) { f.Campaign = campaign })},
+		{fmt.Sprintf("user (%d msgs)", userN), with(func(f *domain.MessageFilter) { f.User = user })},
+		{"campaign + status read", with(func(f *domain.MessageFilter) {
+			f.Campaign, f.Statuses = campaign, []domain.Status{domain.StatusRead}
+		})},
+		{"failures + template + no session", with(func(f *domain.MessageFilter) {
+			f.Statuses, f.ContentType, f.Session = failures, "template", &no
+		})},
+		{"user + image + session", with(func(f *domain.MessageFilter) { f.User, f.ContentType, f.Session = user, "image", &yes })},
+		{"mo + button + campaign", with(func(f *domain.MessageFilter) {
+			f.Direction, f.ContentType, f.Campaign = domain.DirectionMO, "button", campaign
+		})},
+		{"phone + status read", with(func(f *domain.MessageFilter) { f.Phone, f.Statuses = phoneE164, []domain.Status{domain.StatusRead} })},
+		{"7 days, partial hours, delivered", with(func(f *domain.MessageFilter) {
+			f.From, f.To, f.Statuses = weekFrom, weekTo, []domain.Status{domain.StatusDelivered}
+		})},
+		{"conversation_type fep + status read + document", with(func(f *domain.MessageFilter) {
+			f.ConversationType, f.Statuses, f.ContentType = domain.ConversationFreeEntryPoint, []domain.Status{domain.StatusRead}, "document"
+		})},
+		{"all subaccounts (admin scope)", domain.MessageFilter{From: from, To: to}},
+		{"both subaccounts, failures", with(func(f *domain.MessageFilter) {
+			var small int64
+			_ = q(`SELECT id FROM subaccounts WHERE name = 'bench-small'`, nil, &small)
+			f.Subaccounts, f.Statuses = []int64{sa, small}, failures
+		})},
+	}
+	return cases, res, nil
+}
+
+// placeholderRE numbers ? placeholders for PostgreSQL.
+func placeholderRE(query string, next func() string) string {
+	var b strings.Builder
+	for _, c := range query {
+		if c == '?' {
+			b.WriteString(next())
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func rawDB(d store.Dialect, dsn string) (*sql.DB, error) {
+	if d == store.Postgres {
+		return sql.Open("pgx", dsn)
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+}

@@ -1,0 +1,145 @@
+// Package report turns messages into the detailed report's rows: its
+// columns, in the user's language and time zone, for the web page and for
+// every export format alike.
+package report
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// Names resolves the ids a message carries to names people know.
+type Names struct {
+	Users  map[int64]string // ticks users
+	Tokens map[int64]string // API clients (bots)
+}
+
+// LoadNames loads the users and API tokens visible in scope.
+func LoadNames(ctx context.Context, st *store.Store, scope []int64) (*Names, error) {
+	n := &Names{Users: map[int64]string{}, Tokens: map[int64]string{}}
+	users, err := st.Users(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		name := u.Name
+		if name == "" {
+			name = u.Email
+		}
+		n.Users[u.ID] = name
+	}
+	tokens, err := st.APITokens(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tokens {
+		n.Tokens[t.ID] = t.Name
+	}
+	return n, nil
+}
+
+// Column keys of the MT and MO views, in the seed's order.
+var (
+	MTColumns = []string{"col.sent_at", "col.status", "col.reason", "col.phone", "col.wa_user", "col.campaign", "col.user",
+		"col.content_type", "col.text_mt", "col.session", "col.conversation_id", "col.conversation_type", "col.conversation_expires"}
+	MOColumns = []string{"col.replied_at", "col.origin", "col.wa_user", "col.campaign", "col.user", "col.content_type",
+		"col.text_mo", "col.button"}
+)
+
+// Headers returns the column headers of a direction in lang.
+func Headers(dir domain.Direction, lang string) []string {
+	keys := MTColumns
+	if dir == domain.DirectionMO {
+		keys = MOColumns
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = i18n.T(lang, k)
+	}
+	return out
+}
+
+// TimeLayout is how dates are written in reports.
+func TimeLayout(lang string) string {
+	if i18n.Normalize(lang) == "en" {
+		return "2006-01-02 15:04:05"
+	}
+	return "02/01/2006 15:04:05"
+}
+
+// StatusLabel is a status's name in lang.
+func StatusLabel(lang string, s domain.Status) string { return i18n.T(lang, "status."+string(s)) }
+
+// ContentLabel is a content type's name in lang.
+func ContentLabel(lang, contentType string) string {
+	if contentType == "" {
+		return ""
+	}
+	if key := "content." + contentType; i18n.Has(key) {
+		return i18n.T(lang, key)
+	}
+	return contentType
+}
+
+// Reason explains a failed message: Meta's code, title and details, or the
+// platform's reason.
+func Reason(m *domain.Message) string {
+	var parts []string
+	if m.ErrorCode != 0 {
+		parts = append(parts, strconv.Itoa(m.ErrorCode))
+	}
+	if m.ErrorTitle != "" {
+		parts = append(parts, m.ErrorTitle)
+	}
+	s := strings.Join(parts, " ")
+	if m.ErrorDetail != "" && m.ErrorDetail != m.ErrorTitle {
+		if s != "" {
+			s += ": "
+		}
+		s += m.ErrorDetail
+	}
+	return s
+}
+
+// Row returns a message's cells in the order of Headers.
+func Row(m *domain.Message, lang string, loc *time.Location, names *Names) []string {
+	layout := TimeLayout(lang)
+	at := m.At.In(loc).Format(layout)
+	waUser := m.WAID
+	if waUser == "" {
+		waUser = m.UserID
+	}
+	campaign := ""
+	if m.CampaignID != nil {
+		campaign = "#" + strconv.FormatInt(*m.CampaignID, 10)
+	}
+	user := ""
+	switch {
+	case m.SenderUserID != nil && names != nil && names.Users[*m.SenderUserID] != "":
+		user = names.Users[*m.SenderUserID]
+	case m.BotID != nil && names != nil && names.Tokens[*m.BotID] != "":
+		user = "API · " + names.Tokens[*m.BotID]
+	}
+	if m.Direction == domain.DirectionMO {
+		return []string{at, m.Phone, waUser, campaign, user, ContentLabel(lang, m.ContentType), m.Text, m.ButtonPayload}
+	}
+	session := i18n.T(lang, "common.no")
+	if m.WithSession {
+		session = i18n.T(lang, "common.yes")
+	}
+	convType, expires := "", ""
+	if m.ConversationType != "" {
+		convType = i18n.T(lang, "conv."+string(m.ConversationType))
+	}
+	if m.ConversationExpires != nil {
+		expires = m.ConversationExpires.In(loc).Format(layout)
+	}
+	return []string{at, StatusLabel(lang, m.Status), Reason(m), m.Phone, waUser, campaign, user,
+		ContentLabel(lang, m.ContentType), m.Text, session, m.ConversationID, convType, expires}
+}

@@ -1,0 +1,173 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/export"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// Formats are the export formats, with their content types.
+var Formats = map[string]string{
+	"csv":  "text/csv; charset=utf-8",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	"pdf":  "application/pdf",
+}
+
+// ExportRequest is one export of the detailed report.
+type ExportRequest struct {
+	Filter   *domain.MessageFilter
+	Format   string
+	Lang     string
+	Location *time.Location
+	Names    *Names
+	BOM      bool   // CSV: a UTF-8 byte order mark, for Excel
+	Token    string // echoed in a cookie when the file starts, for the page's progress note
+}
+
+var safeToken = regexp.MustCompile(`^[0-9A-Za-z_-]{1,40}$`)
+
+// ServeExport streams an export as a download. The rows are read in pages
+// as they are written, so memory stays flat whatever the row count.
+func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, req *ExportRequest) error {
+	ctype, ok := Formats[req.Format]
+	if !ok {
+		return domain.Errorf(domain.EINVALID, "format must be json, csv, xlsx or pdf")
+	}
+	f := *req.Filter
+	f.Limit, f.Cursor = 1, ""
+	first, err := st.ReportMessages(ctx, &f)
+	if err != nil {
+		return err
+	}
+	lang, loc := req.Lang, req.Location
+	dir := f.Direction
+	if dir == "" {
+		dir = domain.DirectionMT
+	}
+	headers := Headers(dir, lang)
+	cols := make([]export.Column, len(headers))
+	for i, hdr := range headers {
+		cols[i] = export.Column{Header: hdr, Width: columnWidth(dir, i)}
+	}
+	meta := export.Meta{Title: i18n.T(lang, "title."+string(dir)), Total: first.Total, Generated: time.Now(), Location: loc,
+		Filters: Describe(req.Filter, lang, loc), PageLabel: i18n.T(lang, "export.page"), OfLabel: i18n.T(lang, "export.of"),
+		TotalLabel: i18n.T(lang, "export.total"), GeneratedLabel: i18n.T(lang, "export.generated"),
+		SheetName: i18n.T(lang, "export.sheet"), FormatCount: func(n int64) string { return formatCount(lang, n) },
+		CapNote: func(shown, total int64) string {
+			return i18n.T(lang, "export.cap", formatCount(lang, shown), formatCount(lang, max(total, shown)))
+		}}
+	all := *req.Filter
+	all.Cursor = ""
+	rows := func(emit func([]string) error) error {
+		return st.EachMessage(ctx, &all, func(m *domain.Message) error { return emit(Row(m, lang, loc, req.Names)) })
+	}
+	name := fmt.Sprintf("ticks-relatorio-%s-%s.%s", dir, time.Now().In(loc).Format("20060102-1504"), req.Format)
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Total-Count", fmt.Sprint(first.Total))
+	if req.Token != "" && safeToken.MatchString(req.Token) {
+		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: req.Token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+	}
+	switch req.Format {
+	case "csv":
+		_, err = export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: req.BOM})
+	case "xlsx":
+		_, err = export.WriteXLSX(w, cols, meta, rows)
+	case "pdf":
+		_, err = export.WritePDF(w, cols, meta, rows, export.MaxPDFRows)
+	}
+	return err
+}
+
+// columnWidth gives the text columns more room in the PDF.
+func columnWidth(dir domain.Direction, i int) float64 {
+	keys := MTColumns
+	if dir == domain.DirectionMO {
+		keys = MOColumns
+	}
+	switch keys[i] {
+	case "col.text_mt", "col.text_mo":
+		return 3
+	case "col.sent_at", "col.replied_at", "col.conversation_expires":
+		return 1.6
+	case "col.reason":
+		return 2
+	case "col.conversation_id":
+		return 1.6
+	}
+	return 1
+}
+
+// Describe lists a filter's criteria as label/value pairs, for export
+// headers.
+func Describe(f *domain.MessageFilter, lang string, loc *time.Location) [][2]string {
+	layout := "02/01/2006 15:04"
+	if i18n.Normalize(lang) == "en" {
+		layout = "2006-01-02 15:04"
+	}
+	to := "—"
+	if !f.To.IsZero() {
+		to = f.To.In(loc).Format(layout)
+	}
+	out := [][2]string{{i18n.T(lang, "export.period"), f.From.In(loc).Format(layout) + " – " + to}}
+	dir := "report.type.mt"
+	if f.Direction == domain.DirectionMO {
+		dir = "report.type.mo"
+	}
+	out = append(out, [2]string{i18n.T(lang, "report.type"), i18n.T(lang, dir)})
+	add := func(key, value string) {
+		if value != "" {
+			out = append(out, [2]string{i18n.T(lang, key), value})
+		}
+	}
+	if f.Subaccount != 0 {
+		add("report.subaccount", fmt.Sprint(f.Subaccount))
+	}
+	if f.User != 0 {
+		add("report.user", fmt.Sprint(f.User))
+	}
+	if f.Campaign != 0 {
+		add("report.campaign", fmt.Sprint(f.Campaign))
+	}
+	add("report.content_type", ContentLabel(lang, f.ContentType))
+	if f.Session != nil {
+		add("report.session", map[bool]string{true: i18n.T(lang, "common.yes"), false: i18n.T(lang, "common.no")}[*f.Session])
+	}
+	add("report.correlation_id", f.CorrelationID)
+	var sts []string
+	for _, s := range f.Statuses {
+		sts = append(sts, StatusLabel(lang, s))
+	}
+	add("report.status", strings.Join(sts, ", "))
+	add("report.phone", f.Phone)
+	add("report.conversation_id", f.ConversationID)
+	if f.ConversationType != "" {
+		add("report.conversation_type", i18n.T(lang, "conv."+string(f.ConversationType)))
+	}
+	return out
+}
+
+func formatCount(lang string, n int64) string {
+	s := fmt.Sprint(n)
+	sep := "."
+	if i18n.Normalize(lang) == "en" {
+		sep = ","
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,251 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+// option is an entry of a select.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// reportForm is the filter form as shown: what the user asked, with the
+// dates the report actually used.
+type reportForm struct {
+	Direction        string
+	From, To         string // YYYY-MM-DD in the account's time zone
+	Subaccounts      []option
+	Users            []option
+	Campaign         string
+	ContentTypes     []option
+	Session          []option
+	CorrelationID    string
+	Statuses         []option
+	Phone            string
+	ConversationID   string
+	ConversationType []option
+}
+
+type reportRow struct {
+	ID     int64
+	Cells  []string
+	Status domain.Status
+	Failed bool
+}
+
+type reportData struct {
+	Form       reportForm
+	Headers    []string
+	Rows       []reportRow
+	Total      int64
+	Query      string // the effective query string, for saving and exporting
+	NextURL    string
+	FirstURL   string
+	MTURL      string
+	MOURL      string
+	ViewURL    string // the other view (message / consolidated) with the same filters
+	Saved      []store.SavedSearch
+	Exports    map[string]string // format → URL
+	Summary    *summaryView
+}
+
+var contentTypes = []string{"text", "template", "image", "audio", "video", "document", "sticker", "interactive",
+	"button", "location", "contacts", "reaction", "order", "unsupported"}
+
+// cleanQuery drops empty parameters and the cursor, so URLs stay short and
+// saved searches do not keep a page position.
+func cleanQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range q {
+		if k == "cursor" || k == "format" || k == "bom" || k == "download_token" {
+			continue
+		}
+		for _, v := range vs {
+			if strings.TrimSpace(v) != "" {
+				out.Add(k, v)
+			}
+		}
+	}
+	return out
+}
+
+// filterFromQuery parses the report's parameters with the API's parser:
+// one code path for the page, the API and the exports.
+func (h *Handler) filterFromQuery(q url.Values, v *visitor) (*domain.MessageFilter, error) {
+	return api.ParseMessageFilter(q, v.principal, h.Location, h.Now())
+}
+
+func (h *Handler) reportPage(w http.ResponseWriter, r *http.Request, v *visitor) {
+	h.report(w, r, v, false)
+}
+
+func (h *Handler) consolidatedPage(w http.ResponseWriter, r *http.Request, v *visitor) {
+	h.report(w, r, v, true)
+}
+
+func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, consolidated bool) {
+	lang := v.lang()
+	if v.principal.Role == domain.RoleAgent {
+		h.fail(w, r, v, http.StatusForbidden, i18n.T(lang, "error.forbidden"))
+		return
+	}
+	q := cleanQuery(r.URL.Query())
+	cursor := r.URL.Query().Get("cursor")
+	p := v.page(i18n.T(lang, "nav.detailed"), "report")
+	data := &reportData{}
+	p.Data = data
+	f, err := h.filterFromQuery(q, v)
+	if err == nil && cursor != "" {
+		f.Cursor = cursor
+	}
+	data.Form = h.form(r, v, q, f)
+	data.Query = q.Encode()
+	base := "/reports/messages"
+	other := base + "/consolidated"
+	if consolidated {
+		base, other = other, base
+	}
+	data.FirstURL = withQuery(base, q)
+	data.ViewURL = withQuery(other, q)
+	data.MTURL = withQuery(base, with(q, "direction", "mt"))
+	data.MOURL = withQuery(base, with(q, "direction", "mo"))
+	data.Exports = map[string]string{}
+	for _, format := range []string{"csv", "xlsx", "pdf"} {
+		data.Exports[format] = withQuery("/reports/messages/export", with(q, "format", format))
+	}
+	if data.Saved, err = h.savedFor(r, v); err != nil {
+		p.Error = err.Error()
+	}
+	if f == nil {
+		p.Error = errorText(lang, err)
+		h.render(w, r, http.StatusBadRequest, "report", p)
+		return
+	}
+	dir := f.Direction
+	if consolidated {
+		p.Active = "consolidated"
+		sum, err := h.summary(r, f, lang)
+		if err != nil {
+			p.Error = errorText(lang, err)
+			h.render(w, r, http.StatusBadRequest, "consolidated", p)
+			return
+		}
+		data.Summary, data.Total = sum, sum.Total
+		h.render(w, r, http.StatusOK, "consolidated", p)
+		return
+	}
+	f.Limit = 50
+	pg, err := h.Store.ReportMessages(r.Context(), f)
+	if err != nil {
+		p.Error = errorText(lang, err)
+		h.render(w, r, http.StatusBadRequest, "report", p)
+		return
+	}
+	names, err := report.LoadNames(r.Context(), h.Store, v.principal.Scope)
+	if err != nil {
+		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	}
+	data.Total = pg.Total
+	data.Headers = report.Headers(dir, lang)
+	for i := range pg.Rows {
+		m := &pg.Rows[i]
+		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: report.Row(m, lang, h.Location, names), Status: m.Status,
+			Failed: m.State == domain.StateFailed || m.State == domain.StateExpired})
+	}
+	if pg.NextCursor != "" {
+		data.NextURL = withQuery(base, with(q, "cursor", pg.NextCursor))
+	}
+	h.render(w, r, http.StatusOK, "report", p)
+}
+
+func errorText(lang string, err error) string {
+	if err == nil {
+		return ""
+	}
+	return domain.ErrorMessage(err)
+}
+
+func with(q url.Values, k, v string) url.Values {
+	out := url.Values{}
+	for key, vs := range q {
+		out[key] = append([]string(nil), vs...)
+	}
+	out.Set(k, v)
+	return out
+}
+
+func withQuery(base string, q url.Values) string {
+	if len(q) == 0 {
+		return base
+	}
+	return base + "?" + q.Encode()
+}
+
+// form builds the filter form from the query and the filter it parsed to.
+func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.MessageFilter) reportForm {
+	lang := v.lang()
+	fm := reportForm{Direction: "mt", Campaign: q.Get("campaign"), CorrelationID: q.Get("correlation_id"),
+		Phone: q.Get("phone"), ConversationID: q.Get("conversation_id")}
+	if q.Get("direction") == "mo" {
+		fm.Direction = "mo"
+	}
+	if f != nil {
+		fm.From = f.From.In(h.Location).Format("2006-01-02")
+		to := f.To
+		if to.IsZero() {
+			to = h.Now()
+		} else {
+			to = to.Add(-time.Nanosecond) // "to" is exclusive; the form shows the last day included
+		}
+		fm.To = to.In(h.Location).Format("2006-01-02")
+	}
+	subs, _ := h.Store.Subaccounts(r.Context(), v.principal.Scope)
+	fm.Subaccounts = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
+	for _, s := range subs {
+		fm.Subaccounts = append(fm.Subaccounts, option{Value: strconv.FormatInt(s.ID, 10), Label: s.Name,
+			Selected: q.Get("subaccount") == strconv.FormatInt(s.ID, 10)})
+	}
+	users, _ := h.Store.Users(r.Context(), v.principal.Scope)
+	fm.Users = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
+	for _, u := range users {
+		name := u.Name
+		if name == "" {
+			name = u.Email
+		}
+		fm.Users = append(fm.Users, option{Value: strconv.FormatInt(u.ID, 10), Label: name, Selected: q.Get("user") == strconv.FormatInt(u.ID, 10)})
+	}
+	fm.ContentTypes = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
+	for _, c := range contentTypes {
+		fm.ContentTypes = append(fm.ContentTypes, option{Value: c, Label: report.ContentLabel(lang, c), Selected: q.Get("content_type") == c})
+	}
+	fm.Session = []option{{Value: "", Label: i18n.T(lang, "common.all")},
+		{Value: "true", Label: i18n.T(lang, "common.yes"), Selected: q.Get("session") == "true"},
+		{Value: "false", Label: i18n.T(lang, "common.no"), Selected: q.Get("session") == "false"}}
+	chosen := map[string]bool{}
+	for _, s := range q["status"] {
+		for _, x := range strings.Split(s, ",") {
+			chosen[strings.TrimSpace(x)] = true
+		}
+	}
+	for _, s := range domain.Statuses {
+		fm.Statuses = append(fm.Statuses, option{Value: string(s), Label: report.StatusLabel(lang, s), Selected: chosen[string(s)]})
+	}
+	fm.ConversationType = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
+	for _, c := range []domain.ConversationType{domain.ConversationBusinessInitiated, domain.ConversationUserInitiated, domain.ConversationFreeEntryPoint} {
+		fm.ConversationType = append(fm.ConversationType, option{Value: string(c), Label: i18n.T(lang, "conv."+string(c)),
+			Selected: q.Get("conversation_type") == string(c)})
+	}
+	return fm
+}

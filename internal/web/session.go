@@ -1,0 +1,198 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+const (
+	sessionCookie = "ticks_session"
+	loginCSRF     = "ticks_login_csrf"
+	langCookie    = "ticks_lang"
+	sessionTTL    = 12 * time.Hour
+)
+
+// visitor is a logged-in user and what it may see.
+type visitor struct {
+	user      *domain.User
+	principal *api.Principal
+	csrf      string
+	hash      string
+}
+
+func (v *visitor) lang() string {
+	if v == nil || v.user == nil {
+		return i18n.Default
+	}
+	return i18n.Normalize(v.user.Lang)
+}
+
+func (v *visitor) page(title, active string) *page {
+	return &page{Lang: v.lang(), Title: title, User: v.user, CSRF: v.csrf, Active: active}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Principal is the API principal of a web user: admins see every
+// subaccount, everyone else the ones granted to them.
+func Principal(u *domain.User) *api.Principal {
+	p := &api.Principal{Role: u.Role, UserID: u.ID, Scope: u.Subaccounts}
+	if u.Role == domain.RoleAdmin {
+		p.Scope = nil
+	} else if p.Scope == nil {
+		p.Scope = []int64{}
+	}
+	return p
+}
+
+// auth loads the session, refusing visitors who are not logged in, and
+// checks the CSRF token of every POST.
+func (h *Handler) auth(fn func(http.ResponseWriter, *http.Request, *visitor)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := h.visitor(r)
+		if v == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "not logged in", http.StatusUnauthorized)
+			return
+		}
+		if r.Method == http.MethodPost && !secret.Equal(r.PostFormValue("csrf"), v.csrf) {
+			h.fail(w, r, v, http.StatusForbidden, i18n.T(v.lang(), "error.csrf"))
+			return
+		}
+		r = r.WithContext(api.WithPrincipal(r.Context(), v.principal))
+		fn(w, r, v)
+	}
+}
+
+func (h *Handler) visitor(r *http.Request) *visitor {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	hash := secret.HashToken(c.Value)
+	sess, err := h.Store.SessionByHash(r.Context(), hash)
+	if err != nil {
+		return nil
+	}
+	u, err := h.Store.User(r.Context(), sess.UserID)
+	if err != nil || u.Disabled {
+		return nil
+	}
+	return &visitor{user: u, principal: Principal(u), csrf: sess.CSRF, hash: hash}
+}
+
+type loginData struct {
+	Next  string
+	Email string
+}
+
+func (h *Handler) loginLang(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil {
+		return i18n.Normalize(c.Value)
+	}
+	if v := r.URL.Query().Get("lang"); v != "" {
+		return i18n.Normalize(v)
+	}
+	return i18n.Normalize(r.Header.Get("Accept-Language"))
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if h.visitor(r) != nil {
+		http.Redirect(w, r, "/reports/messages", http.StatusSeeOther)
+		return
+	}
+	lang := h.loginLang(r)
+	if v := r.URL.Query().Get("lang"); v != "" {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.Secure})
+	}
+	// The login form has no session yet: its CSRF token is a cookie the
+	// form must echo (double submit).
+	token := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.Secure})
+	h.render(w, r, http.StatusOK, "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
+		Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/reports/messages"
+	}
+	return next
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	lang := h.loginLang(r)
+	c, err := r.Cookie(loginCSRF)
+	if err != nil || !secret.Equal(c.Value, r.PostFormValue("csrf")) {
+		h.render(w, r, http.StatusForbidden, "error", &page{Lang: lang, Error: i18n.T(lang, "error.csrf")})
+		return
+	}
+	email, pw := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	u, err := h.Store.UserByEmail(r.Context(), email)
+	ok := false
+	if err == nil && !u.Disabled && u.PasswordHash != "" {
+		ok, _ = secret.CheckPassword(u.PasswordHash, pw)
+	} else {
+		// Spend the same time on unknown emails, so they cannot be told apart.
+		secret.CheckPassword(dummyHash, pw)
+	}
+	if !ok {
+		token := randomToken()
+		http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.Secure})
+		h.render(w, r, http.StatusUnauthorized, "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
+			Error: i18n.T(lang, "login.failed"), Data: loginData{Next: next, Email: email}})
+		return
+	}
+	value := randomToken()
+	sess := store.Session{UserID: u.ID, CSRF: randomToken(), ExpiresAt: h.Now().Add(sessionTTL)}
+	if err := h.Store.CreateSession(r.Context(), secret.HashToken(value), sess); err != nil {
+		h.fail(w, r, nil, http.StatusInternalServerError, err.Error())
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: h.Secure, Expires: sess.ExpiresAt})
+	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: "", Path: "/login", MaxAge: -1})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+var dummyHash = func() string {
+	h, _ := secret.HashPassword("ticks-dummy-password")
+	return h
+}()
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visitor) {
+	h.Store.DeleteSession(context.WithoutCancel(r.Context()), v.hash)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// setLang remembers the user's language and goes back where it was.
+func (h *Handler) setLang(w http.ResponseWriter, r *http.Request, v *visitor) {
+	lang := i18n.Normalize(r.PostFormValue("lang"))
+	if err := h.Store.SetUserLang(r.Context(), v.user.ID, lang); err != nil {
+		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.Secure})
+	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
+}

@@ -1,0 +1,142 @@
+// Package web is the browser app: login, the detailed report with its
+// filters, consolidated view, saved searches and exports, and the admin
+// pages. Pages are html/template files embedded in the binary; the CSS and
+// the little JavaScript are served from the binary too, so nothing is
+// fetched from elsewhere.
+package web
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Handler serves the web app.
+type Handler struct {
+	Store    *store.Store
+	Box      *secret.Box
+	Location *time.Location
+	// Secure marks cookies Secure (set it behind HTTPS).
+	Secure bool
+	Now func() time.Time
+
+	pages map[string]*template.Template
+}
+
+// New parses the templates and returns the handler.
+func New(st *store.Store, loc *time.Location) (*Handler, error) {
+	h := &Handler{Store: st, Location: loc, Now: time.Now, pages: map[string]*template.Template{}}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if name == "templates/layout.html" || strings.HasPrefix(name, "templates/_") {
+			continue
+		}
+		// Each page is the layout, the shared partials (files named _*.html)
+		// and its own content.
+		t, err := template.New("layout.html").Funcs(h.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", name)
+		if err != nil {
+			return nil, err
+		}
+		h.pages[name[len("templates/"):len(name)-len(".html")]] = t
+	}
+	return h, nil
+}
+
+// Routes registers the pages on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /login", h.loginPage)
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("POST /logout", h.auth(h.logout))
+	mux.HandleFunc("POST /lang", h.auth(h.setLang))
+	mux.HandleFunc("GET /{$}", h.auth(func(w http.ResponseWriter, r *http.Request, v *visitor) {
+		http.Redirect(w, r, "/reports/messages", http.StatusSeeOther)
+	}))
+	mux.HandleFunc("GET /reports/messages", h.auth(h.reportPage))
+	mux.HandleFunc("GET /reports/messages/consolidated", h.auth(h.consolidatedPage))
+	mux.HandleFunc("GET /reports/messages/export", h.auth(h.exportReport))
+	mux.HandleFunc("POST /saved-searches", h.auth(h.saveSearch))
+	mux.HandleFunc("GET /saved-searches/{id}", h.auth(h.runSearch))
+	mux.HandleFunc("POST /saved-searches/{id}/rename", h.auth(h.renameSearch))
+	mux.HandleFunc("POST /saved-searches/{id}/delete", h.auth(h.deleteSearch))
+	mux.HandleFunc("GET /admin/users", h.auth(h.usersPage))
+	mux.HandleFunc("POST /admin/users", h.auth(h.createUser))
+	mux.HandleFunc("GET /admin/subaccounts", h.auth(h.subaccountsPage))
+	mux.HandleFunc("POST /admin/subaccounts", h.auth(h.createSubaccount))
+	mux.HandleFunc("GET /admin/channels", h.auth(h.channelsPage))
+	mux.HandleFunc("POST /admin/channels", h.auth(h.createChannel))
+	mux.HandleFunc("GET /admin/tokens", h.auth(h.tokensPage))
+	mux.HandleFunc("POST /admin/tokens", h.auth(h.createToken))
+	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
+}
+
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// render writes a page. Data is the page's own data; the layout gets the
+// visitor through the page struct.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t, ok := h.pages[name]
+	if !ok {
+		http.Error(w, "no page "+name, http.StatusInternalServerError)
+		return
+	}
+	if p.Lang == "" {
+		p.Lang = i18n.Default
+	}
+	p.TimeZone = h.Location.String()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	if err := t.ExecuteTemplate(w, "layout.html", p); err != nil {
+		slog.Error("render page", slog.String("page", name), slog.Any("err", err))
+	}
+}
+
+// page is what every template gets.
+type page struct {
+	Lang     string
+	Title    string
+	User     *domain.User
+	CSRF     string
+	TimeZone string
+	Active   string // the nav entry to highlight
+	Flash    string
+	Error    string
+	Data     any
+}
+
+// fail renders an error page.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visitor, status int, msg string) {
+	p := &page{Title: i18n.T(v.lang(), "common.error"), Error: msg}
+	if v != nil {
+		p.Lang, p.User, p.CSRF = v.lang(), v.user, v.csrf
+	}
+	h.render(w, r, status, "error", p)
+}
