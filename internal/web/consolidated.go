@@ -108,4 +108,3 @@ func shortDay(day string) string {
 	}
 	return day
 }
-

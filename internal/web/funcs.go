@@ -14,7 +14,7 @@ import (
 
 func (h *Handler) funcs() template.FuncMap {
 	return template.FuncMap{
-		"t": func(lang, key string, args ...any) string { return i18n.T(lang, key, args...) },
+		"t":      func(lang, key string, args ...any) string { return i18n.T(lang, key, args...) },
 		"status": func(lang string, s domain.Status) string { return report.StatusLabel(lang, s) },
 		"role":   func(lang string, r domain.Role) string { return i18n.T(lang, "role."+string(r)) },
 		"when": func(lang string, t any) string {

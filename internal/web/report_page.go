@@ -45,19 +45,19 @@ type reportRow struct {
 }
 
 type reportData struct {
-	Form       reportForm
-	Headers    []string
-	Rows       []reportRow
-	Total      int64
-	Query      string // the effective query string, for saving and exporting
-	NextURL    string
-	FirstURL   string
-	MTURL      string
-	MOURL      string
-	ViewURL    string // the other view (message / consolidated) with the same filters
-	Saved      []store.SavedSearch
-	Exports    map[string]string // format → URL
-	Summary    *summaryView
+	Form     reportForm
+	Headers  []string
+	Rows     []reportRow
+	Total    int64
+	Query    string // the effective query string, for saving and exporting
+	NextURL  string
+	FirstURL string
+	MTURL    string
+	MOURL    string
+	ViewURL  string // the other view (message / consolidated) with the same filters
+	Saved    []store.SavedSearch
+	Exports  map[string]string // format → URL
+	Summary  *summaryView
 }
 
 var contentTypes = []string{"text", "template", "image", "audio", "video", "document", "sticker", "interactive",

@@ -33,7 +33,7 @@ type Handler struct {
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
-	Now func() time.Time
+	Now    func() time.Time
 
 	pages map[string]*template.Template
 }
