@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/ticksapp/ticks/internal/simulator"
 )
@@ -36,15 +37,28 @@ func chromium(t *testing.T) string {
 // browse starts headless Chromium with downloads going to dir.
 func browse(t *testing.T, dir string) context.Context {
 	t.Helper()
+	// Not t.TempDir: Chromium may still be writing its profile when the
+	// test's own clean-up runs, so the profile is removed here, leniently.
+	profile, err := os.MkdirTemp("", "ticks-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 1000))
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1440, 1000))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Run(ctx, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	if err = chromedp.Run(ctx, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).
 		WithDownloadPath(dir).WithEventsEnabled(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +295,46 @@ func checkDownload(t *testing.T, format, path string) {
 			t.Errorf("csv has %d records, want 5", len(recs))
 		}
 	case "xlsx":
-		b, _ := os.ReadFile(path)
-		if len(b) < 4 || string(b[:2]) != "PK" {
-			t.Errorf("xlsx is not a zip file")
+		x, err := excelize.OpenFile(path)
+		if err != nil {
+			t.Fatalf("xlsx: %v", err)
+		}
+		defer x.Close()
+		rows, err := x.GetRows(x.GetSheetList()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, reads, data := false, 0, false
+		for _, r := range rows {
+			for _, c := range r {
+				found = found || strings.Contains(c, "Relatório Detalhado")
+			}
+			if len(r) > 1 && data && r[1] == "Lida" {
+				reads++
+			}
+			data = data || (len(r) > 0 && r[0] == "Enviado") // the column header row; data follows
+		}
+		if !found || reads != 4 {
+			t.Errorf("xlsx: title found %v, %d rows Lida, want 4", found, reads)
 		}
 	case "pdf":
 		b, _ := os.ReadFile(path)
 		if !strings.HasPrefix(string(b), "%PDF") {
-			t.Errorf("pdf does not start with %%PDF")
+			t.Fatalf("pdf does not start with %%PDF")
+		}
+		if _, err := exec.LookPath("pdftotext"); err != nil {
+			t.Log("pdftotext not installed: PDF text not checked")
+			return
+		}
+		out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		txt := string(out)
+		for _, want := range []string{"Relatório Detalhado", "Período", "Lida", "Página 1 de 1"} {
+			if !strings.Contains(txt, want) {
+				t.Errorf("the PDF text lacks %q:\n%s", want, txt)
+			}
 		}
 	}
 }

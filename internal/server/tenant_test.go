@@ -171,6 +171,8 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/reports/messages?from=2020-01-01&conversation_id=" + bMsg.ConversationID,
 		"/api/v1/reports/messages?from=2020-01-01&status=delivered",
 		"/api/v1/reports/messages?from=2020-01-01&direction=mo&status=received",
+		"/api/v1/reports/messages?from=2020-01-01&format=csv", "/api/v1/reports/messages?from=2020-01-01&format=csv&direction=mo",
+		"/api/v1/reports/messages?from=2020-01-01&format=xlsx", "/api/v1/reports/messages?from=2020-01-01&format=pdf",
 		"/api/v1/me",
 	} {
 		r := s.do("GET", path, a.token, nil)
@@ -187,6 +189,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	// And A does see its own data, so the checks above are not vacuous.
+	if r := s.do("GET", "/api/v1/reports/messages?from=2020-01-01&format=csv&direction=mo", a.token, nil); !strings.Contains(string(r.body), "secret of alpha") {
+		t.Errorf("A's CSV lacks A's reply: %s", r.body)
+	}
 	r := s.do("GET", "/api/v1/reports/messages?from=2020-01-01", a.token, nil)
 	if !strings.Contains(string(r.body), a.wamid) || !strings.Contains(string(r.body), `"total":1`) {
 		t.Errorf("A's report lacks A's message: %s", r.body)
