@@ -143,3 +143,17 @@ func Row(m *domain.Message, lang string, loc *time.Location, names *Names) []str
 	return []string{at, StatusLabel(lang, m.Status), Reason(m), m.Phone, waUser, campaign, user,
 		ContentLabel(lang, m.ContentType), m.Text, session, m.ConversationID, convType, expires}
 }
+
+// WrapColumns tells which columns of a direction hold long text (the
+// message and the failure reason) that may wrap on screen.
+func WrapColumns(dir domain.Direction) []bool {
+	keys := MTColumns
+	if dir == domain.DirectionMO {
+		keys = MOColumns
+	}
+	out := make([]bool, len(keys))
+	for i, k := range keys {
+		out[i] = k == "col.text_mt" || k == "col.text_mo" || k == "col.reason"
+	}
+	return out
+}

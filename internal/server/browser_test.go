@@ -117,7 +117,7 @@ func navigate(actions ...chromedp.Action) chromedp.Action {
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
 			var ready bool
-			err := chromedp.Evaluate(`!window.__oldPage && document.readyState === "complete" && !!document.getElementById("total")`, &ready).Do(ctx)
+			err := chromedp.Evaluate(`!window.__oldPage && document.readyState === "complete" && !!document.querySelector("#total, .error")`, &ready).Do(ctx)
 			if err == nil && ready {
 				return nil
 			}

@@ -57,6 +57,7 @@ type reportData struct {
 	ViewURL  string // the other view (message / consolidated) with the same filters
 	Saved    []store.SavedSearch
 	Exports  map[string]string // format → URL
+	Wrap     []bool            // columns whose long text wraps
 	Summary  *summaryView
 }
 
@@ -159,6 +160,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	}
 	data.Total = pg.Total
 	data.Headers = report.Headers(dir, lang)
+	data.Wrap = report.WrapColumns(dir)
 	for i := range pg.Rows {
 		m := &pg.Rows[i]
 		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: report.Row(m, lang, h.Location, names), Status: m.Status,
