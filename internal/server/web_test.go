@@ -205,3 +205,72 @@ func TestWebRolesAndAgents(t *testing.T) {
 		t.Errorf("viewer creating a token: %d, want 403", code)
 	}
 }
+
+func TestWebSavedSearches(t *testing.T) {
+	s := newServer(t)
+	var sa struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja"}, &sa)
+	for _, u := range []string{"ana", "bia"} {
+		s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": u + "@example.com", "role": "supervisor",
+			"password": "senha-" + u + "-123", "subaccounts": []int64{sa.ID}}, nil)
+	}
+	ana, bia := newWebClient(t, s), newWebClient(t, s)
+	ana.login("ana@example.com", "senha-ana-123")
+	bia.login("bia@example.com", "senha-bia-123")
+	save := func(c *webClient, name, query string, share bool) int {
+		form := url.Values{"csrf": {c.csrf}, "name": {name}, "query": {query}}
+		if share {
+			form.Set("share", "1")
+		}
+		code, _ := c.post("/saved-searches", form)
+		return code
+	}
+	if code := save(ana, "Falhas", "status=undelivered&status=rejected", false); code != http.StatusSeeOther {
+		t.Fatalf("save: %d", code)
+	}
+	if code := save(ana, "Falhas", "status=read", false); code != http.StatusConflict {
+		t.Errorf("same name twice: %d, want 409", code)
+	}
+	if code := save(ana, "Quebrada", "status=nope", false); code != http.StatusBadRequest {
+		t.Errorf("a search that cannot run: %d, want 400", code)
+	}
+	if code := save(ana, "Da equipe", fmt.Sprintf("subaccount=%d&direction=mo", sa.ID), true); code != http.StatusSeeOther {
+		t.Fatalf("save shared: %d", code)
+	}
+	_, page := ana.get("/reports/messages")
+	ids := regexp.MustCompile(`href="/saved-searches/(\d+)" class="saved-run">([^<]+)<`).FindAllStringSubmatch(page, -1)
+	if len(ids) != 2 {
+		t.Fatalf("ana sees %d saved searches, want 2: %v", len(ids), ids)
+	}
+	byName := map[string]string{}
+	for _, m := range ids {
+		byName[m[2]] = m[1]
+	}
+	// Running one opens the report with its filters.
+	code, _ := ana.get("/saved-searches/" + byName["Falhas"])
+	if code != http.StatusSeeOther {
+		t.Errorf("run: %d", code)
+	}
+	// Bia sees the shared one only, and cannot rename or delete it.
+	_, page = bia.get("/reports/messages")
+	if !strings.Contains(page, "Da equipe") || strings.Contains(page, ">Falhas<") {
+		t.Errorf("bia's list is wrong")
+	}
+	if code, _ := bia.post("/saved-searches/"+byName["Da equipe"]+"/delete", url.Values{"csrf": {bia.csrf}}); code != http.StatusNotFound {
+		t.Errorf("bia deleting ana's search: %d, want 404", code)
+	}
+	if code, _ := bia.get("/saved-searches/" + byName["Falhas"]); code != http.StatusNotFound {
+		t.Errorf("bia running ana's private search: %d, want 404", code)
+	}
+	// Ana renames and deletes.
+	if code, _ := ana.post("/saved-searches/"+byName["Falhas"]+"/rename", url.Values{"csrf": {ana.csrf}, "name": {"Falhas da semana"}}); code != http.StatusSeeOther {
+		t.Errorf("rename: %d", code)
+	}
+	if code, _ := ana.post("/saved-searches/"+byName["Da equipe"]+"/delete", url.Values{"csrf": {ana.csrf}}); code != http.StatusSeeOther {
+		t.Errorf("delete: %d", code)
+	}
+	_, page = ana.get("/reports/messages")
+	if !strings.Contains(page, "Falhas da semana") || strings.Contains(page, "Da equipe") {
+		t.Error("rename or delete did not take")
+	}
+}
