@@ -60,9 +60,9 @@ func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, re
 	meta := export.Meta{Title: i18n.T(lang, "title."+string(dir)), Total: first.Total, Generated: time.Now(), Location: loc,
 		Filters: Describe(req.Filter, lang, loc), PageLabel: i18n.T(lang, "export.page"), OfLabel: i18n.T(lang, "export.of"),
 		TotalLabel: i18n.T(lang, "export.total"), GeneratedLabel: i18n.T(lang, "export.generated"),
-		SheetName: i18n.T(lang, "export.sheet"), FormatCount: func(n int64) string { return formatCount(lang, n) },
+		SheetName: i18n.T(lang, "export.sheet"), FormatCount: func(n int64) string { return FormatCount(lang, n) },
 		CapNote: func(shown, total int64) string {
-			return i18n.T(lang, "export.cap", formatCount(lang, shown), formatCount(lang, max(total, shown)))
+			return i18n.T(lang, "export.cap", FormatCount(lang, shown), FormatCount(lang, max(total, shown)))
 		}}
 	all := *req.Filter
 	all.Cursor = ""
@@ -156,7 +156,8 @@ func Describe(f *domain.MessageFilter, lang string, loc *time.Location) [][2]str
 	return out
 }
 
-func formatCount(lang string, n int64) string {
+// FormatCount writes n with the thousands separator of lang.
+func FormatCount(lang string, n int64) string {
 	s := fmt.Sprint(n)
 	sep := "."
 	if i18n.Normalize(lang) == "en" {

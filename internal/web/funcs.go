@@ -51,23 +51,4 @@ func (h *Handler) funcs() template.FuncMap {
 }
 
 // formatCount writes n with the thousands separator of lang.
-func formatCount(lang string, n int64) string {
-	s := strconv.FormatInt(n, 10)
-	sep := "."
-	if i18n.Normalize(lang) == "en" {
-		sep = ","
-	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteString(sep)
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func formatCount(lang string, n int64) string { return report.FormatCount(lang, n) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -53,19 +54,7 @@ func (h *Handler) saveSearch(w http.ResponseWriter, r *http.Request, v *visitor)
 	http.Redirect(w, r, withQuery("/reports/messages", cleanQuery(q)), http.StatusSeeOther)
 }
 
-func httpStatus(err error) int {
-	switch domain.ErrorCode(err) {
-	case domain.EINVALID:
-		return http.StatusBadRequest
-	case domain.ENOTFOUND:
-		return http.StatusNotFound
-	case domain.ECONFLICT:
-		return http.StatusConflict
-	case domain.EFORBIDDEN:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
+func httpStatus(err error) int { return respond.HTTPStatus(domain.ErrorCode(err)) }
 
 func pathID(r *http.Request) int64 {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
