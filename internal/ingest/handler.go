@@ -88,11 +88,12 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		fail("bad_signature", domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 does not match the body"))
 		return
 	}
-	if _, err := whatsapp.ParseWebhook(body); err != nil {
+	batch, err := whatsapp.ParseWebhook(body)
+	if err != nil {
 		fail("invalid", err)
 		return
 	}
-	if err := h.Inbox.Append(r.Context(), body); err != nil {
+	if err := h.Inbox.Append(r.Context(), body, batch); err != nil {
 		if errors.Is(err, ErrClosed) {
 			w.Header().Set("Retry-After", "5")
 			fail("unavailable", domain.Errorf(domain.EINTERNAL, "shutting down"))

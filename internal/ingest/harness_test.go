@@ -34,6 +34,7 @@ func newHarness(t testing.TB) *harness {
 	m := ingest.NewMetrics(prometheus.NewRegistry())
 	h := &harness{t: t, store: st, inbox: ingest.NewInbox(st, m)}
 	h.proc = ingest.NewProcessor(st, m, h.inbox.Stored())
+	h.proc.TakeHandoff(h.inbox)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { h.inbox.Run(ctx); done <- struct{}{} }()

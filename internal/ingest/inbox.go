@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -20,14 +21,16 @@ type Inbox struct {
 	metrics *Metrics
 	queue   chan *pending
 	stored  chan struct{} // signalled after each commit, for the processor
+	handoff chan store.InboxBatch
 	done    chan struct{}
 	// MaxBatch bounds the bodies in one commit.
 	MaxBatch int
 }
 
 type pending struct {
-	body []byte
-	err  chan error
+	body  []byte
+	batch *domain.WebhookBatch // parsed by the handler; nil when unknown
+	err   chan error
 }
 
 // NewInbox returns an inbox writing to st. Run must be running for Append
@@ -37,6 +40,7 @@ func NewInbox(st *store.Store, m *Metrics) *Inbox {
 		store: st, metrics: m,
 		queue:    make(chan *pending, 4096),
 		stored:   make(chan struct{}, 1),
+		handoff:  make(chan store.InboxBatch, 8192),
 		done:     make(chan struct{}),
 		MaxBatch: 1000,
 	}
@@ -45,9 +49,15 @@ func NewInbox(st *store.Store, m *Metrics) *Inbox {
 // Stored is signalled after each commit.
 func (in *Inbox) Stored() <-chan struct{} { return in.stored }
 
-// Append stores body and returns when it is durable.
-func (in *Inbox) Append(ctx context.Context, body []byte) error {
-	p := &pending{body: body, err: make(chan error, 1)}
+// Handoff delivers committed rows with their parsed batches, in commit
+// order. It is best effort: when the processor falls behind and it fills,
+// rows are not handed off, and the processor reads them from the database.
+func (in *Inbox) Handoff() <-chan store.InboxBatch { return in.handoff }
+
+// Append stores body and returns when it is durable. batch, when not nil,
+// is body parsed, passed on to the processor.
+func (in *Inbox) Append(ctx context.Context, body []byte, batch *domain.WebhookBatch) error {
+	p := &pending{body: body, batch: batch, err: make(chan error, 1)}
 	select {
 	case in.queue <- p:
 	case <-in.done:
@@ -115,7 +125,7 @@ func (in *Inbox) commit(batch []*pending, bodies [][]byte) {
 	start := time.Now()
 	// A commit is not cancelled with the server's context: bodies already
 	// queued are finished, so shutdown never drops an accepted request.
-	err := in.store.AppendInbox(context.Background(), bodies, start)
+	ids, err := in.store.AppendInbox(context.Background(), bodies, start)
 	if in.metrics != nil {
 		in.metrics.CommitTime.Observe(time.Since(start).Seconds())
 		in.metrics.CommitBatch.Observe(float64(len(batch)))
@@ -124,6 +134,16 @@ func (in *Inbox) commit(batch []*pending, bodies [][]byte) {
 		p.err <- err
 	}
 	if err == nil {
+		received := start.UTC().Truncate(time.Millisecond)
+		for i, p := range batch {
+			if p.batch == nil {
+				continue
+			}
+			select {
+			case in.handoff <- store.InboxBatch{InboxID: ids[i], ReceivedAt: received, Batch: p.batch}:
+			default: // full: the processor reads these from the database
+			}
+		}
 		select {
 		case in.stored <- struct{}{}:
 		default:

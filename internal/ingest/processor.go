@@ -18,6 +18,11 @@ type Processor struct {
 	metrics *Metrics
 	wake    <-chan struct{}
 	applied atomic.Int64
+	// handoff brings rows the inbox just committed, already parsed; mem
+	// holds those not applied yet. Rows missing from it (the channel was
+	// full, a replay, a restart) are read from the database instead.
+	handoff <-chan store.InboxBatch
+	mem     []store.InboxBatch
 	// BatchRows bounds the inbox rows applied in one transaction.
 	BatchRows int
 	// Poll is how often to look for work without a wake-up.
@@ -28,6 +33,39 @@ type Processor struct {
 // inbox's Stored channel) and otherwise polling.
 func NewProcessor(st *store.Store, m *Metrics, wake <-chan struct{}) *Processor {
 	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second}
+}
+
+// TakeHandoff makes the processor use the rows inbox hands off, parsed,
+// before reading the database.
+func (p *Processor) TakeHandoff(inbox *Inbox) { p.handoff = inbox.Handoff() }
+
+// fromMemory returns the handed-off rows that continue the cursor without a
+// gap, up to BatchRows; nil when the next row must come from the database.
+func (p *Processor) fromMemory(cur int64) []store.InboxBatch {
+	for len(p.mem) < 4*p.BatchRows {
+		select {
+		case it := <-p.handoff:
+			p.mem = append(p.mem, it)
+			continue
+		default:
+		}
+		break
+	}
+	i := 0
+	for i < len(p.mem) && p.mem[i].InboxID <= cur {
+		i++
+	}
+	p.mem = p.mem[i:]
+	n := 0
+	for n < len(p.mem) && n < p.BatchRows && p.mem[n].InboxID == cur+int64(n)+1 {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	items := p.mem[:n:n]
+	p.mem = p.mem[n:]
+	return items
 }
 
 // Applied returns the ID of the last inbox row applied.
@@ -70,6 +108,9 @@ func (p *Processor) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if items := p.fromMemory(cur); items != nil {
+		return p.apply(ctx, items, items[len(items)-1].InboxID, len(items))
+	}
 	rows, err := p.store.ReadInbox(ctx, cur, p.BatchRows)
 	if err != nil || len(rows) == 0 {
 		return 0, err
@@ -85,7 +126,12 @@ func (p *Processor) Step(ctx context.Context) (int, error) {
 		}
 		items = append(items, store.InboxBatch{InboxID: r.ID, ReceivedAt: r.ReceivedAt, Batch: b})
 	}
-	last := rows[len(rows)-1].ID
+	return p.apply(ctx, items, rows[len(rows)-1].ID, len(rows))
+}
+
+// apply applies items and moves the cursor to last; n is the rows this
+// step covered (skipped ones included).
+func (p *Processor) apply(ctx context.Context, items []store.InboxBatch, last int64, n int) (int, error) {
 	start := time.Now()
 	st, err := p.store.ApplyWebhooks(ctx, items, last)
 	if err != nil {
@@ -101,7 +147,7 @@ func (p *Processor) Step(ctx context.Context) (int, error) {
 		m.EventsApplied.WithLabelValues("inbound").Add(float64(st.Inbound))
 		m.EventsApplied.WithLabelValues("other").Add(float64(st.Other))
 	}
-	return len(rows), nil
+	return n, nil
 }
 
 // Replay moves the cursor back to the start of the inbox, so every stored

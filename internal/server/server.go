@@ -70,6 +70,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	m := ingest.NewMetrics(s.Registry)
 	s.Inbox = ingest.NewInbox(st, m)
 	s.Processor = ingest.NewProcessor(st, m, s.Inbox.Stored())
+	s.Processor.TakeHandoff(s.Inbox)
 
 	var box *secret.Box
 	if cfg.SecretKey != "" {

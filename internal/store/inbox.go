@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +19,14 @@ type InboxRow struct {
 }
 
 // AppendInbox durably stores webhook bodies, all in one transaction: the
-// group commit that lets many concurrent webhooks share one disk sync.
-func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.Time) error {
+// group commit that lets many concurrent webhooks share one disk sync. It
+// returns the rows' IDs, in the order of bodies.
+func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.Time) ([]int64, error) {
 	if len(bodies) == 0 {
-		return nil
+		return nil, nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	ids := make([]int64, 0, len(bodies))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		const chunk = 32
 		args := make([]any, 0, 2*chunk)
 		for start := 0; start < len(bodies); start += chunk {
@@ -33,13 +36,34 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 				args = append(args, ms(received), body)
 			}
 			query := `INSERT INTO webhook_inbox (received_at, body) VALUES ` +
-				strings.TrimSuffix(strings.Repeat(`(?, ?),`, len(part)), ",")
-			if _, err := s.txExec(ctx, tx, query, args...); err != nil {
+				strings.TrimSuffix(strings.Repeat(`(?, ?),`, len(part)), ",") + ` RETURNING id`
+			rows, err := s.txQuery(ctx, tx, query, args...)
+			if err != nil {
 				return fmt.Errorf("append inbox: %w", err)
 			}
+			first := len(ids)
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return fmt.Errorf("append inbox: %w", err)
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("append inbox: %w", err)
+			}
+			// One statement numbers its rows in order; RETURNING's own
+			// order is not promised, so sort.
+			slices.Sort(ids[first:])
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // ReadInbox returns up to limit inbox rows with an ID above after, in order.
