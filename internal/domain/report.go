@@ -38,9 +38,10 @@ type MessagePage struct {
 // "Consolidado"): counts and rates for the same filters as the message list.
 type MessageSummary struct {
 	Total int64 `json:"total"`
-	// Accepted counts the MT messages WhatsApp accepted (they have a wamid):
-	// what was sent out, as opposed to refused by ticks' checks or by Meta's
-	// API before sending, or still queued. It is DeliveryRate's denominator.
+	// Accepted counts the MT messages sent out: handed to WhatsApp, as
+	// opposed to refused by ticks' own checks (failed with no Meta error
+	// code) or still sending. A message Meta refused counts: WhatsApp had it
+	// and did not deliver it. It is DeliveryRate's denominator.
 	Accepted      int64            `json:"accepted"`
 	ByStatus      map[Status]int64 `json:"by_status"`
 	ByDay         []DayCount       `json:"by_day"`

@@ -159,7 +159,7 @@ func TestRefusalsAreStoredAndNeverReachTheProvider(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		setup  func()
+		setup  func(t *testing.T)
 		req    *send.Request
 		status domain.Status
 		reason string
@@ -171,15 +171,18 @@ func TestRefusalsAreStoredAndNeverReachTheProvider(t *testing.T) {
 		{"unknown template", nil, &send.Request{To: "+5511977776666", Type: "template", Template: &send.TemplateRef{Name: "nope", Language: "pt_BR"}}, domain.StatusInvalidContent, "template not found"},
 		{"wrong parameter count", nil, &send.Request{To: "+5511977776666", Type: "template", Template: &send.TemplateRef{Name: "promocao_outono", Language: "pt_BR", Params: []string{"só um"}}}, domain.StatusInvalidContent, "wrong parameter count"},
 		{"wrong language", nil, &send.Request{To: "+5511977776666", Type: "template", Template: &send.TemplateRef{Name: "promocao_outono", Language: "en_US", Params: []string{"a", "b"}}}, domain.StatusInvalidContent, "template not found"},
-		{"tier limit", func() {
+		{"tier limit", func(t *testing.T) {
 			e.ch.Tier = "TIER_250"
 			e.st.UpdateChannelSettings(ctx, e.ch)
 			e.pipeline = send.New(e.st, e.client, e.pipeline.Box) // forget the counted window
+			ch, _ := e.st.Channel(ctx, e.ch.ID)
 			for i := 0; i < 250; i++ {
-				e.send(&send.Request{To: fmt.Sprintf("+55119%08d", 70000000+i), Type: "template", Template: promo})
+				if _, err := e.pipeline.Send(ctx, ch, &send.Request{To: fmt.Sprintf("+55119%08d", 70000000+i), Type: "template", Template: promo}); err != nil {
+					t.Fatalf("filling the tier: %v", err)
+				}
 			}
 		}, &send.Request{To: "+5511966665555", Type: "template", Template: promo}, domain.StatusTierLimit, "messaging limit reached"},
-		{"warm-up", func() {
+		{"warm-up", func(t *testing.T) {
 			until := time.Now().Add(time.Hour)
 			e.ch.Tier, e.ch.WarmupUntil = "TIER_UNLIMITED", &until
 			e.st.UpdateChannelSettings(ctx, e.ch)
@@ -188,7 +191,7 @@ func TestRefusalsAreStoredAndNeverReachTheProvider(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if c.setup != nil {
-				c.setup()
+				c.setup(t)
 			}
 			before := e.sim.Stats()
 			out := e.send(c.req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // writeReq is a piece of write work waiting for the group writer.
@@ -56,6 +57,36 @@ func (s *Store) groupWriter() {
 }
 
 func (s *Store) runGroup(batch []*writeReq) {
+	var errs []error
+	var err error
+	// On PostgreSQL a group can deadlock with the ingest processor updating
+	// the same messages; the database cancels one side, and the group is
+	// simply run again.
+	for try := 0; try < 5; try++ {
+		if errs, err = s.tryGroup(batch); !isRetryable(err) {
+			break
+		}
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// isRetryable reports whether err is a deadlock or serialization failure
+// that running the transaction again resolves.
+func isRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
+}
+
+func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -64,6 +95,9 @@ func (s *Store) runGroup(batch []*writeReq) {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			if errs[i] = r.fn(tx); errs[i] != nil {
+				if isRetryable(errs[i]) {
+					return errs[i] // abort the whole group: it runs again from scratch
+				}
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT piece`); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
@@ -74,11 +108,5 @@ func (s *Store) runGroup(batch []*writeReq) {
 		}
 		return nil
 	})
-	for i, r := range batch {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- errs[i]
-		}
-	}
+	return errs, err
 }

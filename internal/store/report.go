@@ -82,6 +82,14 @@ func newReportQuery(f *domain.MessageFilter) *reportQuery {
 	return q
 }
 
+// limit is the page size asked for, within bounds.
+func (q *reportQuery) limit() int {
+	if q.f.Limit <= 0 {
+		return 50
+	}
+	return min(q.f.Limit, domain.MaxReportLimit)
+}
+
 // empty reports whether nothing can match: an empty scope or range.
 func (q *reportQuery) empty() bool {
 	return (q.f.Subaccounts != nil && len(q.f.Subaccounts) == 0) || q.from >= q.to
@@ -113,13 +121,19 @@ func (q *reportQuery) dimConds(w *whereBuilder, p string) {
 }
 
 // pinpointConds adds the conditions of the filters the rollup does not
-// count. The correlation id is the message's own, or else its contact's.
-func (q *reportQuery) pinpointConds(w *whereBuilder) {
+// count, for one of q.branches().
+func (q *reportQuery) pinpointConds(w *whereBuilder, branch int) {
 	f := q.f
 	if f.CorrelationID != "" {
-		w.add(`((m.correlation_id = ? AND m.correlation_id <> '') OR (m.correlation_id = ''
-			AND m.contact_id IN (SELECT id FROM contacts WHERE correlation_id = ? AND correlation_id <> '')))`,
-			f.CorrelationID, f.CorrelationID)
+		// The message's own correlation id, or else its contact's: two
+		// disjoint branches, each read through its own index (one OR would
+		// defeat both on PostgreSQL).
+		if branch == 0 {
+			w.add(`m.correlation_id = ? AND m.correlation_id <> ''`, f.CorrelationID)
+		} else {
+			w.add(`m.correlation_id = '' AND m.contact_id IN
+				(SELECT id FROM contacts WHERE correlation_id = ? AND correlation_id <> '')`, f.CorrelationID)
+		}
 	}
 	if f.Phone != "" {
 		w.add(`m.contact_id IN (SELECT id FROM contacts WHERE phone_key = ?)`, phone.Canonical(f.Phone))
@@ -129,16 +143,24 @@ func (q *reportQuery) pinpointConds(w *whereBuilder) {
 	}
 }
 
+// branches is how many disjoint parts q's rows are read in.
+func (q *reportQuery) branches() int {
+	if q.f.CorrelationID != "" {
+		return 2
+	}
+	return 1
+}
+
 // dim is one rollup-counted filter, with what the page planner needs to
 // know about reading it through an index of its own on SQLite.
 type dim struct {
 	cond    string // with {p} for the column prefix
 	args    []any
-	index      string // SQLite index that leads with it, "" for none
-	ordered    bool   // that index is in time order within one value
-	attributed bool   // counted in message_rollup_attributed only
+	index   string // SQLite index that leads with it, "" for none
+	ordered bool   // that index is in time order within one value
 }
 
+// dims lists q's rollup-counted filters (see dim), in a fixed order.
 func (q *reportQuery) dims() []dim {
 	f := q.f
 	var out []dim
@@ -154,16 +176,13 @@ func (q *reportQuery) dims() []dim {
 		out = append(out, dim{cond: `{p}content_type = ?`, args: []any{f.ContentType}, index: "messages_content_type"})
 	}
 	if f.ConversationType != "" {
-		out = append(out, dim{cond: `{p}conversation_type = ?`, args: []any{string(f.ConversationType)},
-			index: "messages_conversation_type"})
+		out = append(out, dim{cond: `{p}conversation_type = ?`, args: []any{string(f.ConversationType)}})
 	}
 	if f.Campaign != 0 {
-		out = append(out, dim{cond: `{p}campaign_id = ?`, args: []any{f.Campaign}, index: "messages_campaign", ordered: true,
-			attributed: true})
+		out = append(out, dim{cond: `{p}campaign_id = ?`, args: []any{f.Campaign}, index: "messages_campaign", ordered: true})
 	}
 	if f.User != 0 {
-		out = append(out, dim{cond: `{p}sender_user_id = ?`, args: []any{f.User}, index: "messages_sender_user",
-			attributed: true})
+		out = append(out, dim{cond: `{p}sender_user_id = ?`, args: []any{f.User}, index: "messages_sender_user"})
 	}
 	if f.Session != nil {
 		out = append(out, dim{cond: `{p}with_session = ?`, args: []any{*f.Session}})
@@ -197,18 +216,10 @@ func (q *reportQuery) enclosing() (lo, hi int64) {
 	return q.from / hourMS, hi
 }
 
-// messageWhereFilter turns a report filter into SQL conditions on messages
-// m. It is the one place report filters are interpreted, for the page, the
-// API and the exports alike.
-func messageWhereFilter(f *domain.MessageFilter) (*whereBuilder, error) {
-	q := newReportQuery(f)
-	w := &whereBuilder{}
-	q.where(w, q.from, q.to)
-	return w, nil
-}
-
-// where adds every condition of q on messages m, for the time range [lo, hi).
-func (q *reportQuery) where(w *whereBuilder, lo, hi int64) {
+// where adds every condition of q on messages m, for the time range [lo,
+// hi) and one of q.branches(). It is the one place report filters are
+// interpreted, for the page, the API and the exports alike.
+func (q *reportQuery) where(w *whereBuilder, lo, hi int64, branch int) {
 	q.scopeConds(w, `m.`)
 	w.add(`m.direction = ?`, string(q.dir))
 	if lo > 0 {
@@ -218,7 +229,7 @@ func (q *reportQuery) where(w *whereBuilder, lo, hi int64) {
 		w.add(`m.at < ?`, hi)
 	}
 	q.dimConds(w, `m.`)
-	q.pinpointConds(w)
+	q.pinpointConds(w, branch)
 }
 
 // queryer is what report reads run on: the reader pool or a read transaction.
@@ -239,6 +250,15 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
+	if s.dialect == Postgres {
+		// The driver prepares statements, and after five runs PostgreSQL
+		// may plan one for any parameters: a plan that cannot know that
+		// this content type is rare, or this range one hour. Report
+		// queries are planned for their values.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return fmt.Errorf("begin read: %w", err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -248,11 +268,8 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // ReportMessages returns one page of the detailed report, newest first, with
 // the total number of matching messages.
 func (s *Store) ReportMessages(ctx context.Context, f *domain.MessageFilter) (*domain.MessagePage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, domain.MaxReportLimit)
+	q := newReportQuery(f)
+	limit := q.limit()
 	var cur *cursor
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
@@ -261,7 +278,6 @@ func (s *Store) ReportMessages(ctx context.Context, f *domain.MessageFilter) (*d
 		}
 		cur = &cursor{at, id}
 	}
-	q := newReportQuery(f)
 	page := &domain.MessagePage{Rows: []domain.Message{}}
 	if q.empty() {
 		return page, nil
@@ -317,7 +333,10 @@ func (s *Store) EachMessage(ctx context.Context, f *domain.MessageFilter, fn fun
 		var best *stream
 		for _, st := range streams {
 			if len(st.buf) == 0 && !st.done {
-				if err := s.fill(ctx, s.r, st, eachChunk); err != nil {
+				// A transaction per chunk, for its plan settings; none
+				// spans the export.
+				err := s.readTx(ctx, func(tx *sql.Tx) error { return s.fill(ctx, tx, st, eachChunk) })
+				if err != nil {
 					return err
 				}
 			}
@@ -343,8 +362,9 @@ type cursor struct{ at, id int64 }
 // search) newest first, by keyset.
 type stream struct {
 	q     *reportQuery
-	index string // SQLite index to read through ("" lets the planner choose)
-	w     *whereBuilder
+	index string        // SQLite index to read through ("" lets the planner choose)
+	w     *whereBuilder // every condition but the upper time bound
+	to    int64         // the exclusive upper bound of at, math.MaxInt64 when open
 	after *cursor
 	buf   []domain.Message
 	done  bool
@@ -360,18 +380,33 @@ func newer(a, b *domain.Message) bool {
 // fill reads the next n rows of st into its buffer.
 func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 	w := &whereBuilder{conds: slices.Clone(st.w.conds), args: slices.Clone(st.w.args)}
-	if st.after != nil {
-		w.add(`(m.at, m.id) < (?, ?)`, st.after.at, st.after.id)
+	// One upper bound on at: the cursor's when there is one, so the index
+	// range starts there (given two, SQLite may seek by the looser).
+	switch {
+	case st.after != nil && st.after.at < st.to:
+		w.add(`m.at <= ?`, st.after.at)
+		w.add(`(m.at < ? OR m.id < ?)`, st.after.at, st.after.id)
+	case st.to != math.MaxInt64:
+		w.add(`m.at < ?`, st.to)
 	}
-	from := `messages m`
-	if st.index != "" && s.dialect == SQLite {
-		from += ` INDEXED BY ` + st.index
+	var query string
+	if s.dialect == SQLite || n >= eachChunk {
+		// SQLite tests the conditions on the index entry and reads the
+		// row only when they hold.
+		from := `messages m`
+		if st.index != "" && s.dialect == SQLite {
+			from += ` INDEXED BY ` + st.index
+		}
+		query = `SELECT ` + messageColumns + ` FROM ` + from + ` LEFT JOIN contacts c ON c.id = m.contact_id` + w.sql() +
+			` ORDER BY m.at DESC, m.id DESC LIMIT ?`
+	} else {
+		// PostgreSQL reads the row before testing conditions on columns an
+		// index includes, unless the scan is index-only: find the ids
+		// that way first, then read those rows.
+		query = `SELECT ` + messageColumns + ` FROM (SELECT m.id FROM messages m` + w.sql() +
+			` ORDER BY m.at DESC, m.id DESC LIMIT ?) k JOIN messages m ON m.id = k.id
+			LEFT JOIN contacts c ON c.id = m.contact_id ORDER BY m.at DESC, m.id DESC`
 	}
-	// Find the page's ids first, from the index alone where it covers the
-	// filters, then read those rows.
-	query := `SELECT ` + messageColumns + ` FROM (SELECT m.id FROM ` + from + w.sql() +
-		` ORDER BY m.at DESC, m.id DESC LIMIT ?) k JOIN messages m ON m.id = k.id
-		LEFT JOIN contacts c ON c.id = m.contact_id ORDER BY m.at DESC, m.id DESC`
 	rows, err := db.QueryContext(ctx, s.q(query), append(w.args, n)...)
 	if err != nil {
 		return fmt.Errorf("report messages: %w", err)
@@ -426,19 +461,28 @@ func (s *Store) mergeStreams(ctx context.Context, db queryer, streams []*stream,
 	return all, nil
 }
 
-// planReport returns the streams that read q's rows and, when withTotal,
-// the number of matching rows.
+// planReport returns the streams that read q's rows and, when withTotal
+// (a page), the number of matching rows; otherwise the streams are planned
+// to read every row (an export).
 func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, withTotal bool) ([]*stream, int64, error) {
 	if q.pinpoint {
-		w := &whereBuilder{}
-		q.where(w, q.from, q.to)
+		var streams []*stream
 		var total int64
-		if withTotal {
-			if err := db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages m`+w.sql()), w.args...).Scan(&total); err != nil {
-				return nil, 0, fmt.Errorf("count messages: %w", err)
+		for b := 0; b < q.branches(); b++ {
+			if withTotal {
+				w := &whereBuilder{}
+				q.where(w, q.from, q.to, b)
+				var n int64
+				if err := db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages m`+w.sql()), w.args...).Scan(&n); err != nil {
+					return nil, 0, fmt.Errorf("count messages: %w", err)
+				}
+				total += n
 			}
+			w := &whereBuilder{}
+			q.where(w, q.from, math.MaxInt64, b)
+			streams = append(streams, &stream{q: q, w: w, to: q.to})
 		}
-		return []*stream{{q: q, w: w}}, total, nil
+		return streams, total, nil
 	}
 	counts, err := s.rollupCounts(ctx, db, q)
 	if err != nil {
@@ -471,12 +515,13 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 		if q.from > 0 {
 			w.add(`m.at >= ?`, q.from)
 		}
-		if q.to != math.MaxInt64 {
-			w.add(`m.at < ?`, q.to)
-		}
 		q.dimConds(w, `m.`)
-		idx := chooseIndex(q, c)
-		streams = append(streams, &stream{q: q, w: w, index: idx})
+		// A page reads its limit (and one more); an export every row.
+		rows, chunk := int64(q.limit()+1), int64(q.limit()+1)
+		if !withTotal {
+			rows, chunk = math.MaxInt64, eachChunk
+		}
+		streams = append(streams, &stream{q: q, w: w, to: q.to, index: chooseIndex(q, c, rows, chunk)})
 	}
 	return streams, total, nil
 }
@@ -488,22 +533,25 @@ const (
 	sortCost    = 1
 )
 
-// chooseIndex picks, for one subaccount, the SQLite index a first page
-// reads fastest through, from the rollup's counts: a backward scan of the
-// covering time index reads about limit*all/match entries; an index of one
-// filter that is in time order reads about limit*dim/match rows; one that is
-// not reads and sorts every row of its value. The lowest estimate wins.
-func chooseIndex(q *reportQuery, c rollupCount) string {
-	const limit = 51
-	best, bestCost := "messages_report", float64(limit)*float64(c.all)/float64(max(c.match, 1))
+// chooseIndex picks, for one subaccount, the SQLite index that reads the
+// first rows rows fastest, from the rollup's counts, in statements of at
+// most chunk rows: a backward scan of the covering time index reads about
+// rows*all/match entries; an index of one filter that is in time order
+// reads about rows*dim/match table rows; one that is not reads and sorts
+// every row of its value, in every statement. The lowest estimate wins.
+func chooseIndex(q *reportQuery, c rollupCount, rows, chunk int64) string {
+	match := float64(max(c.match, 1))
+	n := float64(min(rows, max(c.match, 1)))
+	statements := float64((int64(n) + chunk - 1) / chunk)
+	best, bestCost := "messages_report", n*float64(c.all)/match
 	for i, d := range q.dims() {
 		if d.index == "" {
 			continue
 		}
-		n := float64(c.dims[i])
-		cost := n * (rowReadCost + sortCost)
+		count := float64(c.dims[i])
+		cost := count * (rowReadCost + sortCost) * statements
 		if d.ordered {
-			cost = float64(limit) * n / float64(max(c.match, 1)) * rowReadCost
+			cost = n * count / match * rowReadCost
 		}
 		if cost < bestCost {
 			best, bestCost = d.index, cost

@@ -15,53 +15,72 @@ import (
 )
 
 // The message rollup (migration 00003): message counts per subaccount,
-// direction, UTC hour and every report filter a count can be kept for,
-// kept exact by triggers on messages, so that every write path (webhooks,
-// sends, the expirer, merges, channel claims) stays counted without code of
-// its own. On PostgreSQL the triggers append changes to
-// message_rollup_delta, folded into message_rollup from time to time;
-// readers sum both.
+// direction, UTC hour, status, content type, session and conversation type
+// (message_rollup), and the same with campaign and sending user for the
+// messages that have either (message_rollup_attributed). Triggers on
+// messages keep both exact, so every write path (webhooks, sends, the
+// expirer, merges, channel claims) stays counted without code of its own.
+// On PostgreSQL the triggers append changes to message_rollup_delta, folded
+// into the two tables from time to time; readers sum both.
 
-// rollupKey lists message_rollup's key columns, in its primary key's
-// order; attributedKey those of message_rollup_attributed.
+// The rollup's three tables, from coarse to fine, and their key columns.
+type rollupLevel int
+
 const (
-	rollupKey     = `subaccount_id, direction, hour, status, content_type, with_session, conversation_type, accepted`
-	attributedKey = rollupKey + `, campaign_id, sender_user_id`
+	levelStatus     rollupLevel = iota // message_rollup_status
+	levelMain                          // message_rollup
+	levelAttributed                    // message_rollup_attributed
 )
 
-// rollupFrom is a rollup table as readers see it: message_rollup, or
-// message_rollup_attributed for totals by campaign or user. On SQLite,
-// index names the index to read it through ("" for the primary key).
-func (s *Store) rollupFrom(attributed bool, index string) string {
-	if s.dialect == Postgres {
-		if attributed {
-			return `(SELECT ` + attributedKey + `, n FROM message_rollup_attributed UNION ALL
-				SELECT ` + attributedKey + `, n FROM message_rollup_delta WHERE campaign_id <> 0 OR sender_user_id <> 0) r`
-		}
-		return `(SELECT ` + rollupKey + `, n FROM message_rollup UNION ALL
-			SELECT ` + rollupKey + `, n FROM message_rollup_delta) r`
+var rollupTables = [...]struct{ name, key string }{
+	levelStatus: {"message_rollup_status", `subaccount_id, direction, hour, status, accepted`},
+	levelMain: {"message_rollup",
+		`subaccount_id, direction, hour, status, accepted, content_type, with_session, conversation_type`},
+	levelAttributed: {"message_rollup_attributed",
+		`subaccount_id, direction, hour, status, accepted, content_type, with_session, conversation_type, campaign_id, sender_user_id`},
+}
+
+// level is the coarsest rollup table that counts every filter of q.
+func (q *reportQuery) level() rollupLevel {
+	switch {
+	case q.f.Campaign != 0 || q.f.User != 0:
+		return levelAttributed
+	case q.f.ContentType != "" || q.f.Session != nil || q.f.ConversationType != "":
+		return levelMain
 	}
-	from := `message_rollup r`
-	if attributed {
-		from = `message_rollup_attributed r`
+	return levelStatus
+}
+
+// rollupFrom is a rollup table as readers see it. On SQLite, index names
+// the index to read it through ("" for the primary key).
+func (s *Store) rollupFrom(l rollupLevel, index string) string {
+	t := rollupTables[l]
+	if s.dialect == Postgres {
+		where := ``
+		if l == levelAttributed {
+			where = ` WHERE campaign_id <> 0 OR sender_user_id <> 0`
+		}
+		return `(SELECT ` + t.key + `, n FROM ` + t.name + ` UNION ALL SELECT ` + t.key + `, n FROM message_rollup_delta` + where + `) r`
 	}
 	if index != "" {
-		from += ` INDEXED BY ` + index
+		return t.name + ` r INDEXED BY ` + index
 	}
-	return from
+	return t.name + ` r`
 }
 
 // rollup is the rollup table that counts q: by campaign through the
 // attributed table's primary key, by user through its user index.
 func (s *Store) rollup(q *reportQuery) string {
-	switch {
-	case q.f.Campaign != 0:
-		return s.rollupFrom(true, "")
-	case q.f.User != 0:
-		return s.rollupFrom(true, "message_rollup_user")
+	if q.level() == levelAttributed && q.f.Campaign == 0 {
+		return s.rollupFrom(levelAttributed, "message_rollup_user")
 	}
-	return s.rollupFrom(false, "")
+	return s.rollupFrom(q.level(), "")
 }
+
+// acceptedExpr is the rollup's accepted column: false for a message ticks
+// refused before sending, which fails with no Meta error code. Not "has a
+// wamid", so that recording a send's wamid changes no count.
+const acceptedExpr = `(state <> 'failed' OR error_code <> 0)`
 
 // rollupCount is what the rollup says of one subaccount for a report.
 type rollupCount struct {
@@ -72,19 +91,21 @@ type rollupCount struct {
 	dims       []int64 // rows matching each filter of q.dims() alone, enclosing hours
 }
 
+// unestimated stands for a count the planner does without: the index it
+// would price is not chosen.
+const unestimated = math.MaxInt64 / 1024
+
 // rollupCounts reads, per subaccount of q's scope with rows of its
-// direction in the range, the counts a total and a page plan need: one scan
-// of message_rollup over the range, and for a campaign or user filter a
-// seek into the attributed rollup.
+// direction in the range, the counts a total and a page plan need: a scan
+// of the status rollup over the hours that enclose the range, a scan of
+// message_rollup when q filters by content type, session or conversation
+// type, a seek into the attributed rollup when by campaign or user, and a
+// look at the edge hours, whose matches are counted exactly instead.
 func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([]rollupCount, error) {
 	dims := q.dims()
-	attributed := q.f.Campaign != 0 || q.f.User != 0
-	lo, hi, _ := q.hours()
+	level := q.level()
 	elo, ehi := q.enclosing()
-	// sums selects SUM(n), then the rows matching the filters main
-	// rollup counts (all of them unless attributed), in the enclosing and
-	// in the whole hours, then each filter alone.
-	where := func(w *whereBuilder) {
+	rangeConds := func(w *whereBuilder) {
 		q.scopeConds(w, ``)
 		w.add(`direction = ?`, string(q.dir))
 		w.add(`hour >= ?`, elo)
@@ -92,88 +113,165 @@ func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([
 			w.add(`hour < ?`, ehi)
 		}
 	}
-	read := func(from string, w *whereBuilder, withDims bool) (map[int64]*rollupCount, []int64, error) {
-		match := &whereBuilder{}
-		for _, d := range dims {
-			if !d.attributed || attributed && !withDims {
-				match.add(strings.ReplaceAll(d.cond, `{p}`, ``), d.args...)
-			}
-		}
-		var sel strings.Builder
+	cond := func(i int) *whereBuilder {
+		e := &whereBuilder{}
+		e.add(strings.ReplaceAll(dims[i].cond, `{p}`, ``), dims[i].args...)
+		return e
+	}
+	matchAll := &whereBuilder{}
+	for i := range dims {
+		matchAll.add(cond(i).conds[0], cond(i).args...)
+	}
+	// sums runs SELECT subaccount_id, SUM(n), and SUM(n) of the rows each
+	// of exprs holds for, grouped by subaccount.
+	sums := func(table string, w *whereBuilder, exprs []*whereBuilder) (map[int64][]int64, []int64, error) {
+		query := `SELECT subaccount_id, CAST(SUM(n) AS BIGINT)`
 		var args []any
-		sel.WriteString(`SELECT subaccount_id, CAST(SUM(n) AS BIGINT), CAST(SUM(CASE WHEN ` + match.and() + ` THEN n ELSE 0 END) AS BIGINT)`)
-		args = append(args, match.args...)
-		sel.WriteString(`, CAST(SUM(CASE WHEN hour >= ? AND hour < ? AND ` + match.and() + ` THEN n ELSE 0 END) AS BIGINT)`)
-		args = append(args, lo, hi)
-		args = append(args, match.args...)
-		if withDims {
-			for _, d := range dims {
-				if d.attributed {
-					continue
-				}
-				sel.WriteString(`, CAST(SUM(CASE WHEN ` + strings.ReplaceAll(d.cond, `{p}`, ``) + ` THEN n ELSE 0 END) AS BIGINT)`)
-				args = append(args, d.args...)
-			}
+		for _, e := range exprs {
+			query += `, CAST(SUM(CASE WHEN ` + e.and() + ` THEN n ELSE 0 END) AS BIGINT)`
+			args = append(args, e.args...)
 		}
-		args = append(args, w.args...)
-		rows, err := db.QueryContext(ctx, s.q(sel.String()+` FROM `+from+w.sql()+` GROUP BY subaccount_id`), args...)
+		rows, err := db.QueryContext(ctx, s.q(query+` FROM `+table+w.sql()+` GROUP BY subaccount_id`), append(args, w.args...)...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rollup counts: %w", err)
 		}
 		defer rows.Close()
-		out := map[int64]*rollupCount{}
+		out := map[int64][]int64{}
 		var order []int64
 		for rows.Next() {
-			c := &rollupCount{dims: make([]int64, len(dims))}
-			dest := []any{&c.subaccount, &c.all, &c.match, &c.inner}
-			if withDims {
-				for i, d := range dims {
-					if !d.attributed {
-						dest = append(dest, &c.dims[i])
-					}
-				}
+			var sa int64
+			v := make([]int64, 1+len(exprs))
+			dest := []any{&sa}
+			for i := range v {
+				dest = append(dest, &v[i])
 			}
 			if err := rows.Scan(dest...); err != nil {
 				return nil, nil, fmt.Errorf("rollup counts: %w", err)
 			}
-			out[c.subaccount] = c
-			order = append(order, c.subaccount)
+			out[sa] = v
+			order = append(order, sa)
 		}
 		slices.Sort(order)
 		return out, order, rows.Err()
 	}
+
+	// The status rollup: every row, and the status filter's.
+	statusDim := slices.IndexFunc(dims, func(d dim) bool { return d.index == "messages_status" })
 	w := &whereBuilder{}
-	where(w)
-	counts, order, err := read(s.rollupFrom(false, ""), w, true)
-	if err != nil || !attributed {
-		return flatten(counts, order), err
+	rangeConds(w)
+	var exprs []*whereBuilder
+	if statusDim >= 0 {
+		exprs = append(exprs, cond(statusDim))
 	}
-	// The campaign (or else the user) filter seeks; the other filters count
-	// in the sums. The seek's SUM(n) is that filter's count alone.
-	w = &whereBuilder{}
-	where(w)
-	lead := `campaign_id = ?`
-	var leadArg any = q.f.Campaign
-	if q.f.Campaign == 0 {
-		lead, leadArg = `sender_user_id = ?`, q.f.User
-	}
-	w.add(lead, leadArg)
-	seek, _, err := read(s.rollup(q), w, false)
+	coarse, order, err := sums(s.rollupFrom(levelStatus, ""), w, exprs)
 	if err != nil {
 		return nil, err
 	}
-	for sa, c := range counts {
-		a := seek[sa]
-		if a == nil {
-			a = &rollupCount{}
+	counts := map[int64]*rollupCount{}
+	for _, sa := range order {
+		v := coarse[sa]
+		c := &rollupCount{subaccount: sa, all: v[0], match: v[0], dims: make([]int64, len(dims))}
+		for i := range c.dims {
+			c.dims[i] = unestimated
 		}
-		c.match, c.inner = a.match, a.inner
+		if statusDim >= 0 {
+			c.match, c.dims[statusDim] = v[1], v[1]
+		}
+		counts[sa] = c
+	}
+
+	switch level {
+	case levelMain:
+		// message_rollup: the rows matching every filter, and those of
+		// each filter with an index, unless it is the only one.
+		exprs := []*whereBuilder{matchAll}
+		var priced []int
 		for i, d := range dims {
-			switch {
-			case d.index == "messages_campaign" || (d.attributed && q.f.Campaign == 0):
-				c.dims[i] = a.all
-			case d.attributed:
-				c.dims[i] = math.MaxInt64 / 1024 // by user within a campaign: not worth an estimate
+			if d.index != "" && i != statusDim && len(dims) > 1 {
+				exprs = append(exprs, cond(i))
+				priced = append(priced, i)
+			}
+		}
+		w := &whereBuilder{}
+		rangeConds(w)
+		main, _, err := sums(s.rollupFrom(levelMain, ""), w, exprs)
+		if err != nil {
+			return nil, err
+		}
+		for sa, c := range counts {
+			v := main[sa]
+			if v == nil {
+				v = make([]int64, 1+len(exprs))
+			}
+			c.match = v[1]
+			for k, i := range priced {
+				c.dims[i] = v[2+k]
+			}
+			if len(dims) == 1 {
+				c.dims[0] = c.match
+			}
+		}
+	case levelAttributed:
+		// A campaign (or else user) filter seeks; the other filters count
+		// in the sum. The seek's SUM(n) is that filter's count alone.
+		lead := &whereBuilder{}
+		leadDim := slices.IndexFunc(dims, func(d dim) bool { return d.index == "messages_campaign" })
+		if leadDim >= 0 {
+			lead.add(`campaign_id = ?`, q.f.Campaign)
+		} else {
+			leadDim = slices.IndexFunc(dims, func(d dim) bool { return d.index == "messages_sender_user" })
+			lead.add(`sender_user_id = ?`, q.f.User)
+		}
+		w := &whereBuilder{}
+		rangeConds(w)
+		w.add(lead.conds[0], lead.args...)
+		seek, _, err := sums(s.rollup(q), w, []*whereBuilder{matchAll})
+		if err != nil {
+			return nil, err
+		}
+		for sa, c := range counts {
+			v := seek[sa]
+			if v == nil {
+				v = []int64{0, 0}
+			}
+			c.match, c.dims[leadDim] = v[1], v[0]
+		}
+	}
+
+	// inner leaves out the edge hours, which are counted exactly.
+	lo, hi, _ := q.hours()
+	var edgeHours []any
+	if lo < hi {
+		if elo < lo {
+			edgeHours = append(edgeHours, elo)
+		}
+		if q.to != math.MaxInt64 && hi < ehi {
+			edgeHours = append(edgeHours, hi)
+		}
+	}
+	for _, c := range counts {
+		if lo < hi {
+			c.inner = c.match
+		}
+	}
+	if len(edgeHours) > 0 {
+		w := &whereBuilder{}
+		q.scopeConds(w, ``)
+		w.add(`direction = ?`, string(q.dir))
+		w.in(`hour`, len(edgeHours), func(i int) any { return edgeHours[i] })
+		switch {
+		case q.f.Campaign != 0:
+			w.add(`campaign_id = ?`, q.f.Campaign)
+		case q.f.User != 0:
+			w.add(`sender_user_id = ?`, q.f.User)
+		}
+		edge, _, err := sums(s.rollup(q), w, []*whereBuilder{matchAll})
+		if err != nil {
+			return nil, err
+		}
+		for sa, v := range edge {
+			if c := counts[sa]; c != nil {
+				c.inner -= v[1]
 			}
 		}
 	}
@@ -203,17 +301,29 @@ func (s *Store) RebuildRollup(ctx context.Context) error {
 				return fmt.Errorf("rebuild rollup: %w", err)
 			}
 		}
-		for _, stmt := range []string{`DELETE FROM message_rollup`, `DELETE FROM message_rollup_attributed`,
-			`INSERT INTO message_rollup (` + rollupKey + `, n)
-			SELECT subaccount_id, direction, at / 3600000, status, content_type, with_session, conversation_type,
-				wamid IS NOT NULL, COUNT(*)
+		for _, stmt := range []string{`DELETE FROM message_rollup_status`, `DELETE FROM message_rollup`,
+			`DELETE FROM message_rollup_attributed`,
+			`INSERT INTO message_rollup_status (` + rollupTables[levelStatus].key + `, n)
+			SELECT subaccount_id, direction, at / 3600000, status, ` + acceptedExpr + `, COUNT(*)
+			FROM messages GROUP BY 1, 2, 3, 4, 5`,
+			`INSERT INTO message_rollup (` + rollupTables[levelMain].key + `, n)
+			SELECT subaccount_id, direction, at / 3600000, status, ` + acceptedExpr + `, content_type, with_session,
+				conversation_type, COUNT(*)
 			FROM messages GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
-			`INSERT INTO message_rollup_attributed (` + attributedKey + `, n)
-			SELECT subaccount_id, direction, at / 3600000, status, content_type, with_session, conversation_type,
-				wamid IS NOT NULL, COALESCE(campaign_id, 0), COALESCE(sender_user_id, 0), COUNT(*)
+			`INSERT INTO message_rollup_attributed (` + rollupTables[levelAttributed].key + `, n)
+			SELECT subaccount_id, direction, at / 3600000, status, ` + acceptedExpr + `, content_type, with_session,
+				conversation_type, COALESCE(campaign_id, 0), COALESCE(sender_user_id, 0), COUNT(*)
 			FROM messages WHERE campaign_id IS NOT NULL OR sender_user_id IS NOT NULL
 			GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`} {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("rebuild rollup: %w", err)
+			}
+		}
+		if s.dialect == Postgres {
+			// Every row is new: without fresh statistics the planner
+			// takes the rollup for empty and reads it by index.
+			_, err := tx.ExecContext(ctx, `ANALYZE message_rollup_status, message_rollup, message_rollup_attributed`)
+			if err != nil {
 				return fmt.Errorf("rebuild rollup: %w", err)
 			}
 		}
@@ -352,7 +462,11 @@ func (s *Store) rollupSummary(ctx context.Context, db queryer, q *reportQuery) (
 	if err != nil {
 		return nil, err
 	}
-	err = read("by content type", `SELECT content_type, CAST(SUM(n) AS BIGINT) FROM `+s.rollup(q)+w.sql()+
+	byContent := s.rollup(q)
+	if q.level() == levelStatus {
+		byContent = s.rollupFrom(levelMain, "")
+	}
+	err = read("by content type", `SELECT content_type, CAST(SUM(n) AS BIGINT) FROM `+byContent+w.sql()+
 		` GROUP BY content_type`, w.args, func(rows *sql.Rows) error {
 		var ct string
 		var n int64
@@ -370,7 +484,7 @@ func (s *Store) rollupSummary(ctx context.Context, db queryer, q *reportQuery) (
 	// Campaigns are in the attributed rollup only.
 	cw := &whereBuilder{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
 	cw.add(`campaign_id <> 0`)
-	from := s.rollupFrom(true, "")
+	from := s.rollupFrom(levelAttributed, "")
 	if q.f.Campaign != 0 {
 		from = s.rollup(q)
 	}
@@ -404,10 +518,19 @@ const quarterMS = 900_000
 // exactSummary adds the messages of q in [lo, hi) to p, grouped by buckets
 // of the given length in milliseconds.
 func (s *Store) exactSummary(ctx context.Context, db queryer, q *reportQuery, lo, hi, bucket int64, p *summaryParts) error {
+	for b := 0; b < q.branches(); b++ {
+		if err := s.exactBranch(ctx, db, q, lo, hi, bucket, b, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) exactBranch(ctx context.Context, db queryer, q *reportQuery, lo, hi, bucket int64, branch int, p *summaryParts) error {
 	w := &whereBuilder{}
-	q.where(w, lo, hi)
+	q.where(w, lo, hi, branch)
 	rows, err := db.QueryContext(ctx, s.q(`SELECT m.at / `+strconv.FormatInt(bucket, 10)+`, m.status, m.content_type,
-		COALESCE(m.campaign_id, 0), m.wamid IS NOT NULL, COUNT(*) FROM messages m`+w.sql()+` GROUP BY 1, 2, 3, 4, 5`), w.args...)
+		COALESCE(m.campaign_id, 0), `+acceptedExpr+`, COUNT(*) FROM messages m`+w.sql()+` GROUP BY 1, 2, 3, 4, 5`), w.args...)
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
@@ -437,7 +560,7 @@ func summarize(sum *domain.MessageSummary, q *reportQuery, p *summaryParts, loc 
 		st := domain.Status(c.status)
 		sum.Total += c.n
 		sum.ByStatus[st] += c.n
-		if c.accepted && q.dir == domain.DirectionMT {
+		if c.accepted && q.dir == domain.DirectionMT && st != domain.StatusSending {
 			sum.Accepted += c.n
 		}
 		day, ok := dayOf[c.start]
@@ -514,47 +637,59 @@ func countInto(total, delivered, read, failed *int64, st domain.Status, n int64)
 // agree). It reads every message: for tests and repairs, not for requests.
 func (s *Store) CheckRollup(ctx context.Context) error {
 	counts := map[string]int64{}
-	read := func(query string, sign int64, attributed bool) error {
+	read := func(table, query string, sign int64, cols int) error {
 		rows, err := s.r.QueryContext(ctx, query)
 		if err != nil {
 			return fmt.Errorf("check rollup: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var sa, hour, campaign, user, n int64
-			var dir, status, ctype, convType string
-			var session, accepted bool
-			dest := []any{&sa, &dir, &hour, &status, &ctype, &session, &convType, &accepted}
-			if attributed {
-				dest = append(dest, &campaign, &user)
+			key := make([]any, cols)
+			dest := make([]any, cols+1)
+			for i := range key {
+				dest[i] = &key[i]
 			}
-			if err := rows.Scan(append(dest, &n)...); err != nil {
+			var n int64
+			dest[cols] = &n
+			if err := rows.Scan(dest...); err != nil {
 				return fmt.Errorf("check rollup: %w", err)
 			}
-			k := fmt.Sprintf("sa=%d dir=%s hour=%d status=%s content=%s session=%v conv=%q accepted=%v",
-				sa, dir, hour, status, ctype, session, convType, accepted)
-			if attributed {
-				k = fmt.Sprintf("attributed %s campaign=%d user=%d", k, campaign, user)
+			// Booleans read back as 0/1 on SQLite and true/false on
+			// PostgreSQL, from either table: one spelling for both.
+			for i, v := range key {
+				switch v := v.(type) {
+				case bool:
+					key[i] = map[bool]int64{false: 0, true: 1}[v]
+				case []byte:
+					key[i] = string(v)
+				}
 			}
-			counts[k] += sign * n
+			counts[table+fmt.Sprint(key)] += sign * n
 		}
 		return rows.Err()
 	}
-	for _, step := range []struct {
-		query      string
-		sign       int64
-		attributed bool
-	}{
-		{`SELECT ` + rollupKey + `, CAST(SUM(n) AS BIGINT) FROM ` + s.rollupFrom(false, "") + ` GROUP BY ` + rollupKey, 1, false},
-		{`SELECT subaccount_id, direction, at / 3600000, status, content_type, with_session, conversation_type,
-			wamid IS NOT NULL, COUNT(*) FROM messages GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`, -1, false},
-		{`SELECT ` + attributedKey + `, CAST(SUM(n) AS BIGINT) FROM ` + s.rollupFrom(true, "") + ` GROUP BY ` + attributedKey, 1, true},
-		{`SELECT subaccount_id, direction, at / 3600000, status, content_type, with_session, conversation_type,
-			wamid IS NOT NULL, COALESCE(campaign_id, 0), COALESCE(sender_user_id, 0), COUNT(*) FROM messages
-			WHERE campaign_id IS NOT NULL OR sender_user_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`, -1, true},
-	} {
-		if err := read(step.query, step.sign, step.attributed); err != nil {
-			return err
+	for l, t := range rollupTables {
+		cols := strings.Count(t.key, ",") + 1
+		fresh := strings.NewReplacer(`hour`, `at / 3600000`, `accepted`, acceptedExpr,
+			`campaign_id`, `COALESCE(campaign_id, 0)`, `sender_user_id`, `COALESCE(sender_user_id, 0)`).Replace(t.key)
+		where := ``
+		if rollupLevel(l) == levelAttributed {
+			where = ` WHERE campaign_id IS NOT NULL OR sender_user_id IS NOT NULL`
+		}
+		groups := make([]string, cols)
+		for i := range groups {
+			groups[i] = strconv.Itoa(i + 1)
+		}
+		for _, step := range []struct {
+			query string
+			sign  int64
+		}{
+			{`SELECT ` + t.key + `, CAST(SUM(n) AS BIGINT) FROM ` + s.rollupFrom(rollupLevel(l), "") + ` GROUP BY ` + t.key, 1},
+			{`SELECT ` + fresh + `, COUNT(*) FROM messages` + where + ` GROUP BY ` + strings.Join(groups, `, `), -1},
+		} {
+			if err := read(t.name, step.query, step.sign, cols); err != nil {
+				return err
+			}
 		}
 	}
 	var diff []string
