@@ -104,6 +104,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	q := cleanQuery(r.URL.Query())
 	cursor := r.URL.Query().Get("cursor")
 	p := v.page(i18n.T(lang, "nav.detailed"), "report")
+	if consolidated {
+		p.Active = "consolidated"
+	}
 	data := &reportData{}
 	p.Data = data
 	f, err := h.filterFromQuery(q, v)
@@ -135,7 +138,6 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	}
 	dir := f.Direction
 	if consolidated {
-		p.Active = "consolidated"
 		sum, err := h.summary(r, f, lang)
 		if err != nil {
 			p.Error = errorText(lang, err)
