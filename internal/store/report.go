@@ -361,7 +361,6 @@ type cursor struct{ at, id int64 }
 // stream reads one part of a report (one subaccount, or all of a pinpoint
 // search) newest first, by keyset.
 type stream struct {
-	q     *reportQuery
 	index string        // SQLite index to read through ("" lets the planner choose)
 	w     *whereBuilder // every condition but the upper time bound
 	to    int64         // the exclusive upper bound of at, math.MaxInt64 when open
@@ -392,7 +391,7 @@ func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 	var query string
 	if s.dialect == SQLite || n >= eachChunk {
 		// SQLite tests the conditions on the index entry and reads the
-		// row only when they hold.
+		// row only when they hold; an export reads most rows anyway.
 		from := `messages m`
 		if st.index != "" && s.dialect == SQLite {
 			from += ` INDEXED BY ` + st.index
@@ -401,8 +400,8 @@ func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 			` ORDER BY m.at DESC, m.id DESC LIMIT ?`
 	} else {
 		// PostgreSQL reads the row before testing conditions on columns an
-		// index includes, unless the scan is index-only: find the ids
-		// that way first, then read those rows.
+		// index includes, unless the scan is index-only: a page finds its
+		// ids that way first, then reads those rows.
 		query = `SELECT ` + messageColumns + ` FROM (SELECT m.id FROM messages m` + w.sql() +
 			` ORDER BY m.at DESC, m.id DESC LIMIT ?) k JOIN messages m ON m.id = k.id
 			LEFT JOIN contacts c ON c.id = m.contact_id ORDER BY m.at DESC, m.id DESC`
@@ -480,7 +479,7 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 			}
 			w := &whereBuilder{}
 			q.where(w, q.from, math.MaxInt64, b)
-			streams = append(streams, &stream{q: q, w: w, to: q.to})
+			streams = append(streams, &stream{w: w, to: q.to})
 		}
 		return streams, total, nil
 	}
@@ -521,7 +520,7 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 		if !withTotal {
 			rows, chunk = math.MaxInt64, eachChunk
 		}
-		streams = append(streams, &stream{q: q, w: w, to: q.to, index: chooseIndex(q, c, rows, chunk)})
+		streams = append(streams, &stream{w: w, to: q.to, index: chooseIndex(q, c, rows, chunk)})
 	}
 	return streams, total, nil
 }
