@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/bench"
+	"github.com/ticksapp/ticks/internal/report"
 )
 
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -21,10 +22,12 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return benchSeed(ctx, args[1:], out)
 		case "report":
 			return benchReport(ctx, args[1:], out)
+		case "export":
+			return benchExport(ctx, args[1:], out)
 		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send|seed|report [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -39,15 +42,11 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		return errUsage
 	}
 	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+		stop, err := startCPUProfile(*cpuprofile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	if o.Messages < 1 || o.PerBody < 1 || o.Clients < 1 {
 		return fmt.Errorf("-messages, -per-body and -clients must be positive")
@@ -133,4 +132,52 @@ func benchReport(ctx context.Context, args []string, out io.Writer) error {
 	}
 	res.Print(out)
 	return nil
+}
+
+func benchExport(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ticks bench export", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.ExportOptions{}
+	fs.Int64Var(&o.Rows, "rows", 1000000, "about how many rows to export (the newest whole hours holding them)")
+	formats := fs.String("formats", "csv,xlsx", "formats to export, comma-separated: csv, xlsx, pdf")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.DatabaseURL == "" {
+		return fmt.Errorf("-database-url is required")
+	}
+	for _, f := range strings.Split(*formats, ",") {
+		if _, ok := report.Formats[f]; !ok {
+			return fmt.Errorf("unknown format %q: csv, xlsx or pdf", f)
+		}
+		o.Formats = append(o.Formats, f)
+	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	res, err := bench.Export(ctx, o)
+	if err != nil {
+		return err
+	}
+	res.Print(out)
+	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -107,10 +107,40 @@ func Reason(m *domain.Message) string {
 	return s
 }
 
+// Formatter turns messages into the report's cells in one language, time
+// zone and set of names. Its labels are looked up once, so it is cheap per
+// row; build one per page or export. It is safe for concurrent use.
+type Formatter struct {
+	loc      *time.Location
+	layout   string
+	names    *Names
+	yes, no  string
+	statuses map[domain.Status]string
+	contents map[string]string
+	convs    map[domain.ConversationType]string
+}
+
+// NewFormatter returns the formatter of a language, time zone and names
+// (which may be nil).
+func NewFormatter(lang string, loc *time.Location, names *Names) *Formatter {
+	f := &Formatter{loc: loc, layout: TimeLayout(lang), names: names, yes: i18n.T(lang, "common.yes"), no: i18n.T(lang, "common.no"),
+		statuses: map[domain.Status]string{}, contents: map[string]string{}, convs: map[domain.ConversationType]string{}}
+	for _, key := range i18n.Keys(i18n.Default) {
+		switch prefix, value, _ := strings.Cut(key, "."); prefix {
+		case "status":
+			f.statuses[domain.Status(value)] = i18n.T(lang, key)
+		case "content":
+			f.contents[value] = ContentLabel(lang, value)
+		case "conv":
+			f.convs[domain.ConversationType(value)] = i18n.T(lang, key)
+		}
+	}
+	return f
+}
+
 // Row returns a message's cells in the order of Headers.
-func Row(m *domain.Message, lang string, loc *time.Location, names *Names) []string {
-	layout := TimeLayout(lang)
-	at := m.At.In(loc).Format(layout)
+func (f *Formatter) Row(m *domain.Message) []string {
+	at := m.At.In(f.loc).Format(f.layout)
 	waUser := m.WAID
 	if waUser == "" {
 		waUser = m.UserID
@@ -119,29 +149,39 @@ func Row(m *domain.Message, lang string, loc *time.Location, names *Names) []str
 	if m.CampaignID != nil {
 		campaign = "#" + strconv.FormatInt(*m.CampaignID, 10)
 	}
-	user := ""
+	user, names := "", f.names
 	switch {
 	case m.SenderUserID != nil && names != nil && names.Users[*m.SenderUserID] != "":
 		user = names.Users[*m.SenderUserID]
 	case m.BotID != nil && names != nil && names.Tokens[*m.BotID] != "":
 		user = "API · " + names.Tokens[*m.BotID]
 	}
-	if m.Direction == domain.DirectionMO {
-		return []string{at, m.Phone, waUser, campaign, user, ContentLabel(lang, m.ContentType), m.Text, m.ButtonPayload}
+	content, ok := f.contents[m.ContentType]
+	if !ok {
+		content = m.ContentType
 	}
-	session := i18n.T(lang, "common.no")
+	if m.Direction == domain.DirectionMO {
+		return []string{at, m.Phone, waUser, campaign, user, content, m.Text, m.ButtonPayload}
+	}
+	session := f.no
 	if m.WithSession {
-		session = i18n.T(lang, "common.yes")
+		session = f.yes
+	}
+	status, ok := f.statuses[m.Status]
+	if !ok {
+		status = "status." + string(m.Status) // as i18n.T shows a missing key
 	}
 	convType, expires := "", ""
 	if m.ConversationType != "" {
-		convType = i18n.T(lang, "conv."+string(m.ConversationType))
+		if convType, ok = f.convs[m.ConversationType]; !ok {
+			convType = "conv." + string(m.ConversationType)
+		}
 	}
 	if m.ConversationExpires != nil {
-		expires = m.ConversationExpires.In(loc).Format(layout)
+		expires = m.ConversationExpires.In(f.loc).Format(f.layout)
 	}
-	return []string{at, StatusLabel(lang, m.Status), Reason(m), m.Phone, waUser, campaign, user,
-		ContentLabel(lang, m.ContentType), m.Text, session, m.ConversationID, convType, expires}
+	return []string{at, status, Reason(m), m.Phone, waUser, campaign, user, content, m.Text, session, m.ConversationID,
+		convType, expires}
 }
 
 // WrapColumns tells which columns of a direction hold long text (the

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -34,18 +35,45 @@ type ExportRequest struct {
 
 var safeToken = regexp.MustCompile(`^[0-9A-Za-z_-]{1,40}$`)
 
-// ServeExport streams an export as a download. The rows are read in pages
-// as they are written, so memory stays flat whatever the row count.
+// ServeExport streams an export as a download. The rows are read as they
+// are written, so memory stays flat whatever the row count.
 func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, req *ExportRequest) error {
-	ctype, ok := Formats[req.Format]
-	if !ok {
-		return domain.Errorf(domain.EINVALID, "format must be json, csv, xlsx or pdf")
+	e, err := NewExport(ctx, st, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", Formats[req.Format])
+	w.Header().Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Total-Count", fmt.Sprint(e.Total()))
+	if req.Token != "" && safeToken.MatchString(req.Token) {
+		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: req.Token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+	}
+	_, err = e.Write(w)
+	return err
+}
+
+// Export is one export, counted and ready to write.
+type Export struct {
+	ctx  context.Context
+	st   *store.Store
+	req  *ExportRequest
+	dir  domain.Direction
+	cols []export.Column
+	meta export.Meta
+}
+
+// NewExport checks an export request and counts its rows (for the file's
+// header and the X-Total-Count of a download).
+func NewExport(ctx context.Context, st *store.Store, req *ExportRequest) (*Export, error) {
+	if _, ok := Formats[req.Format]; !ok {
+		return nil, domain.Errorf(domain.EINVALID, "format must be json, csv, xlsx or pdf")
 	}
 	f := *req.Filter
 	f.Limit, f.Cursor = 1, ""
 	first, err := st.ReportMessages(ctx, &f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lang, loc := req.Lang, req.Location
 	dir := f.Direction
@@ -64,28 +92,33 @@ func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, re
 		CapNote: func(shown, total int64) string {
 			return i18n.T(lang, "export.cap", FormatCount(lang, shown), FormatCount(lang, max(total, shown)))
 		}}
+	return &Export{ctx: ctx, st: st, req: req, dir: dir, cols: cols, meta: meta}, nil
+}
+
+// Total is the number of messages the export's filters match.
+func (e *Export) Total() int64 { return e.meta.Total }
+
+// Filename is the download's file name.
+func (e *Export) Filename() string {
+	return fmt.Sprintf("ticks-relatorio-%s-%s.%s", e.dir, time.Now().In(e.req.Location).Format("20060102-1504"), e.req.Format)
+}
+
+// Write writes the file to w and returns the number of rows written.
+func (e *Export) Write(w io.Writer) (int64, error) {
+	req := e.req
 	all := *req.Filter
 	all.Cursor = ""
 	rows := func(emit func([]string) error) error {
-		return st.EachMessage(ctx, &all, func(m *domain.Message) error { return emit(Row(m, lang, loc, req.Names)) })
-	}
-	name := fmt.Sprintf("ticks-relatorio-%s-%s.%s", dir, time.Now().In(loc).Format("20060102-1504"), req.Format)
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Total-Count", fmt.Sprint(first.Total))
-	if req.Token != "" && safeToken.MatchString(req.Token) {
-		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: req.Token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+		return store.ExportRows(e.ctx, e.st, &all, NewFormatter(req.Lang, req.Location, req.Names).Row, emit)
 	}
 	switch req.Format {
 	case "csv":
-		_, err = export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: req.BOM})
+		return export.WriteCSV(w, e.cols, rows, export.CSVOptions{BOM: req.BOM})
 	case "xlsx":
-		_, err = export.WriteXLSX(w, cols, meta, rows)
-	case "pdf":
-		_, err = export.WritePDF(w, cols, meta, rows, export.MaxPDFRows)
+		return export.WriteXLSX(w, e.cols, e.meta, rows)
+	default:
+		return export.WritePDF(w, e.cols, e.meta, rows, export.MaxPDFRows)
 	}
-	return err
 }
 
 // columnWidth gives the text columns more room in the PDF.

@@ -306,67 +306,19 @@ func (s *Store) ReportMessages(ctx context.Context, f *domain.MessageFilter) (*d
 	return page, nil
 }
 
-// eachChunk is how many rows EachMessage reads per statement.
-const eachChunk = 1000
-
-// EachMessage calls fn with every message matching f (its limit and cursor
-// ignored), newest first, until fn returns an error. Rows are read in
-// keyset chunks, one statement each, so memory stays flat and no
-// transaction stays open however long the export takes.
-func (s *Store) EachMessage(ctx context.Context, f *domain.MessageFilter, fn func(*domain.Message) error) error {
-	q := newReportQuery(f)
-	if q.empty() {
-		return nil
-	}
-	var streams []*stream
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		streams, _, err = s.planReport(ctx, tx, q, false)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	// A k-way merge of the subaccounts' streams, each refilled a chunk at a
-	// time as it runs dry.
-	for {
-		var best *stream
-		for _, st := range streams {
-			if len(st.buf) == 0 && !st.done {
-				// A transaction per chunk, for its plan settings; none
-				// spans the export.
-				err := s.readTx(ctx, func(tx *sql.Tx) error { return s.fill(ctx, tx, st, eachChunk) })
-				if err != nil {
-					return err
-				}
-			}
-			if len(st.buf) > 0 && (best == nil || newer(&st.buf[0], &best.buf[0])) {
-				best = st
-			}
-		}
-		if best == nil {
-			return nil
-		}
-		m := best.buf[0]
-		best.buf = best.buf[1:]
-		if err := fn(&m); err != nil {
-			return err
-		}
-	}
-}
-
 // cursor is a keyset position: rows strictly older than (at, id) follow.
 type cursor struct{ at, id int64 }
 
 // stream reads one part of a report (one subaccount, or all of a pinpoint
 // search) newest first, by keyset.
 type stream struct {
-	index string        // SQLite index to read through ("" lets the planner choose)
-	w     *whereBuilder // every condition but the upper time bound
-	to    int64         // the exclusive upper bound of at, math.MaxInt64 when open
-	after *cursor
-	buf   []domain.Message
-	done  bool
+	subaccount int64         // the subaccount a rollup-planned stream reads; 0 for a pinpoint search
+	index      string        // SQLite index to read through ("" lets the planner choose)
+	w          *whereBuilder // every condition but the upper time bound
+	to         int64         // the exclusive upper bound of at, math.MaxInt64 when open
+	after      *cursor
+	buf        []domain.Message
+	done       bool
 }
 
 func newer(a, b *domain.Message) bool {
@@ -389,9 +341,9 @@ func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 		w.add(`m.at < ?`, st.to)
 	}
 	var query string
-	if s.dialect == SQLite || n >= eachChunk {
+	if s.dialect == SQLite {
 		// SQLite tests the conditions on the index entry and reads the
-		// row only when they hold; an export reads most rows anyway.
+		// row only when they hold.
 		from := `messages m`
 		if st.index != "" && s.dialect == SQLite {
 			from += ` INDEXED BY ` + st.index
@@ -515,12 +467,13 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 			w.add(`m.at >= ?`, q.from)
 		}
 		q.dimConds(w, `m.`)
-		// A page reads its limit (and one more); an export every row.
-		rows, chunk := int64(q.limit()+1), int64(q.limit()+1)
+		// A page reads its limit (and one more) in one statement; an
+		// export every row, a window at a time.
+		rows, statements := int64(q.limit()+1), 1.0
 		if !withTotal {
-			rows, chunk = math.MaxInt64, eachChunk
+			rows, statements = math.MaxInt64, math.Ceil(float64(c.all)/float64(exportWindowRows))
 		}
-		streams = append(streams, &stream{w: w, to: q.to, index: chooseIndex(q, c, rows, chunk)})
+		streams = append(streams, &stream{subaccount: c.subaccount, w: w, to: q.to, index: chooseIndex(q, c, rows, statements)})
 	}
 	return streams, total, nil
 }
@@ -533,15 +486,14 @@ const (
 )
 
 // chooseIndex picks, for one subaccount, the SQLite index that reads the
-// first rows rows fastest, from the rollup's counts, in statements of at
-// most chunk rows: a backward scan of the covering time index reads about
+// first rows rows fastest, from the rollup's counts, in the given number of
+// statements (one for a page, one per window for an export): a backward scan of the covering time index reads about
 // rows*all/match entries; an index of one filter that is in time order
 // reads about rows*dim/match table rows; one that is not reads and sorts
 // every row of its value, in every statement. The lowest estimate wins.
-func chooseIndex(q *reportQuery, c rollupCount, rows, chunk int64) string {
+func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements float64) string {
 	match := float64(max(c.match, 1))
 	n := float64(min(rows, max(c.match, 1)))
-	statements := float64((int64(n) + chunk - 1) / chunk)
 	best, bestCost := "messages_report", n*float64(c.all)/match
 	for i, d := range q.dims() {
 		if d.index == "" {

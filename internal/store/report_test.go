@@ -390,6 +390,10 @@ func TestReportTotalsAndPagesMatchTheMessages(t *testing.T) {
 	for _, c := range fx.contacts {
 		phones[c.ID] = c.PhoneKey
 	}
+	byID := map[int64]domain.Message{}
+	for _, m := range all {
+		byID[m.ID] = m
+	}
 	for name, f := range reportFilters(fx, all) {
 		t.Run(name, func(t *testing.T) {
 			var want []domain.Message
@@ -423,14 +427,6 @@ func TestReportTotalsAndPagesMatchTheMessages(t *testing.T) {
 				}
 				f.Cursor = page.NextCursor
 			}
-			var each []int64
-			f.Cursor = ""
-			if err := fx.st.EachMessage(ctx, &f, func(m *domain.Message) error {
-				each = append(each, m.ID)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
 			ids := make([]int64, len(want))
 			for i, m := range want {
 				ids[i] = m.ID
@@ -438,8 +434,26 @@ func TestReportTotalsAndPagesMatchTheMessages(t *testing.T) {
 			if !slices.Equal(paged, ids) {
 				t.Errorf("pages return %v, want %v", paged, ids)
 			}
-			if !slices.Equal(each, ids) {
-				t.Errorf("EachMessage returns %v, want %v", each, ids)
+			// The exports' reader returns the same rows in the same order,
+			// in one window or cut into many (hours split into parts).
+			f.Cursor = ""
+			for _, window := range []int64{16000, 5, 1} {
+				restore := store.SetExportWindowRows(window)
+				var each []int64
+				err := store.ExportRows(ctx, fx.st, &f, detach, func(m domain.Message) error {
+					each = append(each, m.ID)
+					if w := byID[m.ID]; !sameReportColumns(&m, &w) {
+						t.Errorf("window %d: message %d exported as %+v, stored as %+v", window, m.ID, m, w)
+					}
+					return nil
+				})
+				restore()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(each, ids) {
+					t.Errorf("window %d: ExportRows returns %v, want %v", window, each, ids)
+				}
 			}
 			// The consolidated view counts the same messages.
 			for _, tz := range []string{"UTC", "America/Sao_Paulo", "Asia/Kolkata"} {
@@ -538,4 +552,37 @@ func TestSummaryRates(t *testing.T) {
 			t.Errorf("campaigns %+v", sum.ByCampaign)
 		}
 	}
+}
+
+// sameReportColumns tells whether two messages agree on every field the
+// detailed report shows, the fields ExportRows reads.
+func sameReportColumns(a, b *domain.Message) bool {
+	eqTime := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	eqID := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return a.ID == b.ID && a.Direction == b.Direction && a.At.Equal(b.At) && a.Status == b.Status &&
+		a.ErrorCode == b.ErrorCode && a.ErrorTitle == b.ErrorTitle && a.ErrorDetail == b.ErrorDetail &&
+		a.Phone == b.Phone && a.WAID == b.WAID && a.UserID == b.UserID && eqID(a.SenderUserID, b.SenderUserID) &&
+		eqID(a.BotID, b.BotID) && eqID(a.CampaignID, b.CampaignID) && a.ContentType == b.ContentType &&
+		a.Text == b.Text && a.WithSession == b.WithSession && a.ConversationID == b.ConversationID &&
+		a.ConversationType == b.ConversationType && eqTime(a.ConversationExpires, b.ConversationExpires) &&
+		a.ButtonPayload == b.ButtonPayload
+}
+
+// detach copies a message ExportRows hands over, with its pointers, which
+// point into memory ExportRows reuses.
+func detach(m *domain.Message) domain.Message {
+	c := *m
+	clone := func(p *int64) *int64 {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	c.SenderUserID, c.BotID, c.CampaignID = clone(m.SenderUserID), clone(m.BotID), clone(m.CampaignID)
+	if m.ConversationExpires != nil {
+		t := *m.ConversationExpires
+		c.ConversationExpires = &t
+	}
+	return c
 }

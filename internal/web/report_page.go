@@ -163,9 +163,10 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	data.Total = pg.Total
 	data.Headers = report.Headers(dir, lang)
 	data.Wrap = report.WrapColumns(dir)
+	format := report.NewFormatter(lang, h.Location, names)
 	for i := range pg.Rows {
 		m := &pg.Rows[i]
-		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: report.Row(m, lang, h.Location, names), Status: m.Status,
+		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: format.Row(m), Status: m.Status,
 			Failed: m.State == domain.StateFailed || m.State == domain.StateExpired})
 	}
 	if pg.NextCursor != "" {

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// exportWindowRows is about how many messages (matching or not) one window
+// of an export reads: windows are cut from the rollup's hourly counts, so
+// a window's rows, held until the writer reaches them, stay a few MB.
+// A variable so that tests can cut small data into many windows.
+var exportWindowRows int64 = 16000
+
+// exportColumns are the columns of the detailed report's rows: fewer
+// columns read faster, and an export reads millions of rows.
+const exportColumns = `m.id, m.direction, m.at, m.status, m.error_code, m.error_title, m.error_detail, m.phone, m.wa_id,
+	m.user_id, m.sender_user_id, m.bot_id, m.campaign_id, m.content_type, m.text, m.with_session,
+	COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_expires_at, m.button_payload`
+
+// exportScanner scans exportColumns into one reused message.
+type exportScanner struct {
+	m                              domain.Message
+	dir, status, convType          string
+	sender, bot, campaign, convExp sql.NullInt64
+	at                             int64
+	senderV, botV, campaignV       int64
+	expires                        time.Time
+}
+
+func (sc *exportScanner) scan(rows *sql.Rows) (*domain.Message, error) {
+	m := &sc.m
+	err := rows.Scan(&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
+		&m.WAID, &m.UserID, &sc.sender, &sc.bot, &sc.campaign, &m.ContentType, &m.Text, &m.WithSession,
+		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload)
+	if err != nil {
+		return nil, err
+	}
+	m.Direction, m.Status, m.ConversationType = domain.Direction(sc.dir), domain.Status(sc.status), domain.ConversationType(sc.convType)
+	m.At = fromMS(sc.at)
+	m.SenderUserID, m.BotID, m.CampaignID, m.ConversationExpires = nil, nil, nil, nil
+	if sc.sender.Valid {
+		sc.senderV = sc.sender.Int64
+		m.SenderUserID = &sc.senderV
+	}
+	if sc.bot.Valid {
+		sc.botV = sc.bot.Int64
+		m.BotID = &sc.botV
+	}
+	if sc.campaign.Valid {
+		sc.campaignV = sc.campaign.Int64
+		m.CampaignID = &sc.campaignV
+	}
+	if sc.convExp.Valid {
+		sc.expires = fromMS(sc.convExp.Int64)
+		m.ConversationExpires = &sc.expires
+	}
+	return m, nil
+}
+
+// exportWindow is one time slice [lo, hi) of an export and, once read, its
+// rows in report order.
+type exportWindow[T any] struct {
+	lo, hi int64
+	rows   []T
+	err    error
+	done   chan struct{}
+}
+
+// ExportRows reads every message matching f (its limit and cursor
+// ignored), newest first, turns each into a T with row and hands the Ts to
+// emit in that order, until emit returns an error.
+//
+// The messages carry the detailed report's columns only (id, direction,
+// time, status and its reason, phone, WhatsApp ids, sender, campaign,
+// content type, text, session, conversation and button payload), and the
+// message row gets is reused once row returns. The range is cut into time
+// windows of about exportWindowRows rows each, from the rollup's hourly
+// counts; windows are read and turned into rows by several goroutines at
+// once (row must be safe for that), a few windows ahead of emit, so memory
+// stays flat in the row count and no transaction spans the export.
+func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, row func(*domain.Message) T, emit func(T) error) error {
+	q := newReportQuery(f)
+	if q.empty() {
+		return nil
+	}
+	var streams []*stream
+	var windows [][2]int64
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if streams, _, err = s.planReport(ctx, tx, q, false); err != nil {
+			return err
+		}
+		if q.pinpoint {
+			// A phone, correlation or conversation id: few rows, one window.
+			windows = [][2]int64{{q.from, q.to}}
+			return nil
+		}
+		windows, err = s.exportWindows(ctx, tx, q, streams)
+		return err
+	})
+	if err != nil || len(streams) == 0 {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	ahead := make(chan struct{}, workers+1) // windows read but not yet emitted
+	todo := make(chan *exportWindow[T])
+	order := make(chan *exportWindow[T], workers+1)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range todo {
+				w.rows, w.err = readWindow(ctx, s, q, streams, w.lo, w.hi, row)
+				close(w.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(todo)
+		defer close(order)
+		for _, bounds := range windows {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			w := &exportWindow[T]{lo: bounds[0], hi: bounds[1], done: make(chan struct{})}
+			order <- w
+			todo <- w
+		}
+	}()
+	defer wg.Wait()
+	for w := range order {
+		<-w.done
+		if w.err != nil {
+			return w.err
+		}
+		for _, r := range w.rows {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		w.rows = nil
+		<-ahead
+	}
+	return ctx.Err()
+}
+
+// readWindow reads the rows of every stream in [lo, hi), newest first.
+func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []*stream, lo, hi int64, row func(*domain.Message) T) ([]T, error) {
+	type keyed struct {
+		at, id int64
+		v      T
+	}
+	var out []T
+	var merged []keyed
+	var sc exportScanner
+	for _, st := range streams {
+		w := &whereBuilder{conds: slices.Clone(st.w.conds), args: slices.Clone(st.w.args)}
+		if lo > q.from {
+			w.add(`m.at >= ?`, lo)
+		}
+		if hi != math.MaxInt64 {
+			w.add(`m.at < ?`, min(hi, st.to))
+		}
+		from := `messages m`
+		if st.index != "" && s.dialect == SQLite {
+			from += ` INDEXED BY ` + st.index
+		}
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+exportColumns+` FROM `+from+w.sql()+` ORDER BY m.at DESC, m.id DESC`), w.args...)
+		if err != nil {
+			return nil, fmt.Errorf("export messages: %w", err)
+		}
+		for rows.Next() {
+			m, err := sc.scan(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("export messages: %w", err)
+			}
+			if len(streams) == 1 {
+				out = append(out, row(m))
+			} else {
+				merged = append(merged, keyed{sc.at, m.ID, row(m)})
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("export messages: %w", err)
+		}
+	}
+	if len(streams) == 1 {
+		return out, nil
+	}
+	slices.SortFunc(merged, func(a, b keyed) int {
+		if a.at != b.at {
+			return cmpDesc(a.at, b.at)
+		}
+		return cmpDesc(a.id, b.id)
+	})
+	out = make([]T, len(merged))
+	for i := range merged {
+		out[i] = merged[i].v
+	}
+	return out, nil
+}
+
+func cmpDesc(a, b int64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// exportWindows cuts [q.from, q.to) into contiguous windows, newest first,
+// of about exportWindowRows messages of the streams' subaccounts and
+// direction each, by the rollup's hourly counts. An hour holding more is
+// cut into equal parts. The first window is open above and the last below,
+// so no row falls outside them whatever the counts say.
+func (s *Store) exportWindows(ctx context.Context, db queryer, q *reportQuery, streams []*stream) ([][2]int64, error) {
+	w := &whereBuilder{}
+	w.in(`subaccount_id`, len(streams), func(i int) any { return streams[i].subaccount })
+	w.add(`direction = ?`, string(q.dir))
+	lo, hi := q.enclosing()
+	w.add(`hour >= ?`, lo)
+	if hi != math.MaxInt64 {
+		w.add(`hour < ?`, hi)
+	}
+	rows, err := db.QueryContext(ctx, s.q(`SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status`+w.sql()+
+		` GROUP BY hour ORDER BY hour DESC`), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("export windows: %w", err)
+	}
+	defer rows.Close()
+	var cuts []int64 // lower bounds of the windows, descending
+	var acc int64
+	for rows.Next() {
+		var hour, n int64
+		if err := rows.Scan(&hour, &n); err != nil {
+			return nil, fmt.Errorf("export windows: %w", err)
+		}
+		start := hour * hourMS
+		if n > exportWindowRows {
+			// Close the window above this hour, then cut the hour itself.
+			if acc > 0 {
+				cuts = append(cuts, start+hourMS)
+				acc = 0
+			}
+			parts := (n + exportWindowRows - 1) / exportWindowRows
+			for p := parts - 1; p >= 1; p-- {
+				cuts = append(cuts, start+hourMS*p/parts)
+			}
+			cuts = append(cuts, start)
+			continue
+		}
+		if acc += n; acc >= exportWindowRows {
+			cuts = append(cuts, start)
+			acc = 0
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export windows: %w", err)
+	}
+	var windows [][2]int64
+	upper := q.to
+	for _, c := range cuts {
+		if c <= q.from || c >= upper {
+			continue
+		}
+		windows = append(windows, [2]int64{c, upper})
+		upper = c
+	}
+	return append(windows, [2]int64{q.from, upper}), nil
+}

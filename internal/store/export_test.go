@@ -1,0 +1,9 @@
+package store
+
+// SetExportWindowRows sets how many rows an export window holds, for a
+// test, and returns the function that restores it.
+func SetExportWindowRows(n int64) (restore func()) {
+	old := exportWindowRows
+	exportWindowRows = n
+	return func() { exportWindowRows = old }
+}
