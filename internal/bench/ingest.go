@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/server"
 	"github.com/ticksapp/ticks/internal/simulator"
+	"github.com/ticksapp/ticks/internal/store"
 	"github.com/ticksapp/ticks/internal/whatsapp"
 )
 
@@ -33,6 +35,12 @@ type IngestOptions struct {
 	Messages    int // each gets sent, delivered and read: three events
 	PerBody     int // status events per webhook body
 	Clients     int // concurrent HTTP clients
+	// Unknown makes the statuses about messages ticks did not send (another
+	// tool on the same number, from a number no channel owns): each sent
+	// status creates its message, contact and conversation. Otherwise ticks
+	// sent every message before the run, through the store, as the send
+	// pipeline does, and the statuses update them: the common case.
+	Unknown bool
 }
 
 // IngestResult is what one run measured.
@@ -45,7 +53,9 @@ type IngestResult struct {
 	NoopAnswered   time.Duration
 	NoopP50        time.Duration
 	NoopP99        time.Duration
-	ReportedTotal  int64 // outbound messages the report counts afterwards
+	NoopCPU        time.Duration // CPU time (user and system) the process used in the no-op run
+	CPU            time.Duration // and from ticks's first request until every event was applied
+	ReportedTotal  int64         // outbound messages the report counts afterwards
 	ReportedStatus map[domain.Status]int64
 }
 
@@ -60,11 +70,20 @@ func (r *IngestResult) NoopRate() float64 { return float64(r.Events) / r.NoopAns
 
 const benchSecret = "bench-app-secret"
 
+// The business number the benchmark's webhooks are addressed to.
+var benchWABA = simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
+
+// benchContacts is how many contacts the messages go to.
+const benchContacts = 5000
+
+func benchWAMID(i int) string     { return fmt.Sprintf("wamid.BENCH%010d", i) }
+func benchRecipient(i int) string { return fmt.Sprintf("55119%08d", 70000000+i%benchContacts) }
+
 // bodies builds the signed webhooks: for each message a sent, a delivered
 // and a read status, spread so that consecutive bodies are about different
 // messages, as concurrent traffic is.
 func bodies(o IngestOptions) (payloads [][]byte, sigs []string, events int) {
-	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
+	biz := benchWABA
 	base := time.Now().Add(-2 * time.Hour).Unix()
 	var pending []simulator.Status
 	flush := func() {
@@ -83,9 +102,9 @@ func bodies(o IngestOptions) (payloads [][]byte, sigs []string, events int) {
 		for step, st := range []string{"sent", "delivered", "read"} {
 			for i := start; i < end; i++ {
 				pending = append(pending, simulator.Status{
-					ID: fmt.Sprintf("wamid.BENCH%010d", i), Status: st,
+					ID: benchWAMID(i), Status: st,
 					Timestamp:   simulator.Unix(base + int64(i/10) + int64(step*5)),
-					RecipientID: fmt.Sprintf("55119%08d", 70000000+i%5000),
+					RecipientID: benchRecipient(i),
 					Pricing:     &simulator.StatusPricing{Billable: true, PricingModel: "PMP", Type: "regular", Category: "utility"},
 				})
 				if len(pending) == o.PerBody {
@@ -186,7 +205,9 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := cpuTime()
 	lat, total, err := load(url, payloads, sigs, o.Clients)
+	res.NoopCPU = cpuTime() - cpu0
 	stop()
 	if err != nil {
 		return nil, fmt.Errorf("no-op handler: %w", err)
@@ -220,12 +241,17 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !o.Unknown {
+		if err := sentByTicks(ctx, srv.Store, o.Messages); err != nil {
+			return nil, fmt.Errorf("send the messages first: %w", err)
+		}
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(runCtx, ln) }()
 	defer func() { cancel(); <-done }()
 
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	lat, total, err = load("http://"+ln.Addr().String()+"/webhooks/whatsapp", payloads, sigs, o.Clients)
 	if err != nil {
 		return nil, fmt.Errorf("ticks: %w", err)
@@ -241,7 +267,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	res.Applied = time.Since(start)
+	res.Applied, res.CPU = time.Since(start), cpuTime()-cpu0
 
 	res.ReportedStatus = map[domain.Status]int64{}
 	for _, s := range []domain.Status{domain.StatusSent, domain.StatusDelivered, domain.StatusRead} {
@@ -255,15 +281,79 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	return res, nil
 }
 
+// sentByTicks stores the benchmark's messages as the send pipeline does
+// when Meta accepts them: a channel owning the webhooks' number, the
+// contacts, each message inserted (deriving its conversation) and marked
+// accepted with its wamid.
+func sentByTicks(ctx context.Context, st *store.Store, messages int) error {
+	sa := &domain.Subaccount{Name: "bench"}
+	if err := st.CreateSubaccount(ctx, sa); err != nil {
+		return err
+	}
+	ch := &domain.Channel{SubaccountID: sa.ID, Name: "bench", WABAID: benchWABA.WABAID, PhoneNumberID: benchWABA.PhoneNumberID,
+		DisplayPhone: benchWABA.DisplayPhone, Tier: "TIER_UNLIMITED", ThroughputMPS: 1000}
+	if err := st.CreateChannel(ctx, ch); err != nil {
+		return err
+	}
+	contacts := make([]*domain.Contact, min(messages, benchContacts))
+	for i := range contacts {
+		c, err := st.UpsertContact(ctx, sa.ID, store.ContactInput{Phone: "+" + benchRecipient(i)})
+		if err != nil {
+			return err
+		}
+		contacts[i] = c
+	}
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= messages {
+					return
+				}
+				c := contacts[i%len(contacts)]
+				m := &domain.Message{SubaccountID: sa.ID, ChannelID: ch.ID, ContactID: c.ID, Phone: c.Phone, WAID: benchRecipient(i),
+					ContentType: "template", TemplateName: "pedido_enviado", TemplateCategory: "utility", State: domain.StateSending,
+					Status: domain.StatusSending}
+				err := st.InsertOutbound(ctx, m, "")
+				if err == nil {
+					err = st.MarkAccepted(ctx, m.ID, benchWAMID(i), benchRecipient(i))
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	return nil
+}
+
 // Print writes a result as a table.
 func (r *IngestResult) Print(w io.Writer, o IngestOptions, dialect string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "database\t%s\n", dialect)
 	fmt.Fprintf(tw, "events\t%d status events in %d webhooks (%d per webhook), %d clients\n", r.Events, r.Bodies, o.PerBody, o.Clients)
+	if o.Unknown {
+		fmt.Fprintf(tw, "messages\tnot sent by ticks: each sent status creates its message, contact and conversation\n")
+	} else {
+		fmt.Fprintf(tw, "messages\tsent by ticks before the run; the statuses update them\n")
+	}
 	fmt.Fprintf(tw, "no-op handler\t%.0f events/s answered\tp50 %v\tp99 %v\n", r.NoopRate(), r.NoopP50, r.NoopP99)
 	fmt.Fprintf(tw, "ticks answered\t%.0f events/s\tp50 %v\tp99 %v\tmax %v\n", r.AnsweredRate(), r.P50, r.P99, r.Max)
 	fmt.Fprintf(tw, "ticks applied\t%.0f events/s\t(all applied %v after the first request)\n", r.AppliedRate(), r.Applied.Round(time.Millisecond))
 	fmt.Fprintf(tw, "ratio to no-op\tanswered %.2f\tapplied %.2f\n", r.AnsweredRate()/r.NoopRate(), r.AppliedRate()/r.NoopRate())
+	perEvent := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.Events) }
+	fmt.Fprintf(tw, "CPU per event	no-op %.0f µs (%.1f cores busy)	ticks %.0f µs (%.1f cores busy)\n",
+		perEvent(r.NoopCPU), r.NoopCPU.Seconds()/r.NoopAnswered.Seconds(), perEvent(r.CPU), r.CPU.Seconds()/r.Applied.Seconds())
 	fmt.Fprintf(tw, "report afterwards\t%d messages: read %d, delivered %d, sent %d\n", r.ReportedTotal,
 		r.ReportedStatus[domain.StatusRead], r.ReportedStatus[domain.StatusDelivered], r.ReportedStatus[domain.StatusSent])
 	tw.Flush()
@@ -293,4 +383,13 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		db.Close()
 	}, nil
+}
+
+// cpuTime is the CPU time, user and system, the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -117,6 +117,7 @@ type msgRow struct {
 	at                                     time.Time
 	p                                      domain.Progress
 	isNew, dirty                           bool
+	moved                                  bool // at or template_category changed (rows created from webhooks)
 	phone, waID, userID                    string
 	campaignID, senderUserID, botID        sql.NullInt64
 	direction, wamid                       string
@@ -706,11 +707,11 @@ func (a *applier) status(e *domain.StatusEvent, st *ApplyStats) (bool, error) {
 		// A message seen only through webhooks happened when its first
 		// status says, and its category is the one Meta priced it in.
 		if m.at.IsZero() || m.p.FirstAt.Before(m.at) {
-			m.at = m.p.FirstAt
+			m.at, m.moved = m.p.FirstAt, true
 			a.touch(timelineKey{m.channelID, m.contactID}, m.at)
 		}
 		if c := domain.TemplateCategoryOf(m.p.Pricing.Category); c != m.templateCategory {
-			m.templateCategory = c
+			m.templateCategory, m.moved = c, true
 			a.touch(timelineKey{m.channelID, m.contactID}, m.at)
 		}
 	}
@@ -733,40 +734,53 @@ const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, 
 	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
 	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category`
 
-const upsertUpdate = ` ON CONFLICT (wamid) DO UPDATE SET state = excluded.state, state_rank = excluded.state_rank,
-	template_category = CASE WHEN messages.origin = 'webhook' THEN excluded.template_category ELSE messages.template_category END,
+// upsertStatus overwrites a row's status columns with the merged values
+// computed in Go.
+const upsertStatus = ` ON CONFLICT (wamid) DO UPDATE SET state = excluded.state, state_rank = excluded.state_rank,
 	status = excluded.status, error_code = excluded.error_code, error_title = excluded.error_title,
 	error_detail = excluded.error_detail, pricing_model = excluded.pricing_model,
 	pricing_category = excluded.pricing_category, pricing_type = excluded.pricing_type, billable = excluded.billable,
 	pricing_rank = excluded.pricing_rank, meta_conversation_id = excluded.meta_conversation_id,
 	meta_conversation_type = excluded.meta_conversation_type,
-	meta_conversation_expires_at = excluded.meta_conversation_expires_at, at = excluded.at,
+	meta_conversation_expires_at = excluded.meta_conversation_expires_at,
 	sent_at = excluded.sent_at, delivered_at = excluded.delivered_at, read_at = excluded.read_at,
 	failed_at = excluded.failed_at`
+
+// upsertMoved also sets the time and template category, for the rows a
+// status moved. Apart, because SQLite rewrites the entries of every index
+// holding a column an UPDATE sets, changed or not, and most of the report's
+// indexes hold at: a status of a message ticks sent leaves at as it is.
+const upsertMoved = upsertStatus + `, at = excluded.at,
+	template_category = CASE WHEN messages.origin = 'webhook' THEN excluded.template_category ELSE messages.template_category END`
 
 var upsertRow = "(" + placeholders(strings.Count(upsertColumns, ",")+1) + ")"
 
 // flush writes the messages changed by status events, new and existing
-// alike, with multi-row upserts.
+// alike, with multi-row upserts: those a status moved in time, then the
+// others.
 func (a *applier) flush() error {
-	var rows []any
-	n := 0
-	write := func() error {
-		if n == 0 {
+	now := ms(a.s.Now())
+	var moved, rest []any
+	nMoved, nRest := 0, 0
+	write := func(rows *[]any, n *int, update string) error {
+		if *n == 0 {
 			return nil
 		}
 		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(upsertRow+",", n), ",") + upsertUpdate
-		if _, err := a.s.txExec(a.ctx, a.tx, query, rows...); err != nil {
+			strings.TrimSuffix(strings.Repeat(upsertRow+",", *n), ",") + update
+		if _, err := a.s.txExec(a.ctx, a.tx, query, (*rows)...); err != nil {
 			return fmt.Errorf("write messages: %w", err)
 		}
-		rows, n = rows[:0], 0
+		*rows, *n = (*rows)[:0], 0
 		return nil
 	}
-	now := ms(a.s.Now())
 	for _, m := range a.order {
 		if !m.dirty && !m.isNew {
 			continue
+		}
+		rows, n, update := &rest, &nRest, upsertStatus
+		if m.isNew || m.moved {
+			rows, n, update = &moved, &nMoved, upsertMoved
 		}
 		p := &m.p
 		var billable any
@@ -777,21 +791,24 @@ func (a *applier) flush() error {
 		if dir == "" {
 			dir = "mt"
 		}
-		rows = append(rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
+		*rows = append(*rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
 			m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
 			p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
 			p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
 			ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now,
 			m.templateCategory)
-		m.isNew, m.dirty = false, false
-		if n++; n == upsertChunk {
-			if err := write(); err != nil {
+		m.isNew, m.dirty, m.moved = false, false, false
+		if *n++; *n == upsertChunk {
+			if err := write(rows, n, update); err != nil {
 				return err
 			}
 		}
 	}
 	a.order = a.order[:0]
-	return write()
+	if err := write(&moved, &nMoved, upsertMoved); err != nil {
+		return err
+	}
+	return write(&rest, &nRest, upsertStatus)
 }
 
 // inbound stores a message a contact sent. Duplicates are ignored. A reply

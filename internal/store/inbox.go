@@ -18,6 +18,133 @@ type InboxRow struct {
 	Body       []byte
 }
 
+// InboxPath is the file of a SQLite database's webhook inbox: next to
+// it, named after it ("ticks.db" → "ticks-inbox.db"). Back both up together.
+func InboxPath(path string) string {
+	if path == ":memory:" {
+		return path
+	}
+	if base, ok := strings.CutSuffix(path, ".db"); ok {
+		return base + "-inbox.db"
+	}
+	return path + "-inbox"
+}
+
+// inboxSchema creates the inbox of a SQLite inbox file. The ids go on from
+// those the main database's inbox table used before the inbox had a file
+// of its own (migrateInbox), so the processor's cursor stays meaningful.
+const inboxSchema = `CREATE TABLE IF NOT EXISTS webhook_inbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at INTEGER NOT NULL,
+    body        BLOB NOT NULL
+)`
+
+// migrateInbox creates the inbox file's table and moves into it any rows
+// of the main database's inbox table, which it then drops: once on a
+// database from before the inbox file, and right after the first migration
+// on a new one. The inbox's ids start after every id the old table or the
+// cursor used.
+func (s *Store) migrateInbox(ctx context.Context) error {
+	if _, err := s.iw.ExecContext(ctx, inboxSchema); err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	var old int
+	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&old); err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	if old == 0 {
+		return nil
+	}
+	var seq int64
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'webhook_inbox'`).Scan(&seq); err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	cur, err := s.Cursor(ctx)
+	if err != nil {
+		return err
+	}
+	for after := int64(0); ; {
+		rows, err := s.w.QueryContext(ctx, `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT 500`, after)
+		if err != nil {
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+		var batch []InboxRow
+		for rows.Next() {
+			var r InboxRow
+			var at int64
+			if err := rows.Scan(&r.ID, &at, &r.Body); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrate inbox: %w", err)
+			}
+			r.ReceivedAt = fromMS(at)
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
+			for _, r := range batch {
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_inbox (id, received_at, body) VALUES (?, ?, ?)`,
+					r.ID, ms(r.ReceivedAt), r.Body); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+		after = batch[len(batch)-1].ID
+	}
+	err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
+		// AUTOINCREMENT goes on from its sequence: raise it to what the old
+		// table (or the cursor) used.
+		floor := max(seq, cur)
+		if _, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'webhook_inbox'`, floor); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) SELECT 'webhook_inbox', ?
+			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'webhook_inbox')`, floor)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DROP TABLE webhook_inbox`); err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	return nil
+}
+
+// txOn runs fn in a write transaction on db, committing when it returns nil.
+func txOn(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// appendChunk is how many bodies one inbox statement inserts.
+const appendChunk = 32
+
+// appendQuery inserts n bodies and returns their ids.
+func appendQuery(n int) string {
+	return `INSERT INTO webhook_inbox (received_at, body) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?),`, n), ",") + ` RETURNING id`
+}
+
 // AppendInbox durably stores webhook bodies, all in one transaction: the
 // group commit that lets many concurrent webhooks share one disk sync. It
 // returns the rows' IDs, in the order of bodies.
@@ -25,19 +152,34 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 	if len(bodies) == 0 {
 		return nil, nil
 	}
+	// The statements are prepared before the transaction, which holds the
+	// inbox writer's only connection on SQLite.
+	stmts := map[int]*sql.Stmt{}
+	for start := 0; start < len(bodies); start += appendChunk {
+		n := min(appendChunk, len(bodies)-start)
+		if stmts[n] != nil {
+			continue
+		}
+		q := appendQuery(n)
+		st := s.cached(s.iw, q)
+		if st == nil {
+			var err error
+			if st, err = s.prepare(ctx, s.iw, q); err != nil {
+				return nil, fmt.Errorf("append inbox: %w", err)
+			}
+		}
+		stmts[n] = st
+	}
 	ids := make([]int64, 0, len(bodies))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		const chunk = 32
-		args := make([]any, 0, 2*chunk)
-		for start := 0; start < len(bodies); start += chunk {
-			part := bodies[start:min(start+chunk, len(bodies))]
+	err := txOn(ctx, s.iw, func(tx *sql.Tx) error {
+		args := make([]any, 0, 2*appendChunk)
+		for start := 0; start < len(bodies); start += appendChunk {
+			part := bodies[start:min(start+appendChunk, len(bodies))]
 			args = args[:0]
 			for _, body := range part {
 				args = append(args, ms(received), body)
 			}
-			query := `INSERT INTO webhook_inbox (received_at, body) VALUES ` +
-				strings.TrimSuffix(strings.Repeat(`(?, ?),`, len(part)), ",") + ` RETURNING id`
-			rows, err := s.txQuery(ctx, tx, query, args...)
+			rows, err := tx.StmtContext(ctx, stmts[len(part)]).QueryContext(ctx, args...)
 			if err != nil {
 				return fmt.Errorf("append inbox: %w", err)
 			}
@@ -68,9 +210,13 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 
 // ReadInbox returns up to limit inbox rows with an ID above after, in order.
 func (s *Store) ReadInbox(ctx context.Context, after int64, limit int) ([]InboxRow, error) {
-	st, err := s.readStmt(ctx, `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT ?`)
-	if err != nil {
-		return nil, fmt.Errorf("read inbox: %w", err)
+	query := `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT ?`
+	st := s.cached(s.ir, query)
+	if st == nil {
+		var err error
+		if st, err = s.prepare(ctx, s.ir, query); err != nil {
+			return nil, fmt.Errorf("read inbox: %w", err)
+		}
 	}
 	rows, err := st.QueryContext(ctx, after, limit)
 	if err != nil {
@@ -104,7 +250,7 @@ func (st InboxStats) Pending() int64 { return max(st.LastID-st.Applied, 0) }
 // entries, so /readyz and pollers may call it often.
 func (s *Store) InboxStats(ctx context.Context) (InboxStats, error) {
 	var st InboxStats
-	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.LastID)
+	err := s.ir.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.LastID)
 	if err != nil {
 		return st, fmt.Errorf("inbox stats: %w", err)
 	}
@@ -148,7 +294,7 @@ func (s *Store) PruneInbox(ctx context.Context, cutoff time.Time) (int64, error)
 		return 0, err
 	}
 	var n int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_inbox WHERE id <= ? AND received_at < ?`), cur, ms(cutoff))
 		if err != nil {
 			return fmt.Errorf("prune inbox: %w", err)

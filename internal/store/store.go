@@ -43,7 +43,12 @@ type Store struct {
 	dialect Dialect
 	w       *sql.DB // writer
 	r       *sql.DB // readers
-	ids     idGen
+	// The webhook inbox's writer and readers. On SQLite the inbox is a
+	// file of its own, so that storing a webhook (which Meta waits for)
+	// never waits for a long apply transaction to release the writer lock.
+	// On PostgreSQL they are w and r.
+	iw, ir *sql.DB
+	ids    idGen
 
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
@@ -54,6 +59,8 @@ type Store struct {
 	rebound sync.Map // query text → dialect-specific text
 	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
 	rstmts  sync.Map // query text → *sql.Stmt prepared on the readers
+	istmts  sync.Map // query text → *sql.Stmt prepared on the inbox's writer
+	irstmts sync.Map // and on its readers
 	wanted  sync.Map // query text → true: to prepare on the writer when it is free
 
 	groupOnce sync.Once
@@ -64,11 +71,7 @@ type Store struct {
 // spends more time parsing a statement than running a small one, so hot
 // queries must not be parsed again on every call.
 func (s *Store) cached(db *sql.DB, query string) *sql.Stmt {
-	cache := &s.rstmts
-	if db == s.w {
-		cache = &s.wstmts
-	}
-	if st, ok := cache.Load(query); ok {
+	if st, ok := s.stmtCache(db).Load(query); ok {
 		return st.(*sql.Stmt)
 	}
 	return nil
@@ -78,10 +81,7 @@ func (s *Store) cached(db *sql.DB, query string) *sql.Stmt {
 // writer while a transaction holds its only connection: statements used in
 // transactions are noted in s.wanted and prepared after the commit.
 func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	cache := &s.rstmts
-	if db == s.w {
-		cache = &s.wstmts
-	}
+	cache := s.stmtCache(db)
 	st, err := db.PrepareContext(ctx, s.q(query))
 	if err != nil {
 		return nil, err
@@ -91,6 +91,19 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// stmtCache is the statement cache of one of the store's pools.
+func (s *Store) stmtCache(db *sql.DB) *sync.Map {
+	switch db {
+	case s.w:
+		return &s.wstmts
+	case s.r:
+		return &s.rstmts
+	case s.iw:
+		return &s.istmts
+	}
+	return &s.irstmts
 }
 
 // readStmt returns the cached reader statement for query.
@@ -182,7 +195,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s.w, s.r = db, db
+		s.w, s.r, s.iw, s.ir = db, db, db, db
 	} else {
 		s.dialect = SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
@@ -209,6 +222,20 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
 		s.w, s.r = w, r
+		ipath := InboxPath(path)
+		if s.iw, err = sql.Open("sqlite", "file:"+url.PathEscape(ipath)+"?"+pragmas+"&_txlock=immediate"); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite inbox: %w", err)
+		}
+		s.iw.SetMaxOpenConns(1)
+		s.iw.SetMaxIdleConns(1)
+		s.iw.SetConnMaxLifetime(0)
+		if s.ir, err = sql.Open("sqlite", "file:"+url.PathEscape(ipath)+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite inbox: %w", err)
+		}
+		s.ir.SetMaxOpenConns(4)
+		s.ir.SetMaxIdleConns(4)
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
@@ -225,12 +252,17 @@ func (s *Store) Close() error {
 	if s.groupQ != nil {
 		close(s.groupQ)
 	}
-	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
+	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts, &s.istmts, &s.irstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	}
-	err := s.w.Close()
-	if s.r != s.w {
-		if e := s.r.Close(); err == nil {
+	var err error
+	closed := map[*sql.DB]bool{}
+	for _, db := range []*sql.DB{s.w, s.r, s.iw, s.ir} {
+		if db == nil || closed[db] {
+			continue
+		}
+		closed[db] = true
+		if e := db.Close(); err == nil {
 			err = e
 		}
 	}
@@ -256,6 +288,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if s.dialect == SQLite {
+		return s.migrateInbox(ctx)
 	}
 	return nil
 }
