@@ -25,6 +25,12 @@ type Inbox struct {
 	done    chan struct{}
 	// MaxBatch bounds the bodies in one commit.
 	MaxBatch int
+	// Gather is how long a commit waits, after its first body, for more
+	// to share it. Without a disk sync per commit (SQLite's default) a
+	// commit is so quick that concurrent webhooks rarely meet in one, and
+	// each pays a whole transaction (on this machine ~60 µs of CPU, most
+	// of the inbox's cost); waiting a moment lets tens share it.
+	Gather time.Duration
 }
 
 type pending struct {
@@ -43,6 +49,7 @@ func NewInbox(st *store.Store, m *Metrics) *Inbox {
 		handoff:  make(chan store.InboxBatch, 8192),
 		done:     make(chan struct{}),
 		MaxBatch: 1000,
+		Gather:   time.Millisecond,
 	}
 }
 
@@ -89,9 +96,27 @@ func (in *Inbox) Run(ctx context.Context) error {
 			close(in.done)
 			return nil
 		}
-		batch = in.gather(batch)
+		batch = in.gatherFor(batch, in.Gather)
 		in.commit(batch, bodies)
 	}
+}
+
+// gatherFor adds the bodies queued within d, up to MaxBatch.
+func (in *Inbox) gatherFor(batch []*pending, d time.Duration) []*pending {
+	if d <= 0 {
+		return in.gather(batch)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for len(batch) < in.MaxBatch {
+		select {
+		case p := <-in.queue:
+			batch = append(batch, p)
+		case <-t.C:
+			return in.gather(batch)
+		}
+	}
+	return batch
 }
 
 // gather adds whatever is already queued, without waiting.
