@@ -2,23 +2,27 @@ package export
 
 import (
 	"archive/zip"
+	"bufio"
 	"compress/flate"
+	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // MaxXLSXSheetRows is how many rows one sheet holds, header rows included, before the export continues on
 // a new sheet ("Dados 2", "Dados 3"…) that repeats the column header row. It is Excel's limit; it is a
 // variable so that tests can lower it to exercise the split.
-var MaxXLSXSheetRows = excelize.TotalRows
+var MaxXLSXSheetRows = 1 << 20
 
-// maxSheetXMLBytes bounds the estimated size of one sheet's XML. The workbook's ZIP is streamed to w, so
-// excelize cannot mark a member over 4 GiB as ZIP64 afterwards (Excel insists on that mark); starting a
-// new sheet well before 4 GiB keeps every member small. Rows of a few hundred bytes never reach it.
+// maxSheetXMLBytes bounds the estimated size of one sheet's XML. The workbook's ZIP is streamed, so a
+// member's size is not known when its header is written, and Excel refuses a member over 4 GiB that was
+// not marked ZIP64 up front; starting a new sheet well before 4 GiB keeps every member small. Rows of a
+// few hundred bytes never reach it.
 var maxSheetXMLBytes int64 = 3 << 30
 
 // xlsxSampleRows is how many leading rows are held back to size the columns before the sheet starts.
@@ -30,35 +34,48 @@ const (
 	xlsxMaxWidth = 60
 )
 
-// xlsxCellOverhead estimates the XML around one inline-string cell:
-// <c r="AB1048576" s="12" t="inlineStr"><is><t xml:space="preserve">…</t></is></c>.
-const xlsxCellOverhead = 80
+// xlsxCellOverhead estimates the XML around one cell: <c r="AB1048576" t="inlineStr"><is><t>…</t></is></c>.
+const xlsxCellOverhead = 60
+
+// xlsxMaxCellChars is Excel's limit on the characters of a cell; longer text is cut.
+const xlsxMaxCellChars = 32767
+
+// The cell styles of styles.xml, by index.
+const (
+	styleTitle  = 1
+	styleLabel  = 2
+	styleCount  = 3
+	styleHeader = 4
+)
 
 // WriteXLSX writes an Excel workbook to w: on the first sheet a header block (Meta.Title, the filters,
 // the total, the generation time in Meta.Location as dd/mm/yyyy HH:MM, Meta.Note), a blank row, the bold
 // column header row (frozen) and the rows; a sheet that reaches MaxXLSXSheetRows continues on a new sheet
-// with the header row repeated. Cells are text, passed through NeutralizeFormula. Rows are streamed to a
-// temporary file by excelize's StreamWriter and the ZIP is streamed to w at the end, so memory stays flat
-// in the row count; nothing is written to w unless every row was. It returns the number of data rows.
+// with the header row repeated. Cells are text, passed through NeutralizeFormula.
+//
+// The workbook is written as it goes, sheet XML straight into a deflated ZIP member, to a temporary file
+// that is copied to w at the end: memory stays flat in the row count, and nothing is written to w unless
+// every row was. It returns the number of data rows.
 func WriteXLSX(w io.Writer, cols []Column, meta Meta, rows Rows) (n int64, err error) {
 	if err := checkColumns(cols); err != nil {
 		return 0, err
 	}
-	if len(cols) > excelize.MaxColumns {
-		return 0, fmt.Errorf("export xlsx: %d columns, Excel allows %d", len(cols), excelize.MaxColumns)
+	if len(cols) > 16384 {
+		return 0, fmt.Errorf("export xlsx: %d columns, Excel allows 16384", len(cols))
 	}
-	m := meta.withDefaults()
-	f := excelize.NewFile()
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("export xlsx: close: %w", cerr)
-		}
-	}()
-	x := &xlsxWriter{f: f, cols: cols, meta: m, vals: make([]any, len(cols))}
-	if err := x.prepare(); err != nil {
+	tmp, err := os.CreateTemp("", "ticks-export-*.xlsx")
+	if err != nil {
 		return 0, fmt.Errorf("export xlsx: %w", err)
 	}
-
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	// The header block's rows are two cells wide, whatever the columns.
+	x := &xlsxWriter{zw: newStreamingZip(tmp), cols: cols, meta: meta.withDefaults(), refs: make([]string, max(len(cols), 2))}
+	for i := range x.refs {
+		x.refs[i] = columnName(i)
+	}
 	var writeErr error
 	emit := func(row []string) error {
 		if err := checkRow(row, cols, x.n); err != nil {
@@ -77,11 +94,10 @@ func WriteXLSX(w io.Writer, cols []Column, meta Meta, rows Rows) (n int64, err e
 	if err := x.finish(); err != nil {
 		return x.n, fmt.Errorf("export xlsx: %w", err)
 	}
-
-	// excelize's File.Write builds the whole ZIP in a bytes.Buffer handed to its ZipWriter hook; handing it
-	// a ZIP writer on w instead streams the workbook out and leaves that buffer empty.
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newStreamingZip(w) })
-	if err := f.Write(w); err != nil {
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return x.n, fmt.Errorf("export xlsx: %w", err)
+	}
+	if _, err := io.Copy(w, tmp); err != nil {
 		return x.n, fmt.Errorf("export xlsx: write: %w", err)
 	}
 	return x.n, nil
@@ -99,49 +115,19 @@ func newStreamingZip(w io.Writer) *zip.Writer {
 
 // xlsxWriter holds the state of one workbook being streamed.
 type xlsxWriter struct {
-	f    *excelize.File
+	zw   *zip.Writer
 	cols []Column
 	meta Meta
-
-	titleStyle, labelStyle, headerStyle, countStyle int
+	refs []string // column letters: A, B, …
 
 	sample [][]string // the first rows, copied, held back until the widths are known
 	widths []float64
-	sheets int                    // sheets started
-	sw     *excelize.StreamWriter // the current sheet
-	row    int                    // last row written on the current sheet
-	bytes  int64                  // estimated XML bytes of the current sheet
-	n      int64                  // data rows written (or held in sample)
-	vals   []any                  // reused row of cell values
-}
-
-// prepare names the first sheet and registers the styles.
-func (x *xlsxWriter) prepare() error {
-	if err := x.f.SetSheetName(x.f.GetSheetName(0), x.sheetName(1)); err != nil {
-		return err
-	}
-	var err error
-	if x.titleStyle, err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}); err != nil {
-		return err
-	}
-	if x.labelStyle, err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err != nil {
-		return err
-	}
-	if x.countStyle, err = x.f.NewStyle(&excelize.Style{NumFmt: 3, Alignment: &excelize.Alignment{Horizontal: "left"}}); err != nil {
-		return err
-	}
-	x.headerStyle, err = x.f.NewStyle(&excelize.Style{
-		Font:   &excelize.Font{Bold: true},
-		Fill:   excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9E1F2"}},
-		Border: []excelize.Border{{Type: "bottom", Color: "8EA9DB", Style: 1}},
-	})
-	if err != nil {
-		return err
-	}
-	created := x.meta.Generated.UTC().Format("2006-01-02T15:04:05Z")
-	return x.f.SetDocProps(&excelize.DocProperties{
-		Title: x.meta.Title, Creator: "ticks", LastModifiedBy: "ticks", Created: created, Modified: created,
-	})
+	sheets int           // sheets started
+	sheet  *bufio.Writer // the current sheet's XML
+	row    int           // last row written on the current sheet
+	bytes  int64         // estimated XML bytes of the current sheet
+	n      int64         // data rows written (or held in sample)
+	buf    []byte        // reused row XML
 }
 
 // sheetName is the name of the i-th sheet (from 1): "Dados", "Dados 2"…, within Excel's 31 characters.
@@ -196,30 +182,27 @@ func (x *xlsxWriter) flushSample() error {
 	return nil
 }
 
-// startSheet begins the next sheet: the header block on the first one, then the column header row.
+// xcell is one cell of the header block: text, or a count (a number).
+type xcell struct {
+	text  string
+	count int64
+	isNum bool
+	style int
+}
+
+// startSheet ends the current sheet and begins the next: the header block on the first one, then the
+// column header row, frozen.
 func (x *xlsxWriter) startSheet() error {
-	x.sheets++
-	name := x.sheetName(x.sheets)
-	if x.sheets > 1 {
-		if err := x.sw.Flush(); err != nil {
-			return err
-		}
-		if _, err := x.f.NewSheet(name); err != nil {
-			return err
-		}
+	if err := x.endSheet(); err != nil {
+		return err
 	}
-	sw, err := x.f.NewStreamWriter(name)
+	x.sheets++
+	f, err := x.zw.Create("xl/worksheets/sheet" + strconv.Itoa(x.sheets) + ".xml")
 	if err != nil {
 		return err
 	}
-	x.sw, x.row, x.bytes = sw, 0, 0
-	for i, width := range x.widths {
-		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
-			return err
-		}
-	}
-
-	var block [][]any
+	x.sheet, x.row, x.bytes = bufio.NewWriterSize(f, 64<<10), 0, 0
+	var block [][]xcell
 	if x.sheets == 1 {
 		block = x.headerBlock()
 	}
@@ -227,47 +210,95 @@ func (x *xlsxWriter) startSheet() error {
 	if headerRow+1 > MaxXLSXSheetRows {
 		return fmt.Errorf("sheet row limit %d leaves no room for data after %d header rows", MaxXLSXSheetRows, headerRow)
 	}
-	if err := sw.SetPanes(&excelize.Panes{
-		Freeze: true, YSplit: headerRow, TopLeftCell: "A" + strconv.Itoa(headerRow+1), ActivePane: "bottomLeft",
-	}); err != nil {
-		return err
+	b := x.sheet
+	b.WriteString(xml.Header)
+	b.WriteString(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ` +
+		`xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetViews><sheetView`)
+	if x.sheets == 1 {
+		b.WriteString(` tabSelected="1"`)
 	}
+	fmt.Fprintf(b, ` workbookViewId="0"><pane ySplit="%d" topLeftCell="A%d" activePane="bottomLeft" state="frozen"/>`+
+		`<selection pane="bottomLeft" activeCell="A%d" sqref="A%d"/></sheetView></sheetViews>`+
+		`<sheetFormatPr defaultRowHeight="15"/><cols>`, headerRow, headerRow+1, headerRow+1, headerRow+1)
+	for i, width := range x.widths {
+		fmt.Fprintf(b, `<col min="%d" max="%d" width="%s" customWidth="1"/>`, i+1, i+1, strconv.FormatFloat(width, 'f', 2, 64))
+	}
+	b.WriteString(`</cols><sheetData>`)
 	for _, cells := range block {
-		if err := x.setRow(cells); err != nil {
-			return err
-		}
+		x.writeRow(cells)
 	}
-	header := make([]any, len(x.cols))
+	header := make([]xcell, len(x.cols))
 	for i, c := range x.cols {
-		header[i] = excelize.Cell{StyleID: x.headerStyle, Value: NeutralizeFormula(c.Header)}
+		header[i] = xcell{text: NeutralizeFormula(c.Header), style: styleHeader}
 	}
-	return x.setRow(header)
+	x.writeRow(header)
+	return nil
+}
+
+// endSheet closes the current sheet's XML.
+func (x *xlsxWriter) endSheet() error {
+	if x.sheet == nil {
+		return nil
+	}
+	x.sheet.WriteString(`</sheetData></worksheet>`)
+	err := x.sheet.Flush()
+	x.sheet = nil
+	return err
 }
 
 // headerBlock is the first sheet's title, filters, total, generation time, note and blank row.
-func (x *xlsxWriter) headerBlock() [][]any {
+func (x *xlsxWriter) headerBlock() [][]xcell {
 	m := x.meta
-	label := func(s string) excelize.Cell { return excelize.Cell{StyleID: x.labelStyle, Value: NeutralizeFormula(s)} }
-	block := [][]any{{excelize.Cell{StyleID: x.titleStyle, Value: NeutralizeFormula(m.Title)}}}
+	label := func(s string) xcell { return xcell{text: NeutralizeFormula(s), style: styleLabel} }
+	text := func(s string) xcell { return xcell{text: NeutralizeFormula(s)} }
+	block := [][]xcell{{{text: NeutralizeFormula(m.Title), style: styleTitle}}}
 	for _, kv := range m.Filters {
-		block = append(block, []any{label(kv[0]), NeutralizeFormula(kv[1])})
+		block = append(block, []xcell{label(kv[0]), text(kv[1])})
 	}
 	block = append(block,
-		[]any{label(m.TotalLabel), excelize.Cell{StyleID: x.countStyle, Value: m.Total}},
-		[]any{label(m.GeneratedLabel), m.generatedText()},
+		[]xcell{label(m.TotalLabel), {count: m.Total, isNum: true, style: styleCount}},
+		[]xcell{label(m.GeneratedLabel), text(m.generatedText())},
 	)
 	if m.Note != "" {
-		block = append(block, []any{NeutralizeFormula(m.Note)})
+		block = append(block, []xcell{text(m.Note)})
 	}
 	return append(block, nil) // the blank row
 }
 
-// writeData writes one data row, starting a new sheet first when the current one is full.
+// writeRow writes header-block cells as the next row.
+func (x *xlsxWriter) writeRow(cells []xcell) {
+	x.row++
+	r := strconv.Itoa(x.row)
+	b := append(x.buf[:0], `<row r="`...)
+	b = append(b, r...)
+	b = append(b, `">`...)
+	for i, c := range cells {
+		b = append(b, `<c r="`...)
+		b = append(b, x.refs[i]...)
+		b = append(b, r...)
+		b = append(b, `" s="`...)
+		b = strconv.AppendInt(b, int64(c.style), 10)
+		if c.isNum {
+			b = append(b, `"><v>`...)
+			b = strconv.AppendInt(b, c.count, 10)
+			b = append(b, `</v></c>`...)
+			continue
+		}
+		b = append(b, `" t="inlineStr">`...)
+		b = appendInlineText(b, c.text)
+		b = append(b, `</c>`...)
+	}
+	b = append(b, `</row>`...)
+	x.sheet.Write(b)
+	x.buf = b
+}
+
+// writeData writes one data row, starting a new sheet first when the current one is full. Empty cells
+// are left out: readers show them empty all the same.
 func (x *xlsxWriter) writeData(row []string) error {
 	size := int64(len(row)) * xlsxCellOverhead
-	for i, cell := range row {
-		x.vals[i] = NeutralizeFormula(cell)
-		size += xmlEscapedLen(cell)
+	for _, c := range row {
+		size += xmlEscapedLen(c)
 	}
 	if x.row >= MaxXLSXSheetRows || (x.bytes > 0 && x.bytes+size > maxSheetXMLBytes) {
 		if err := x.startSheet(); err != nil {
@@ -275,27 +306,170 @@ func (x *xlsxWriter) writeData(row []string) error {
 		}
 	}
 	x.bytes += size
-	return x.setRow(x.vals)
-}
-
-// setRow writes cells as the next row of the current sheet; nil cells leave an empty row.
-func (x *xlsxWriter) setRow(cells []any) error {
 	x.row++
-	return x.sw.SetRow("A"+strconv.Itoa(x.row), cells)
+	r := strconv.Itoa(x.row)
+	b := append(x.buf[:0], `<row r="`...)
+	b = append(b, r...)
+	b = append(b, `">`...)
+	for i, c := range row {
+		if c == "" {
+			continue
+		}
+		b = append(b, `<c r="`...)
+		b = append(b, x.refs[i]...)
+		b = append(b, r...)
+		b = append(b, `" t="inlineStr">`...)
+		b = appendInlineText(b, NeutralizeFormula(c))
+		b = append(b, `</c>`...)
+	}
+	b = append(b, `</row>`...)
+	x.buf = b
+	_, err := x.sheet.Write(b)
+	return err
 }
 
-// finish starts the sheet if fewer rows than the sample came, and ends it.
+// finish starts the sheet if fewer rows than the sample came, ends it, and writes the workbook's other
+// parts.
 func (x *xlsxWriter) finish() error {
 	if x.widths == nil {
 		if err := x.flushSample(); err != nil {
 			return err
 		}
 	}
-	if err := x.sw.Flush(); err != nil {
+	if err := x.endSheet(); err != nil {
 		return err
 	}
-	x.f.SetActiveSheet(0)
-	return nil
+	var wb, rels, types strings.Builder
+	wb.WriteString(xml.Header + `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ` +
+		`xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">` +
+		`<bookViews><workbookView activeTab="0"/></bookViews><sheets>`)
+	rels.WriteString(xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">`)
+	types.WriteString(xml.Header + `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+		`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
+		`<Default Extension="xml" ContentType="application/xml"/>` +
+		`<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
+		`<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>` +
+		`<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>` +
+		`<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>`)
+	for i := 1; i <= x.sheets; i++ {
+		n := strconv.Itoa(i)
+		fmt.Fprintf(&wb, `<sheet name="%s" sheetId="%s" r:id="rId%s"/>`, escapeAttr(x.sheetName(i)), n, n)
+		fmt.Fprintf(&rels, `<Relationship Id="rId%s" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet%s.xml"/>`, n, n)
+		fmt.Fprintf(&types, `<Override PartName="/xl/worksheets/sheet%s.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`, n)
+	}
+	wb.WriteString(`</sheets></workbook>`)
+	fmt.Fprintf(&rels, `<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`, x.sheets+1)
+	types.WriteString(`</Types>`)
+	created := x.meta.Generated.UTC().Format(time.RFC3339)
+	parts := []struct{ name, body string }{
+		{"xl/workbook.xml", wb.String()},
+		{"xl/_rels/workbook.xml.rels", rels.String()},
+		{"xl/styles.xml", xlsxStyles},
+		{"[Content_Types].xml", types.String()},
+		{"_rels/.rels", xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>` +
+			`<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>` +
+			`<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/>` +
+			`</Relationships>`},
+		{"docProps/core.xml", xml.Header + `<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" ` +
+			`xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" ` +
+			`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>` + escapeAttr(x.meta.Title) + `</dc:title>` +
+			`<dc:creator>ticks</dc:creator><cp:lastModifiedBy>ticks</cp:lastModifiedBy>` +
+			`<dcterms:created xsi:type="dcterms:W3CDTF">` + created + `</dcterms:created>` +
+			`<dcterms:modified xsi:type="dcterms:W3CDTF">` + created + `</dcterms:modified></cp:coreProperties>`},
+		{"docProps/app.xml", xml.Header + `<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">` +
+			`<Application>ticks</Application></Properties>`},
+	}
+	for _, p := range parts {
+		f, err := x.zw.Create(p.name)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(f, p.body); err != nil {
+			return err
+		}
+	}
+	return x.zw.Close()
+}
+
+// xlsxStyles are the workbook's cell formats: 0 default, 1 title (bold, 14 pt), 2 label (bold), 3 count
+// (#,##0, left-aligned), 4 column header (bold, blue fill, bottom border).
+const xlsxStyles = xml.Header + `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+	`<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
+	`<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
+	`<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font></fonts>` +
+	`<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>` +
+	`<fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/></patternFill></fill></fills>` +
+	`<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>` +
+	`<border><left/><right/><top/><bottom style="thin"><color rgb="FF8EA9DB"/></bottom><diagonal/></border></borders>` +
+	`<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>` +
+	`<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>` +
+	`<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
+	`<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
+	`<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1"><alignment horizontal="left"/></xf>` +
+	`<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/></cellXfs>` +
+	`<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>`
+
+// columnName is the letters of the i-th column (from 0): A … Z, AA ….
+func columnName(i int) string {
+	name := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		name = string(rune('A'+(i-1)%26)) + name
+	}
+	return name
+}
+
+// appendInlineText appends s as an inline string, <is><t>…</t></is>, XML-escaped: characters XML cannot
+// carry (control characters but tab, line feed and carriage return; invalid UTF-8) become U+FFFD, a
+// carriage return is written as a character reference so that it survives, text longer than Excel's
+// cell limit is cut, and leading or trailing white space is kept with xml:space.
+func appendInlineText(b []byte, s string) []byte {
+	if utf8.RuneCountInString(s) > xlsxMaxCellChars {
+		s = string([]rune(s)[:xlsxMaxCellChars])
+	}
+	b = append(b, `<is><t`...)
+	if s != "" && (isXMLSpace(s[0]) || isXMLSpace(s[len(s)-1])) {
+		b = append(b, ` xml:space="preserve"`...)
+	}
+	b = append(b, '>')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '&':
+				b = append(b, "&amp;"...)
+			case c == '<':
+				b = append(b, "&lt;"...)
+			case c == '>':
+				b = append(b, "&gt;"...)
+			case c == '\r':
+				b = append(b, "&#xD;"...)
+			case c < 0x20 && c != '\t' && c != '\n':
+				b = append(b, "\uFFFD"...)
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+			b = append(b, "\uFFFD"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, `</t></is>`...)
+}
+
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// escapeAttr escapes s for an XML attribute or element.
+func escapeAttr(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 // xmlEscapedLen is an upper bound of len(s) once escaped as XML text.

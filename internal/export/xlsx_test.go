@@ -332,3 +332,44 @@ func csvRecords(data []byte) ([][]string, error) {
 	r.FieldsPerRecord = -1
 	return r.ReadAll()
 }
+
+// Text XML cannot carry as is comes back as close as a spreadsheet allows: markup characters and white
+// space intact, control characters and invalid UTF-8 replaced, over-long text cut at Excel's limit.
+func TestWriteXLSXAwkwardText(t *testing.T) {
+	long := strings.Repeat("é", xlsxMaxCellChars+10)
+	cases := [][2]string{ // written, read back
+		{"a & b < c > d \"e\" 'f'", "a & b < c > d \"e\" 'f'"},
+		{"  padded\t", "  padded\t"},
+		{"line\r\nbreak\nend", "line\r\nbreak\nend"},
+		{"bell\x07 and nul\x00", "bell\uFFFD and nul\uFFFD"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{long, long[:2*xlsxMaxCellChars]},
+	}
+	cols := []Column{{Header: "texto"}}
+	var rows [][]string
+	for _, c := range cases {
+		rows = append(rows, []string{c[0]})
+	}
+	f, _, _ := writeXLSXFile(t, cols, Meta{Title: "t", Generated: time.Date(2026, 11, 8, 14, 30, 0, 0, time.UTC)}, sliceRows(rows))
+	got, err := f.GetRows("Dados")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := got[len(got)-len(cases):]
+	for i, c := range cases {
+		if len(data[i]) != 1 || data[i][0] != c[1] {
+			t.Errorf("case %d: read back %q, want %q", i, truncate(data[i]), truncate([]string{c[1]}))
+		}
+	}
+}
+
+func truncate(row []string) []string {
+	out := make([]string, len(row))
+	for i, s := range row {
+		if len(s) > 60 {
+			s = s[:60] + "…"
+		}
+		out[i] = s
+	}
+	return out
+}
