@@ -39,6 +39,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
 	fs.StringVar(&o.SQLiteSync, "sqlite-sync", "normal", "SQLite synchronous mode: normal or full")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	runs := fs.Int("runs", 1, "runs of the pair (no-op handler, then ticks); the median ratios are printed last")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -49,18 +50,28 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer stop()
 	}
-	if o.Messages < 1 || o.PerBody < 1 || o.Clients < 1 {
-		return fmt.Errorf("-messages, -per-body and -clients must be positive")
-	}
-	res, err := bench.Ingest(ctx, o)
-	if err != nil {
-		return err
+	if o.Messages < 1 || o.PerBody < 1 || o.Clients < 1 || *runs < 1 {
+		return fmt.Errorf("-messages, -per-body, -clients and -runs must be positive")
 	}
 	dialect := "sqlite (synchronous=" + o.SQLiteSync + ")"
 	if strings.HasPrefix(o.DatabaseURL, "postgres") {
 		dialect = "postgresql"
 	}
-	res.Print(out, o, dialect)
+	var results []*bench.IngestResult
+	for run := 1; run <= *runs; run++ {
+		res, err := bench.Ingest(ctx, o)
+		if err != nil {
+			return err
+		}
+		if *runs > 1 {
+			fmt.Fprintf(out, "run %d of %d\n", run, *runs)
+		}
+		res.Print(out, o, dialect)
+		results = append(results, res)
+	}
+	if *runs > 1 {
+		bench.PrintMedians(out, results)
+	}
 	return nil
 }
 

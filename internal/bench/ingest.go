@@ -359,6 +359,27 @@ func (r *IngestResult) Print(w io.Writer, o IngestOptions, dialect string) {
 	tw.Flush()
 }
 
+// PrintMedians writes the medians of several runs: the no-op handler's
+// rate varies from run to run on a shared machine more than ticks's does,
+// so one run's ratio says less than the median of a few.
+func PrintMedians(w io.Writer, runs []*IngestResult) {
+	median := func(f func(*IngestResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	fmt.Fprintf(w, "median of %d runs: no-op %.0f events/s, ticks answered %.0f and applied %.0f events/s, ratio answered %.2f applied %.2f\n",
+		len(runs), median((*IngestResult).NoopRate), median((*IngestResult).AnsweredRate), median((*IngestResult).AppliedRate),
+		median(func(r *IngestResult) float64 { return r.AnsweredRate() / r.NoopRate() }),
+		median(func(r *IngestResult) float64 { return r.AppliedRate() / r.NoopRate() }))
+}
+
 // freshSchema creates an empty schema on the PostgreSQL server at dsn and
 // returns a URL that uses it, and a function that drops it.
 func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
