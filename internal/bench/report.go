@@ -61,14 +61,11 @@ func Report(ctx context.Context, o ReportOptions) (*ReportResult, error) {
 	if o.Limit < 1 {
 		o.Limit = 50
 	}
-	st, err := store.Open(ctx, o.DatabaseURL)
+	st, err := openSeeded(ctx, o.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if err := st.FoldRollup(ctx); err != nil {
-		return nil, err
-	}
 	cases, res, err := reportCases(ctx, st, o.DatabaseURL)
 	if err != nil {
 		return nil, err

@@ -265,18 +265,29 @@ func (x *xlsxWriter) headerBlock() [][]xcell {
 	return append(block, nil) // the blank row
 }
 
-// writeRow writes header-block cells as the next row.
-func (x *xlsxWriter) writeRow(cells []xcell) {
+// startRow begins the next row's XML in the reused buffer and returns it with the row's number.
+func (x *xlsxWriter) startRow() ([]byte, string) {
 	x.row++
 	r := strconv.Itoa(x.row)
 	b := append(x.buf[:0], `<row r="`...)
 	b = append(b, r...)
-	b = append(b, `">`...)
+	return append(b, `">`...), r
+}
+
+// startCell appends the opening of the cell in column i of row r, up to its attributes.
+func (x *xlsxWriter) startCell(b []byte, i int, r string) []byte {
+	b = append(b, `<c r="`...)
+	b = append(b, x.refs[i]...)
+	b = append(b, r...)
+	return append(b, '"')
+}
+
+// writeRow writes header-block cells as the next row.
+func (x *xlsxWriter) writeRow(cells []xcell) {
+	b, r := x.startRow()
 	for i, c := range cells {
-		b = append(b, `<c r="`...)
-		b = append(b, x.refs[i]...)
-		b = append(b, r...)
-		b = append(b, `" s="`...)
+		b = x.startCell(b, i, r)
+		b = append(b, ` s="`...)
 		b = strconv.AppendInt(b, int64(c.style), 10)
 		if c.isNum {
 			b = append(b, `"><v>`...)
@@ -306,19 +317,13 @@ func (x *xlsxWriter) writeData(row []string) error {
 		}
 	}
 	x.bytes += size
-	x.row++
-	r := strconv.Itoa(x.row)
-	b := append(x.buf[:0], `<row r="`...)
-	b = append(b, r...)
-	b = append(b, `">`...)
+	b, r := x.startRow()
 	for i, c := range row {
 		if c == "" {
 			continue
 		}
-		b = append(b, `<c r="`...)
-		b = append(b, x.refs[i]...)
-		b = append(b, r...)
-		b = append(b, `" t="inlineStr">`...)
+		b = x.startCell(b, i, r)
+		b = append(b, ` t="inlineStr">`...)
 		b = appendInlineText(b, NeutralizeFormula(c))
 		b = append(b, `</c>`...)
 	}
