@@ -111,12 +111,17 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var wg sync.WaitGroup
+	// On any return, and first on an early one (emit refused a row, a
+	// window failed): stop the readers, then wait for them.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
 	ahead := make(chan struct{}, workers+1) // windows read but not yet emitted
 	todo := make(chan *exportWindow[T])
 	order := make(chan *exportWindow[T], workers+1)
-	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -141,7 +146,6 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 			todo <- w
 		}
 	}()
-	defer wg.Wait()
 	for w := range order {
 		<-w.done
 		if w.err != nil {

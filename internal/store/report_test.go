@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -585,4 +586,32 @@ func detach(m *domain.Message) domain.Message {
 		c.ConversationExpires = &t
 	}
 	return c
+}
+
+// An export stopped early (the PDF's row cap, a client gone) returns at
+// once with the error, its readers stopped, however many windows remain.
+func TestExportRowsStopsEarly(t *testing.T) {
+	fx := newReportFixture(t)
+	fx.traffic(t)
+	defer store.SetExportWindowRows(1)()
+	stop := errors.New("enough")
+	done := make(chan error, 1)
+	n := 0
+	go func() {
+		done <- store.ExportRows(context.Background(), fx.st, &domain.MessageFilter{}, func(m *domain.Message) int64 { return m.ID },
+			func(int64) error {
+				if n++; n == 3 {
+					return stop
+				}
+				return nil
+			})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, stop) || n != 3 {
+			t.Errorf("ExportRows = %v after %d rows, want %v after 3", err, n, stop)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ExportRows did not return after emit stopped it")
+	}
 }
