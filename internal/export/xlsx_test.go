@@ -1,10 +1,13 @@
 package export
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -372,4 +375,58 @@ func truncate(row []string) []string {
 		out[i] = s
 	}
 	return out
+}
+
+// Every part of the package is well-formed XML, and the content types and the workbook's relationships
+// name every sheet: what Excel checks before it shows anything.
+func TestWriteXLSXPackage(t *testing.T) {
+	defer func(old int) { MaxXLSXSheetRows = old }(MaxXLSXSheetRows)
+	MaxXLSXSheetRows = 100
+	var buf bytes.Buffer
+	if _, err := WriteXLSX(&buf, reportColumns, testMeta(250), generatedRows(250)); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := xml.NewDecoder(bytes.NewReader(body))
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s is not well-formed: %v", f.Name, err)
+			}
+		}
+		parts[f.Name] = string(body)
+	}
+	for _, name := range []string{"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+		"xl/styles.xml", "docProps/core.xml", "docProps/app.xml"} {
+		if _, ok := parts[name]; !ok {
+			t.Errorf("part %s is missing", name)
+		}
+	}
+	for i := 1; i <= 3; i++ { // 9 header rows + 250 rows over sheets of 100 rows
+		sheet := "xl/worksheets/sheet" + strconv.Itoa(i) + ".xml"
+		if _, ok := parts[sheet]; !ok {
+			t.Fatalf("%s is missing", sheet)
+		}
+		if !strings.Contains(parts["[Content_Types].xml"], `PartName="/`+sheet+`"`) {
+			t.Errorf("%s has no content type", sheet)
+		}
+		if !strings.Contains(parts["xl/_rels/workbook.xml.rels"], `Target="worksheets/sheet`+strconv.Itoa(i)+`.xml"`) {
+			t.Errorf("%s is not in the workbook's relationships", sheet)
+		}
+	}
 }
