@@ -118,7 +118,14 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 		cancel()
 		wg.Wait()
 	}()
-	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	// A reader per core; on PostgreSQL one more, as its server does much
+	// of the reading in processes of its own (measured: 440–480k rows/s
+	// with three readers on two cores, 360–440k with two).
+	workers := runtime.GOMAXPROCS(0)
+	if s.dialect == Postgres {
+		workers++
+	}
+	workers = max(1, min(workers, 8))
 	ahead := make(chan struct{}, workers+1) // windows read but not yet emitted
 	todo := make(chan *exportWindow[T])
 	order := make(chan *exportWindow[T], workers+1)
