@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/ingest"
 	"github.com/ticksapp/ticks/internal/simulator"
 	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/store/storetest"
 )
 
 func generatedDay(messages int) *simulator.Day {
@@ -171,5 +173,51 @@ func assertDayCoverage(t *testing.T, st *store.Store, day *simulator.Day) {
 	}
 	if page.Total != int64(len(day.Outbound)) {
 		t.Errorf("%d outbound messages stored, want %d", page.Total, len(day.Outbound))
+	}
+}
+
+// TestInboxReadBackAndReplay applies webhooks that only the inbox holds (no
+// hand-off: after a restart, or a processor that fell behind), and then
+// replays the whole inbox: both give the state the hand-off path gives.
+func TestInboxReadBackAndReplay(t *testing.T) {
+	day := generatedDay(300)
+	live := newHarness(t)
+	live.postAll(day.Bodies, 4)
+	live.settle()
+	want := snapshot(t, live.store)
+
+	ctx := context.Background()
+	st := storetest.Open(t)
+	ids, err := st.AppendInbox(ctx, day.Bodies, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ingest.NewProcessor(st, nil, nil)
+	p.BatchRows = 97 // several batches
+	drain := func() {
+		t.Helper()
+		for {
+			n, err := p.Step(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	drain()
+	if got := snapshot(t, st); got != want {
+		t.Fatalf("state applied from the inbox differs from the live state")
+	}
+	if err := p.Replay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	drain()
+	if got := snapshot(t, st); got != want {
+		t.Fatalf("state after a replay differs from the live state")
+	}
+	if cur, _ := st.Cursor(ctx); cur != ids[len(ids)-1] {
+		t.Errorf("cursor %d after the replay, want the last inbox row %d", cur, ids[len(ids)-1])
 	}
 }
