@@ -250,15 +250,6 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	if s.dialect == Postgres {
-		// The driver prepares statements, and after five runs PostgreSQL
-		// may plan one for any parameters: a plan that cannot know that
-		// this content type is rare, or this range one hour. Report
-		// queries are planned for their values.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-			return fmt.Errorf("begin read: %w", err)
-		}
-	}
 	if err := fn(tx); err != nil {
 		return err
 	}

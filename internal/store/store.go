@@ -19,7 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite"
 )
@@ -188,10 +189,20 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s := &Store{Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// Statements are prepared once per connection, and after five runs
+		// PostgreSQL may keep a generic plan for any parameters: one made
+		// while a table was small (a new install's first minutes) scans
+		// the table on every run until the next ANALYZE, and one for a
+		// report cannot know this content type is rare or this range an
+		// hour. Every statement is planned for its values instead.
+		if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+			cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		}
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
