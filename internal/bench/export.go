@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -52,11 +53,16 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 		return nil, err
 	}
 	defer st.Close()
-	sa, err := benchSubaccount(ctx, st, o.DatabaseURL)
+	db, err := rawDB(st.Dialect(), o.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	from, to, err := newestHours(ctx, st, o.DatabaseURL, sa, o.Rows)
+	defer db.Close()
+	sa, err := benchSubaccount(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := newestHours(ctx, db, st.Dialect(), sa, o.Rows)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +84,7 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 			return nil, err
 		}
 		var cw countingWriter
-		rows, err := e.Write(&cw)
+		rows, err := e.Write(ctx, &cw)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: %w", format, err)
 		}
@@ -124,12 +130,7 @@ func openSeeded(ctx context.Context, dsn string) (*store.Store, error) {
 }
 
 // benchSubaccount is the id of the subaccount Seed fills.
-func benchSubaccount(ctx context.Context, st *store.Store, dsn string) (int64, error) {
-	db, err := rawDB(st.Dialect(), dsn)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
+func benchSubaccount(ctx context.Context, db *sql.DB) (int64, error) {
 	var sa int64
 	if err := db.QueryRowContext(ctx, `SELECT id FROM subaccounts WHERE name = 'bench'`).Scan(&sa); err != nil {
 		return 0, errors.New("no subaccount named bench: seed the database first (ticks bench seed)")
@@ -139,16 +140,11 @@ func benchSubaccount(ctx context.Context, st *store.Store, dsn string) (int64, e
 
 // newestHours returns the newest whole UTC hours of the subaccount's MT
 // messages that hold at least rows messages, by the rollup.
-func newestHours(ctx context.Context, st *store.Store, dsn string, sa, rows int64) (time.Time, time.Time, error) {
-	db, err := rawDB(st.Dialect(), dsn)
-	if err != nil {
-		return time.Time{}, time.Time{}, err
-	}
-	defer db.Close()
+func newestHours(ctx context.Context, db *sql.DB, d store.Dialect, sa, rows int64) (time.Time, time.Time, error) {
 	query := `SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status WHERE subaccount_id = ? AND direction = 'mt'
 		GROUP BY hour ORDER BY hour DESC`
-	if st.Dialect() == store.Postgres {
-		query = strings.Replace(query, "?", "$1", 1)
+	if d == store.Postgres {
+		query = placeholderRE(query, func() string { return "$1" })
 	}
 	r, err := db.QueryContext(ctx, query, sa)
 	if err != nil {

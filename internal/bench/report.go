@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -156,9 +155,9 @@ func reportCases(ctx context.Context, st *store.Store, dsn string) ([]ReportCase
 		}
 		return db.QueryRowContext(ctx, query, args...).Scan(dest...)
 	}
-	var sa int64
-	if err := q(`SELECT id FROM subaccounts WHERE name = 'bench'`, nil, &sa); err != nil {
-		return nil, nil, errors.New("no subaccount named bench: seed the database first (ticks bench seed)")
+	sa, err := benchSubaccount(ctx, db)
+	if err != nil {
+		return nil, nil, err
 	}
 	var minAt, maxAt int64
 	if err := q(`SELECT MIN(at), MAX(at) FROM messages WHERE subaccount_id = ? AND direction = 'mt'`, []any{sa}, &minAt, &maxAt); err != nil {

@@ -49,13 +49,12 @@ func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, re
 	if req.Token != "" && safeToken.MatchString(req.Token) {
 		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: req.Token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
 	}
-	_, err = e.Write(w)
+	_, err = e.Write(ctx, w)
 	return err
 }
 
 // Export is one export, counted and ready to write.
 type Export struct {
-	ctx  context.Context
 	st   *store.Store
 	req  *ExportRequest
 	dir  domain.Direction
@@ -92,7 +91,7 @@ func NewExport(ctx context.Context, st *store.Store, req *ExportRequest) (*Expor
 		CapNote: func(shown, total int64) string {
 			return i18n.T(lang, "export.cap", FormatCount(lang, shown), FormatCount(lang, max(total, shown)))
 		}}
-	return &Export{ctx: ctx, st: st, req: req, dir: dir, cols: cols, meta: meta}, nil
+	return &Export{st: st, req: req, dir: dir, cols: cols, meta: meta}, nil
 }
 
 // Total is the number of messages the export's filters match.
@@ -104,12 +103,12 @@ func (e *Export) Filename() string {
 }
 
 // Write writes the file to w and returns the number of rows written.
-func (e *Export) Write(w io.Writer) (int64, error) {
+func (e *Export) Write(ctx context.Context, w io.Writer) (int64, error) {
 	req := e.req
 	all := *req.Filter
 	all.Cursor = ""
 	rows := func(emit func([]string) error) error {
-		return store.ExportRows(e.ctx, e.st, &all, NewFormatter(req.Lang, req.Location, req.Names).Row, emit)
+		return store.ExportRows(ctx, e.st, &all, NewFormatter(req.Lang, req.Location, req.Names).Row, emit)
 	}
 	switch req.Format {
 	case "csv":
