@@ -177,7 +177,6 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 	}
 	var out []T
 	var merged []keyed
-	var sc exportScanner
 	for _, st := range streams {
 		w := &whereBuilder{conds: slices.Clone(st.w.conds), args: slices.Clone(st.w.args)}
 		if lo > q.from {
@@ -190,24 +189,20 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 		if st.index != "" && s.dialect == SQLite {
 			from += ` INDEXED BY ` + st.index
 		}
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+exportColumns+` FROM `+from+w.sql()+` ORDER BY m.at DESC, m.id DESC`), w.args...)
-		if err != nil {
-			return nil, fmt.Errorf("export messages: %w", err)
-		}
-		for rows.Next() {
-			m, err := sc.scan(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("export messages: %w", err)
-			}
+		each := func(m *domain.Message, at int64) {
 			if len(streams) == 1 {
 				out = append(out, row(m))
 			} else {
-				merged = append(merged, keyed{sc.at, m.ID, row(m)})
+				merged = append(merged, keyed{at, m.ID, row(m)})
 			}
 		}
-		err = rows.Err()
-		rows.Close()
+		query := `SELECT ` + exportColumns + ` FROM ` + from + w.sql() + ` ORDER BY m.at DESC, m.id DESC`
+		var err error
+		if s.raw != nil {
+			err = s.raw.rawExport(ctx, query, w.args, each)
+		} else {
+			err = s.queryExport(ctx, query, w.args, each)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("export messages: %w", err)
 		}
@@ -226,6 +221,26 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 		out[i] = merged[i].v
 	}
 	return out, nil
+}
+
+// queryExport runs query, which selects exportColumns, through database/sql
+// and calls each with every row in order; the message is reused between
+// calls.
+func (s *Store) queryExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) error {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var sc exportScanner
+	for rows.Next() {
+		m, err := sc.scan(rows)
+		if err != nil {
+			return err
+		}
+		each(m, sc.at)
+	}
+	return rows.Err()
 }
 
 func cmpDesc(a, b int64) int {

@@ -49,7 +49,10 @@ type Store struct {
 	// never waits for a long apply transaction to release the writer lock.
 	// On PostgreSQL they are w and r.
 	iw, ir *sql.DB
-	ids    idGen
+	// raw reads exports on a SQLite file, bypassing database/sql; nil
+	// otherwise.
+	raw *rawReaders
+	ids idGen
 
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
@@ -247,6 +250,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		}
 		s.ir.SetMaxOpenConns(4)
 		s.ir.SetMaxIdleConns(4)
+		if path != ":memory:" {
+			s.raw = newRawReaders(path)
+		}
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
@@ -262,6 +268,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) Close() error {
 	if s.groupQ != nil {
 		close(s.groupQ)
+	}
+	if s.raw != nil {
+		s.raw.close()
 	}
 	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts, &s.istmts, &s.irstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"zombiezen.com/go/sqlite"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// rawReaders are read-only SQLite connections for exports, opened through
+// zombiezen.com/go/sqlite, which calls the same SQLite (modernc's
+// translation to Go) without database/sql between: modernc's driver opens
+// every connection in serialized mode, so each of the two calls per column
+// it makes takes the connection's mutex, and database/sql converts every
+// value once more on Scan. An export reads tens of millions of column
+// values; read this way a report row costs half the CPU (measured on 10 M
+// messages: 290–310k rows/s on one core against 145–167k). Each connection
+// is used by one goroutine at a time, which is all SQLite's multi-thread
+// mode asks.
+type rawReaders struct {
+	path   string
+	mu     sync.Mutex
+	free   []*sqlite.Conn
+	closed bool
+}
+
+func newRawReaders(path string) *rawReaders { return &rawReaders{path: path} }
+
+// get returns an idle connection, or opens one.
+func (p *rawReaders) get() (*sqlite.Conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("store closed")
+	}
+	if n := len(p.free); n > 0 {
+		c := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	c, err := sqlite.OpenConn(p.path, sqlite.OpenReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	c.SetBusyTimeout(10 * time.Second)
+	if err := rawExec(c, `PRAGMA query_only = 1`); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// put gives c back for the next export, or closes it once the store is
+// closed or enough are idle.
+func (p *rawReaders) put(c *sqlite.Conn) {
+	c.SetInterrupt(nil)
+	p.mu.Lock()
+	if p.closed || len(p.free) >= 8 {
+		p.mu.Unlock()
+		c.Close()
+		return
+	}
+	p.free = append(p.free, c)
+	p.mu.Unlock()
+}
+
+func (p *rawReaders) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.free {
+		c.Close()
+	}
+	p.free = nil
+}
+
+func rawExec(c *sqlite.Conn, query string) error {
+	st, _, err := c.PrepareTransient(query)
+	if err != nil {
+		return err
+	}
+	defer st.Finalize()
+	_, err = st.Step()
+	return err
+}
+
+// rawExport runs query, which selects exportColumns, with args, and calls
+// each with every row in order; the message is reused between calls.
+func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) (err error) {
+	c, err := p.get()
+	if err != nil {
+		return err
+	}
+	defer p.put(c)
+	c.SetInterrupt(ctx.Done())
+	st, err := c.Prepare(query)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := st.Reset(); err == nil && rerr != nil {
+			err = rerr
+		}
+		st.ClearBindings()
+	}()
+	for i, a := range args {
+		switch v := a.(type) {
+		case int64:
+			st.BindInt64(i+1, v)
+		case int:
+			st.BindInt64(i+1, int64(v))
+		case string:
+			st.BindText(i+1, v)
+		case bool:
+			st.BindBool(i+1, v)
+		default:
+			return fmt.Errorf("export argument %d: unsupported type %T", i+1, a)
+		}
+	}
+	var m domain.Message
+	var sender, bot, campaign int64
+	var expires time.Time
+	for {
+		row, err := st.Step()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		if !row {
+			return nil
+		}
+		// The columns of exportColumns, in order.
+		at := st.ColumnInt64(2)
+		m.ID = st.ColumnInt64(0)
+		m.Direction = domain.Direction(st.ColumnText(1))
+		m.At = fromMS(at)
+		m.Status = domain.Status(st.ColumnText(3))
+		m.ErrorCode = st.ColumnInt(4)
+		m.ErrorTitle = st.ColumnText(5)
+		m.ErrorDetail = st.ColumnText(6)
+		m.Phone = st.ColumnText(7)
+		m.WAID = st.ColumnText(8)
+		m.UserID = st.ColumnText(9)
+		m.SenderUserID, m.BotID, m.CampaignID, m.ConversationExpires = nil, nil, nil, nil
+		if st.ColumnType(10) != sqlite.TypeNull {
+			sender = st.ColumnInt64(10)
+			m.SenderUserID = &sender
+		}
+		if st.ColumnType(11) != sqlite.TypeNull {
+			bot = st.ColumnInt64(11)
+			m.BotID = &bot
+		}
+		if st.ColumnType(12) != sqlite.TypeNull {
+			campaign = st.ColumnInt64(12)
+			m.CampaignID = &campaign
+		}
+		m.ContentType = st.ColumnText(13)
+		m.Text = st.ColumnText(14)
+		m.WithSession = st.ColumnBool(15)
+		m.ConversationID = st.ColumnText(16)
+		m.ConversationType = domain.ConversationType(st.ColumnText(17))
+		if st.ColumnType(18) != sqlite.TypeNull {
+			expires = fromMS(st.ColumnInt64(18))
+			m.ConversationExpires = &expires
+		}
+		m.ButtonPayload = st.ColumnText(19)
+		each(&m, at)
+	}
+}
