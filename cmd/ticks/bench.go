@@ -38,17 +38,10 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent HTTP clients")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
 	fs.StringVar(&o.SQLiteSync, "sqlite-sync", "normal", "SQLite synchronous mode: normal or full")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of ticks's part of the run (from its first request until all is applied) to this file")
 	runs := fs.Int("runs", 1, "runs of the pair (no-op handler, then ticks); the median ratios are printed last")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
-	}
-	if *cpuprofile != "" {
-		stop, err := startCPUProfile(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer stop()
 	}
 	if o.Messages < 1 || o.PerBody < 1 || o.Clients < 1 || *runs < 1 {
 		return fmt.Errorf("-messages, -per-body, -clients and -runs must be positive")

@@ -13,6 +13,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,10 @@ type IngestOptions struct {
 	// sent every message before the run, through the store, as the send
 	// pipeline does, and the statuses update them: the common case.
 	Unknown bool
+	// CPUProfile, when set, is a file to write a CPU profile of ticks's
+	// part of the run to, from its first request until all is applied;
+	// the no-op handler's part goes to the same name with ".noop" added.
+	CPUProfile string
 }
 
 // IngestResult is what one run measured.
@@ -205,9 +210,14 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	stopProfile, err := startProfile(o.CPUProfile, ".noop")
+	if err != nil {
+		return nil, err
+	}
 	cpu0 := cpuTime()
 	lat, total, err := load(url, payloads, sigs, o.Clients)
 	res.NoopCPU = cpuTime() - cpu0
+	stopProfile()
 	stop()
 	if err != nil {
 		return nil, fmt.Errorf("no-op handler: %w", err)
@@ -251,6 +261,10 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	go func() { done <- srv.Run(runCtx, ln) }()
 	defer func() { cancel(); <-done }()
 
+	if stopProfile, err = startProfile(o.CPUProfile, ""); err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	start, cpu0 := time.Now(), cpuTime()
 	lat, total, err = load("http://"+ln.Addr().String()+"/webhooks/whatsapp", payloads, sigs, o.Clients)
 	if err != nil {
@@ -268,6 +282,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res.Applied, res.CPU = time.Since(start), cpuTime()-cpu0
+	stopProfile()
 
 	res.ReportedStatus = map[domain.Status]int64{}
 	for _, s := range []domain.Status{domain.StatusSent, domain.StatusDelivered, domain.StatusRead} {
@@ -403,6 +418,29 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 	return u.String(), func() {
 		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		db.Close()
+	}, nil
+}
+
+// startProfile starts a CPU profile to path+suffix when path is set, and
+// returns what stops it; calling that more than once is harmless.
+func startProfile(path, suffix string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
 	}, nil
 }
 

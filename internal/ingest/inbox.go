@@ -29,8 +29,12 @@ type Inbox struct {
 	// to share it. Without a disk sync per commit (SQLite's default) a
 	// commit is so quick that concurrent webhooks rarely meet in one, and
 	// each pays a whole transaction (~80 µs each on the reference
-	// machine, most of the inbox's cost); waiting a moment lets tens
-	// share it.
+	// machine, most of the inbox's cost); waiting a moment lets many
+	// share it. Waiting longer costs more than it saves: every webhook
+	// waits too, its connection goes idle and wakes again, and the
+	// machine idles between commits (measured on the reference machine,
+	// medians of three runs each: 0 → ratio to the no-op handler 0.29,
+	// 100–500 µs → 0.38–0.47, 1 ms → 0.33–0.37, 3 ms → 0.20).
 	Gather time.Duration
 }
 
@@ -50,7 +54,7 @@ func NewInbox(st *store.Store, m *Metrics) *Inbox {
 		handoff:  make(chan store.InboxBatch, 8192),
 		done:     make(chan struct{}),
 		MaxBatch: 1000,
-		Gather:   time.Millisecond,
+		Gather:   250 * time.Microsecond,
 	}
 }
 
