@@ -16,6 +16,7 @@ test-postgres:
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzParseWebhook -fuzztime 60s ./internal/whatsapp/
+	go test -run '^$$' -fuzz FuzzDecodeFast -fuzztime 60s ./internal/whatsapp/
 	go test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 60s ./internal/whatsapp/
 	go test -run '^$$' -fuzz FuzzParseError -fuzztime 60s ./internal/cloudapi/
 

@@ -46,12 +46,18 @@ func ParseWebhook(body []byte) (*domain.WebhookBatch, error) {
 		return nil, domain.Errorf(domain.EINVALID, "webhook body is not a JSON object")
 	}
 	// Status webhooks are the hot path, so the first attempt decodes every
-	// value as a "messages" value in one pass over the body. Only when that
-	// fails (a malformed webhook, or a field ticks does not model whose value
-	// does not fit) is the body decoded again change by change, which is
-	// slower but tells which change is at fault and tolerates unknown ones.
+	// value as a "messages" value in one pass over the body: by decodeFast
+	// when the body is of the shapes it knows, else by encoding/json. Only
+	// when that fails (a malformed webhook, or a field ticks does not model
+	// whose value does not fit) is the body decoded again change by change,
+	// which is slower but tells which change is at fault and tolerates
+	// unknown ones.
 	var env envelope
-	fast := json.Unmarshal(body, &env) == nil
+	fast := decodeFast(body, &env)
+	if !fast {
+		env = envelope{}
+		fast = json.Unmarshal(body, &env) == nil
+	}
 	if !fast {
 		if err := env.decodeByChange(body); err != nil {
 			return nil, err
