@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -90,9 +91,9 @@ func rawExec(c *sqlite.Conn, query string) error {
 	return err
 }
 
-// rawExport runs query, which selects exportColumns, with args, and calls
-// each with every row in order; the message is reused between calls.
-func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) (err error) {
+// query runs query with args on one of the connections and calls each
+// for every row, until each returns an error.
+func (p *rawReaders) query(ctx context.Context, query string, args []any, each func(st *sqlite.Stmt) error) (err error) {
 	c, err := p.get()
 	if err != nil {
 		return err
@@ -120,12 +121,9 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 		case bool:
 			st.BindBool(i+1, v)
 		default:
-			return fmt.Errorf("export argument %d: unsupported type %T", i+1, a)
+			return fmt.Errorf("argument %d: unsupported type %T", i+1, a)
 		}
 	}
-	var m domain.Message
-	var sender, bot, campaign int64
-	var expires time.Time
 	for {
 		row, err := st.Step()
 		if err != nil {
@@ -137,6 +135,27 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 		if !row {
 			return nil
 		}
+		if err := each(st); err != nil {
+			return err
+		}
+	}
+}
+
+// nullInt64 reads a column that may be NULL.
+func nullInt64(st *sqlite.Stmt, col int) sql.NullInt64 {
+	if st.ColumnType(col) == sqlite.TypeNull {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: st.ColumnInt64(col), Valid: true}
+}
+
+// rawExport runs query, which selects exportColumns, with args, and calls
+// each with every row in order; the message is reused between calls.
+func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) error {
+	var m domain.Message
+	var sender, bot, campaign int64
+	var expires time.Time
+	return p.query(ctx, query, args, func(st *sqlite.Stmt) error {
 		// The columns of exportColumns, in order.
 		at := st.ColumnInt64(2)
 		m.ID = st.ColumnInt64(0)
@@ -173,5 +192,6 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 		}
 		m.ButtonPayload = st.ColumnText(19)
 		each(&m, at)
-	}
+		return nil
+	})
 }
