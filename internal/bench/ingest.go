@@ -21,6 +21,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/server"
@@ -62,6 +64,11 @@ type IngestResult struct {
 	CPU            time.Duration // and from ticks's first request until every event was applied
 	ReportedTotal  int64         // outbound messages the report counts afterwards
 	ReportedStatus map[domain.Status]int64
+	// From ticks's metrics: the inbox's group commits and the processor's
+	// apply transactions.
+	Commits, ApplyBatches int64
+	CommitBodies          float64       // mean bodies per commit
+	CommitTime, ApplyTime time.Duration // mean time of each
 }
 
 // AnsweredRate is events answered per second.
@@ -283,6 +290,9 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	}
 	res.Applied, res.CPU = time.Since(start), cpuTime()-cpu0
 	stopProfile()
+	if err := res.readMetrics(srv.Registry); err != nil {
+		return nil, err
+	}
 
 	res.ReportedStatus = map[domain.Status]int64{}
 	for _, s := range []domain.Status{domain.StatusSent, domain.StatusDelivered, domain.StatusRead} {
@@ -369,6 +379,8 @@ func (r *IngestResult) Print(w io.Writer, o IngestOptions, dialect string) {
 	perEvent := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.Events) }
 	fmt.Fprintf(tw, "CPU per event	no-op %.0f µs (%.1f cores busy)	ticks %.0f µs (%.1f cores busy)\n",
 		perEvent(r.NoopCPU), r.NoopCPU.Seconds()/r.NoopAnswered.Seconds(), perEvent(r.CPU), r.CPU.Seconds()/r.Applied.Seconds())
+	fmt.Fprintf(tw, "inbox commits\t%d, %.1f webhooks and %v each on average\n", r.Commits, r.CommitBodies, r.CommitTime.Round(time.Microsecond))
+	fmt.Fprintf(tw, "apply transactions\t%d, %.0f webhooks and %v each on average\n", r.ApplyBatches, float64(r.Bodies)/float64(max(r.ApplyBatches, 1)), r.ApplyTime.Round(time.Microsecond))
 	fmt.Fprintf(tw, "report afterwards\t%d messages: read %d, delivered %d, sent %d\n", r.ReportedTotal,
 		r.ReportedStatus[domain.StatusRead], r.ReportedStatus[domain.StatusDelivered], r.ReportedStatus[domain.StatusSent])
 	tw.Flush()
@@ -419,6 +431,33 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		db.Close()
 	}, nil
+}
+
+// readMetrics takes the group commits' and apply transactions' counts and
+// means from ticks's metrics.
+func (r *IngestResult) readMetrics(reg prometheus.Gatherer) error {
+	families, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	hist := func(name string) (int64, float64) {
+		for _, f := range families {
+			if f.GetName() == name && len(f.GetMetric()) == 1 {
+				h := f.GetMetric()[0].GetHistogram()
+				if n := h.GetSampleCount(); n > 0 {
+					return int64(n), h.GetSampleSum() / float64(n)
+				}
+			}
+		}
+		return 0, 0
+	}
+	var mean float64
+	r.Commits, mean = hist("ticks_inbox_commit_seconds")
+	r.CommitTime = time.Duration(mean * float64(time.Second))
+	_, r.CommitBodies = hist("ticks_inbox_commit_bodies")
+	r.ApplyBatches, mean = hist("ticks_ingest_apply_seconds")
+	r.ApplyTime = time.Duration(mean * float64(time.Second))
+	return nil
 }
 
 // startProfile starts a CPU profile to path+suffix when path is set, and
