@@ -44,6 +44,9 @@ type IngestOptions struct {
 	// sent every message before the run, through the store, as the send
 	// pipeline does, and the statuses update them: the common case.
 	Unknown bool
+	// Gather and Linger, when not zero, replace the inbox's gather time
+	// and the processor's linger, to measure other settings.
+	Gather, Linger time.Duration
 	// CPUProfile, when set, is a file to write a CPU profile of ticks's
 	// part of the run to, from its first request until all is applied;
 	// the no-op handler's part goes to the same name with ".noop" added.
@@ -262,6 +265,12 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 		if err := sentByTicks(ctx, srv.Store, o.Messages); err != nil {
 			return nil, fmt.Errorf("send the messages first: %w", err)
 		}
+	}
+	if o.Gather > 0 {
+		srv.Inbox.Gather = o.Gather
+	}
+	if o.Linger > 0 {
+		srv.Processor.Linger = o.Linger
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
