@@ -607,7 +607,7 @@ func (a *applier) preload(wamids []string) error {
 // connection or process can come between its view and the reader's.
 func (a *applier) preloadChunk(query string, args []any) error {
 	if a.s.raw != nil {
-		return a.s.raw.query(a.ctx, query, args, func(st *sqlite.Stmt) error {
+		return a.s.raw.query(a.ctx, query, true, args, func(st *sqlite.Stmt) error {
 			m, wamid := scanMsgRowRaw(st)
 			a.msgs[wamid] = m
 			return nil

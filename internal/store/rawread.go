@@ -95,19 +95,34 @@ func rawExec(c *sqlite.Conn, query string) error {
 }
 
 // query runs query with args on one of the connections and calls each
-// for every row, until each returns an error.
-func (p *rawReaders) query(ctx context.Context, query string, args []any, each func(st *sqlite.Stmt) error) (err error) {
+// for every row, until each returns an error. A kept statement stays
+// prepared on the connection for the next run of the same text: for a
+// fixed query run often (the apply's preload), not for exports, whose
+// texts vary with their filters and would pile up on every connection
+// (preparing one costs little next to reading its window).
+func (p *rawReaders) query(ctx context.Context, query string, keep bool, args []any, each func(st *sqlite.Stmt) error) (err error) {
 	c, err := p.get()
 	if err != nil {
 		return err
 	}
 	defer p.put(c)
 	c.SetInterrupt(ctx.Done())
-	st, err := c.Prepare(query)
+	var st *sqlite.Stmt
+	if keep {
+		st, err = c.Prepare(query)
+	} else {
+		st, _, err = c.PrepareTransient(query)
+	}
 	if err != nil {
 		return err
 	}
 	defer func() {
+		if !keep {
+			if ferr := st.Finalize(); err == nil && ferr != nil {
+				err = ferr
+			}
+			return
+		}
 		if rerr := st.Reset(); err == nil && rerr != nil {
 			err = rerr
 		}
@@ -158,7 +173,7 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 	var m domain.Message
 	var sender, bot, campaign int64
 	var expires time.Time
-	return p.query(ctx, query, args, func(st *sqlite.Stmt) error {
+	return p.query(ctx, query, false, args, func(st *sqlite.Stmt) error {
 		// The columns of exportColumns, in order.
 		at := st.ColumnInt64(2)
 		m.ID = st.ColumnInt64(0)
