@@ -220,7 +220,11 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	stopProfile, err := startProfile(o.CPUProfile, ".noop")
+	noopProfile := ""
+	if o.CPUProfile != "" {
+		noopProfile = o.CPUProfile + ".noop"
+	}
+	stopProfile, err := StartCPUProfile(noopProfile)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +281,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	go func() { done <- srv.Run(runCtx, ln) }()
 	defer func() { cancel(); <-done }()
 
-	if stopProfile, err = startProfile(o.CPUProfile, ""); err != nil {
+	if stopProfile, err = StartCPUProfile(o.CPUProfile); err != nil {
 		return nil, err
 	}
 	defer stopProfile()
@@ -469,13 +473,13 @@ func (r *IngestResult) readMetrics(reg prometheus.Gatherer) error {
 	return nil
 }
 
-// startProfile starts a CPU profile to path+suffix when path is set, and
+// StartCPUProfile starts a CPU profile to path when path is set, and
 // returns what stops it; calling that more than once is harmless.
-func startProfile(path, suffix string) (func(), error) {
+func StartCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(path + suffix)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
