@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,7 +94,9 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 				wamids = append(wamids, it.Batch.Messages[i].WAMID)
 			}
 		}
-		if err := a.preload(wamids); err != nil {
+		// A batch often holds several statuses of one message.
+		slices.Sort(wamids)
+		if err := a.preload(slices.Compact(wamids)); err != nil {
 			return err
 		}
 		if err := a.preloadContacts(items); err != nil {
@@ -135,6 +138,26 @@ type msgRow struct {
 	campaignID, senderUserID, botID        sql.NullInt64
 	direction, wamid                       string
 	templateCategory                       string
+	// counted is where the row is counted in the rollup, as the database
+	// holds it, when countedKnown: read by the preload, then moved by each
+	// flush that counts its own change (see rollup_gen, migration 00005).
+	counted      rollupKey
+	countedKnown bool
+}
+
+// rollupKey is where a message is counted in the rollup: the key of
+// message_rollup_attributed, the finest of its tables (migration 00003).
+type rollupKey struct {
+	subaccountID             int64
+	direction                string
+	hour                     int64 // at / 3,600,000
+	status                   string
+	accepted                 bool // state <> 'failed' OR error_code <> 0
+	contentType              string
+	withSession              bool
+	conversationType         string
+	attributed               bool  // has a campaign or a sending user
+	campaignID, senderUserID int64 // 0 for none
 }
 
 type applier struct {
@@ -145,6 +168,7 @@ type applier struct {
 	contacts  map[string]*contactRef // p|subaccount|phone key or u|subaccount|user id →
 	noContact map[string]bool        // such keys known not to exist
 	msgs      map[string]*msgRow     // wamid →
+	rollup    map[rollupKey]int64    // counts flush moved, not yet written
 	absent    map[string]bool        // wamids known not to exist
 	order     []*msgRow
 	touched   map[timelineKey]time.Time
@@ -158,6 +182,7 @@ func newApplier(ctx context.Context, s *Store, tx *sql.Tx) *applier {
 		noContact: map[string]bool{},
 		msgs:      map[string]*msgRow{},
 		absent:    map[string]bool{},
+		rollup:    map[rollupKey]int64{},
 		touched:   map[timelineKey]time.Time{},
 	}
 }
@@ -570,7 +595,8 @@ func (a *applier) lookupContacts(subaccountID int64, column, prefix string, valu
 const msgColumns = `id, subaccount_id, channel_id, contact_id, origin, at, state, error_code, error_title, error_detail,
 	sent_at, delivered_at, read_at, failed_at, pricing_model, pricing_category, pricing_type, billable, pricing_rank,
 	meta_conversation_id, meta_conversation_type, meta_conversation_expires_at, phone, wa_id, user_id,
-	campaign_id, sender_user_id, bot_id, direction, template_category`
+	campaign_id, sender_user_id, bot_id, direction, template_category, status, content_type, with_session,
+	conversation_type`
 
 // preloadChunk is how many wamids one preload query asks for. A fixed
 // size keeps the statement text, and so its prepared form, the same.
@@ -636,7 +662,8 @@ func scanMsgRow(row interface{ Scan(...any) error }, wamid *string) (*msgRow, er
 		&sc.at, &sc.state, &m.p.ErrorCode, &m.p.ErrorTitle, &m.p.ErrorDetail, &sc.sent, &sc.delivered, &sc.read, &sc.failed,
 		&m.p.Pricing.Model, &m.p.Pricing.Category, &m.p.Pricing.Type, &sc.billable, &m.p.PricingRank,
 		&m.p.MetaConversation.ID, &m.p.MetaConversation.Origin, &sc.metaExp, &m.phone, &m.waID, &m.userID,
-		&m.campaignID, &m.senderUserID, &m.botID, &m.direction, &m.templateCategory)
+		&m.campaignID, &m.senderUserID, &m.botID, &m.direction, &m.templateCategory,
+		&sc.status, &m.counted.contentType, &m.counted.withSession, &m.counted.conversationType)
 	if err != nil {
 		return nil, err
 	}
@@ -662,6 +689,8 @@ func scanMsgRowRaw(st *sqlite.Stmt) (*msgRow, string) {
 	m.phone, m.waID, m.userID = st.ColumnText(23), st.ColumnText(24), st.ColumnText(25)
 	m.campaignID, m.senderUserID, m.botID = nullInt64(st, 26), nullInt64(st, 27), nullInt64(st, 28)
 	m.direction, m.templateCategory = st.ColumnText(29), st.ColumnText(30)
+	sc.status, m.counted.contentType = st.ColumnText(31), st.ColumnText(32)
+	m.counted.withSession, m.counted.conversationType = st.ColumnInt64(33) != 0, st.ColumnText(34)
 	return sc.done(wamid), wamid
 }
 
@@ -669,7 +698,7 @@ func scanMsgRowRaw(st *sqlite.Stmt) (*msgRow, string) {
 type msgScan struct {
 	m                                      *msgRow
 	at                                     int64
-	state                                  string
+	state, status                          string
 	sent, delivered, read, failed, metaExp sql.NullInt64
 	billable                               sql.NullBool
 }
@@ -687,6 +716,12 @@ func (sc *msgScan) done(wamid string) *msgRow {
 	if m.origin == "webhook" {
 		m.p.FirstAt = m.at
 	}
+	k := &m.counted
+	k.subaccountID, k.direction, k.hour, k.status = m.subaccountID, m.direction, sc.at/3600000, sc.status
+	k.accepted = m.p.State != domain.StateFailed || m.p.ErrorCode != 0
+	k.attributed = m.campaignID.Valid || m.senderUserID.Valid
+	k.campaignID, k.senderUserID = m.campaignID.Int64, m.senderUserID.Int64
+	m.countedKnown = true
 	return m
 }
 
@@ -795,11 +830,15 @@ const upsertChunk = 50
 const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 	content_type, state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
 	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
-	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category`
+	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category,
+	rollup_gen`
 
 // upsertStatus overwrites a row's status columns with the merged values
-// computed in Go.
-const upsertStatus = ` ON CONFLICT (wamid) DO UPDATE SET state = excluded.state, state_rank = excluded.state_rank,
+// computed in Go. A row's rollup_gen value is 1 when flush counts the
+// change in the rollup itself (SQLite's update triggers then skip the row),
+// 0 when the triggers are to count it.
+const upsertStatus = ` ON CONFLICT (wamid) DO UPDATE SET rollup_gen = messages.rollup_gen + excluded.rollup_gen,
+	state = excluded.state, state_rank = excluded.state_rank,
 	status = excluded.status, error_code = excluded.error_code, error_title = excluded.error_title,
 	error_detail = excluded.error_detail, pricing_model = excluded.pricing_model,
 	pricing_category = excluded.pricing_category, pricing_type = excluded.pricing_type, billable = excluded.billable,
@@ -818,9 +857,24 @@ const upsertMoved = upsertStatus + `, at = excluded.at,
 
 var upsertRow = "(" + placeholders(strings.Count(upsertColumns, ",")+1) + ")"
 
+// upsertStatusRow is a row of the status-only upsert. Its rows exist (read
+// by the preload under the write lock, or written earlier in the
+// transaction), so only what the update sets is bound: the id, the wamid,
+// the status columns and rollup_gen; the other columns, which the insert
+// attempt needs and the update leaves alone, are constants. Binding a
+// value through the driver costs about as much as SQLite's update of it.
+var upsertStatusRow = "(?, 0, 0, 'mt', ?, '', 0, '', '', '', '', " + placeholders(14) + ", 0, " + placeholders(4) + ", 0, '', ?)"
+
 // flush writes the messages changed by status events, new and existing
 // alike, with multi-row upserts: those a status moved in time, then the
 // others.
+//
+// On SQLite it also counts the rows it moves from one rollup key to
+// another, for the existing rows whose key the preload read: summed per
+// key and written once per key at the end, where the row triggers would
+// update two rows of two tables for each message (a third of the cost of
+// applying a status). New rows are counted by the insert triggers, and
+// rows whose key is not known here by the update triggers.
 func (a *applier) flush() error {
 	now := ms(a.s.Now())
 	var moved, rest []any
@@ -829,8 +883,12 @@ func (a *applier) flush() error {
 		if *n == 0 {
 			return nil
 		}
+		row := upsertRow
+		if update == upsertStatus {
+			row = upsertStatusRow
+		}
 		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(upsertRow+",", *n), ",") + update
+			strings.TrimSuffix(strings.Repeat(row+",", *n), ",") + update
 		if _, err := a.s.txExec(a.ctx, a.tx, query, (*rows)...); err != nil {
 			return fmt.Errorf("write messages: %w", err)
 		}
@@ -854,12 +912,34 @@ func (a *applier) flush() error {
 		if dir == "" {
 			dir = "mt"
 		}
-		*rows = append(*rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
-			m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
-			p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
-			p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
-			ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now,
-			m.templateCategory)
+		counts := a.s.dialect == SQLite && m.countedKnown && !m.isNew
+		gen := 0
+		if counts {
+			gen = 1
+			k := m.counted
+			k.status, k.accepted = string(p.Status()), p.State != domain.StateFailed || p.ErrorCode != 0
+			if m.moved {
+				k.hour = ms(m.at) / 3600000
+			}
+			if k != m.counted {
+				a.rollup[m.counted]--
+				a.rollup[k]++
+				m.counted = k
+			}
+		}
+		if update == upsertStatus {
+			*rows = append(*rows, m.id, m.wamid, string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode,
+				p.ErrorTitle, p.ErrorDetail, p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
+				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
+				msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), gen)
+		} else {
+			*rows = append(*rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
+				m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
+				p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
+				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
+				ms(m.at), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now,
+				m.templateCategory, gen)
+		}
 		m.isNew, m.dirty, m.moved = false, false, false
 		if *n++; *n == upsertChunk {
 			if err := write(rows, n, update); err != nil {
@@ -871,7 +951,56 @@ func (a *applier) flush() error {
 	if err := write(&moved, &nMoved, upsertMoved); err != nil {
 		return err
 	}
-	return write(&rest, &nRest, upsertStatus)
+	if err := write(&rest, &nRest, upsertStatus); err != nil {
+		return err
+	}
+	return a.writeRollup()
+}
+
+// writeRollup adds the counts flush moved to the rollup's three tables, a
+// statement per key (a batch moves its messages between a few keys: the
+// hours and statuses of its traffic). It runs at the end of every flush, so
+// the tables are exact again before any other statement of the transaction
+// fires a trigger.
+func (a *applier) writeRollup() error {
+	if len(a.rollup) == 0 {
+		return nil
+	}
+	var levels [len(rollupTables)]map[rollupKey]int64
+	for l := range levels {
+		levels[l] = map[rollupKey]int64{}
+	}
+	for k, n := range a.rollup {
+		if k.attributed {
+			levels[levelAttributed][k] += n
+		}
+		k.attributed, k.campaignID, k.senderUserID = false, 0, 0
+		levels[levelMain][k] += n
+		k.contentType, k.withSession, k.conversationType = "", false, ""
+		levels[levelStatus][k] += n
+	}
+	clear(a.rollup)
+	for l, t := range rollupTables {
+		cols := strings.Count(t.key, ",") + 2
+		query := `INSERT INTO ` + t.name + ` (` + t.key + `, n) VALUES (` + placeholders(cols) + `)
+			ON CONFLICT (` + t.key + `) DO UPDATE SET n = ` + t.name + `.n + excluded.n`
+		for k, n := range levels[l] {
+			if n == 0 {
+				continue
+			}
+			args := []any{k.subaccountID, k.direction, k.hour, k.status, k.accepted}
+			if rollupLevel(l) >= levelMain {
+				args = append(args, k.contentType, k.withSession, k.conversationType)
+			}
+			if rollupLevel(l) == levelAttributed {
+				args = append(args, k.campaignID, k.senderUserID)
+			}
+			if _, err := a.s.txExec(a.ctx, a.tx, query, append(args, n)...); err != nil {
+				return fmt.Errorf("count in %s: %w", t.name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // inbound stores a message a contact sent. Duplicates are ignored. A reply

@@ -279,6 +279,33 @@ func (fx *reportFixture) traffic(t *testing.T) {
 		statusOf(fx.ch1, "wamid.OTHERTOOL", "5511987650001", domain.StateSent, base.Add(48*time.Hour+50*time.Minute))}})
 	checkRollup(t, st, "a stub whose hour moves")
 
+	// Two webhooks applied together, where the second's reply makes the
+	// apply write what it has so far (it looks up its context): a sent
+	// message delivered before that write and read after it, a stub
+	// created before it and moved after it.
+	at := base.Add(52 * time.Hour)
+	c2 := fx.contacts[2]
+	mid := []store.InboxBatch{
+		{InboxID: 1, ReceivedAt: at, Batch: &domain.WebhookBatch{Statuses: []domain.StatusEvent{
+			statusOf(fx.ch1, "wamid.OUT5", sent[5].WAID, domain.StateDelivered, at),
+			statusOf(fx.ch1, "wamid.MIDSTUB", c2.Phone[1:], domain.StateSent, at.Add(time.Minute)),
+		}}},
+		{InboxID: 2, ReceivedAt: at, Batch: &domain.WebhookBatch{
+			Messages: []domain.InboundMessage{{Recipient: recipientOf(fx.ch1), WAMID: "wamid.MIDREPLY", FromWAID: c2.Phone[1:],
+				Timestamp: at.Add(2 * time.Minute), Type: "text", Text: "ok", ContextWAMID: "wamid.OUT0"}},
+		}},
+		{InboxID: 3, ReceivedAt: at, Batch: &domain.WebhookBatch{Statuses: []domain.StatusEvent{
+			statusOf(fx.ch1, "wamid.OUT5", sent[5].WAID, domain.StateRead, at.Add(3*time.Minute)),
+			statusOf(fx.ch1, "wamid.MIDSTUB", c2.Phone[1:], domain.StateRead, at.Add(4*time.Minute)),
+			statusOf(fx.ch1, "wamid.MIDSTUB", c2.Phone[1:], domain.StateSent, at.Add(-2*time.Hour)),
+		}}},
+	}
+	if _, err := st.ApplyWebhooks(ctx, mid, 3); err != nil {
+		t.Fatal(err)
+	}
+	fx.wamids = append(fx.wamids, "wamid.OUT5", "wamid.MIDSTUB", "wamid.MIDREPLY")
+	checkRollup(t, st, "a batch written in two parts")
+
 	if _, err := st.ExpireUndelivered(ctx, base.Add(60*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
