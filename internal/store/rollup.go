@@ -18,10 +18,14 @@ import (
 // direction, UTC hour, status, content type, session and conversation type
 // (message_rollup), and the same with campaign and sending user for the
 // messages that have either (message_rollup_attributed). Triggers on
-// messages keep both exact, so every write path (webhooks, sends, the
-// expirer, merges, channel claims) stays counted without code of its own.
-// On PostgreSQL the triggers append changes to message_rollup_delta, folded
-// into the two tables from time to time; readers sum both.
+// messages keep them exact, so every write path (webhooks, sends, the
+// expirer, merges, channel claims) stays counted without code of its own —
+// with one exception on SQLite, the hot one: the apply of status webhooks
+// sums its rows' moves between keys per batch and writes each key once
+// (applier.writeRollup), marking its updates with rollup_gen so the update
+// triggers skip them (migration 00005). On PostgreSQL the triggers append
+// changes to message_rollup_delta, folded into the tables from time to
+// time; readers sum both.
 
 // The rollup's three tables, from coarse to fine, and their key columns.
 type rollupLevel int
