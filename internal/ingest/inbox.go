@@ -71,11 +71,15 @@ func (in *Inbox) Handoff() <-chan store.InboxBatch { return in.handoff }
 func (in *Inbox) Append(ctx context.Context, body []byte, batch *domain.WebhookBatch) error {
 	p := &pending{body: body, batch: batch, err: make(chan error, 1)}
 	select {
-	case in.queue <- p:
-	case <-in.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	case in.queue <- p: // the queue has room: the usual case, and the cheap one
+	default:
+		select {
+		case in.queue <- p:
+		case <-in.done:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	// Once queued the body will be committed or failed; wait for the outcome
 	// even if the client goes away, so the answer is never a lie.

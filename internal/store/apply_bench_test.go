@@ -74,3 +74,26 @@ func BenchmarkApplyStatuses(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBatch)/1000, "µs/event")
 }
+
+// BenchmarkAppendInbox stores webhook bodies as the inbox's group commit
+// does under load: 16 status webhooks of Meta's size per transaction.
+func BenchmarkAppendInbox(b *testing.B) {
+	const perCommit = 16
+	ctx := context.Background()
+	st := storetest.Open(b)
+	bodies := make([][]byte, perCommit)
+	for i := range bodies {
+		bodies[i] = fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":`+
+			`{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},`+
+			`"statuses":[{"id":"wamid.BENCH%010d","status":"delivered","timestamp":"1763802000","recipient_id":"5511970000%03d",`+
+			`"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}}]},"field":"messages"}]}]}`, i, i)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		if _, err := st.AppendInbox(ctx, bodies, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perCommit)/1000, "µs/webhook")
+}
