@@ -19,7 +19,7 @@ import (
 // machine (a validating pass, then a reflective one), a tenth of what
 // storing and applying the event costs in all.
 func decodeFast(body []byte, env *envelope) bool {
-	d := fastDecoder{b: body}
+	d := fastDecoder{b: body, s: string(body)}
 	d.ws()
 	if !d.envelope(env) {
 		return false
@@ -30,6 +30,7 @@ func decodeFast(body []byte, env *envelope) bool {
 
 type fastDecoder struct {
 	b     []byte
+	s     string // b as a string, copied once: decoded strings are slices of it
 	i     int
 	depth int
 }
@@ -95,7 +96,8 @@ func (d *fastDecoder) str(dst *string) bool {
 	if !ok || (!ascii && !utf8.Valid(s)) {
 		return false
 	}
-	*dst = string(s)
+	end := d.i - 1 // the closing quote
+	*dst = d.s[end-len(s) : end]
 	return true
 }
 
