@@ -288,6 +288,22 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+// Checkpoint copies the write-ahead logs of a SQLite database and its inbox
+// into their files and empties them; on PostgreSQL it does nothing. The
+// benchmarks call it after their setup, so that writing the setup's pages
+// out does not fall inside what they time.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	for _, db := range []*sql.DB{s.w, s.iw} {
+		if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
 
 // Ping checks that the database answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
