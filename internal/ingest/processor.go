@@ -33,18 +33,14 @@ type Processor struct {
 	// batch's messages and contacts, the commit) is then paid once for
 	// many rows, and a message's statuses arriving close together are
 	// merged into one write. Applying is that much later; answering
-	// webhooks is not affected. The wait ends early once no webhook has
-	// been stored for Quiet: when traffic stops, the last rows are applied
-	// at once instead of after the whole linger.
+	// webhooks is not affected.
 	Linger time.Duration
-	Quiet  time.Duration
 }
 
 // NewProcessor returns a processor of st's inbox, woken by wake (the
 // inbox's Stored channel) and otherwise polling.
 func NewProcessor(st *store.Store, m *Metrics, wake <-chan struct{}) *Processor {
-	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second,
-		Linger: 50 * time.Millisecond, Quiet: 5 * time.Millisecond}
+	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second, Linger: 50 * time.Millisecond}
 }
 
 // TakeHandoff makes the processor use the rows inbox hands off, parsed,
@@ -105,8 +101,12 @@ func (p *Processor) Run(ctx context.Context) error {
 			continue
 		}
 		if n > 0 {
-			if p.Linger > 0 && !p.linger(ctx) {
-				return nil
+			if p.Linger > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(p.Linger):
+				}
 			}
 			continue
 		}
@@ -115,31 +115,6 @@ func (p *Processor) Run(ctx context.Context) error {
 			return nil
 		case <-p.wake:
 		case <-t.C:
-		}
-	}
-}
-
-// linger waits Linger, or until no webhook has been stored for Quiet; it
-// reports false when ctx is done.
-func (p *Processor) linger(ctx context.Context) bool {
-	end := time.NewTimer(p.Linger)
-	defer end.Stop()
-	quiet := p.Quiet
-	if quiet <= 0 {
-		quiet = p.Linger
-	}
-	idle := time.NewTimer(quiet)
-	defer idle.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-end.C:
-			return true
-		case <-idle.C:
-			return true
-		case <-p.wake:
-			idle.Reset(quiet)
 		}
 	}
 }
