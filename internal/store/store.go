@@ -288,6 +288,7 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
 // Checkpoint copies the write-ahead logs of a SQLite database and its inbox
 // into their files and empties them; on PostgreSQL it does nothing. The
 // benchmarks call it after their setup, so that writing the setup's pages
@@ -303,7 +304,6 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	}
 	return nil
 }
-
 
 // Ping checks that the database answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
