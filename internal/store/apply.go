@@ -838,9 +838,9 @@ const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, 
 // msgRow holds: SQLite then finds the row by its rowid, which the update
 // needs anyway, instead of first looking its wamid up in that column's
 // index (7% of applying a status). New rows have new ids and insert. A
-// row's rollup_gen value is 1 when flush counts the
-// change in the rollup itself (SQLite's update triggers then skip the row),
-// 0 when the triggers are to count it.
+// row's rollup_gen value is 1 when flush counts the change in the rollup
+// itself (SQLite's update triggers then skip the row), 0 when the triggers
+// are to count it.
 const upsertStatus = ` ON CONFLICT (id) DO UPDATE SET rollup_gen = messages.rollup_gen + excluded.rollup_gen,
 	state = excluded.state, state_rank = excluded.state_rank,
 	status = excluded.status, error_code = excluded.error_code, error_title = excluded.error_title,
@@ -876,8 +876,8 @@ var upsertStatusRow = "(?, 0, 0, 'mt', ?, '', 0, '', '', '', '', " + placeholder
 // On SQLite it also counts the rows it moves from one rollup key to
 // another, for the existing rows whose key the preload read: summed per
 // key and written once per key at the end, where the row triggers would
-// update two rows of two tables for each message (a third of the cost of
-// applying a status). New rows are counted by the insert triggers, and
+// update two rows of two tables for each message (a quarter of the cost
+// of applying a status). New rows are counted by the insert triggers, and
 // rows whose key is not known here by the update triggers.
 func (a *applier) flush() error {
 	now := ms(a.s.Now())
@@ -1043,13 +1043,13 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 	if len(e.Content) > 0 {
 		content = string(e.Content)
 	}
-	at := e.Timestamp
+	at, id := e.Timestamp, a.s.NewID()
 	_, err = a.s.txExec(a.ctx, a.tx, (`INSERT INTO messages
 		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 		 campaign_id, sender_user_id, bot_id, content_type, text, state, state_rank, status,
 		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at)
 		VALUES (?, ?, ?, 'mo', ?, 'webhook', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', -1, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.s.NewID(), ch.subaccountID, ch.id, e.WAMID, contactID, e164, e.FromWAID, e.FromUserID,
+		id, ch.subaccountID, ch.id, e.WAMID, contactID, e164, e.FromWAID, e.FromUserID,
 		campaignID, senderID, botID, e.Type, e.Text, ms(at), e.ContextWAMID, e.ButtonPayload, referral, content,
 		firstErrorCode(e.Errors), firstErrorTitle(e.Errors), firstErrorDetail(e.Errors), ms(a.s.Now()))
 	if err != nil {
@@ -1058,7 +1058,7 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 	if e.Type == "system" {
 		// A system notice (a number change) is not the contact writing: it
 		// opens no session.
-		a.msgs[e.WAMID] = &msgRow{direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
+		a.msgs[e.WAMID] = &msgRow{id: id, direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
 		st.Inbound++
 		return nil
 	}
@@ -1069,7 +1069,7 @@ func (a *applier) inbound(e *domain.InboundMessage, st *ApplyStats) error {
 	if err != nil {
 		return fmt.Errorf("update contact %d: %w", contactID, err)
 	}
-	a.msgs[e.WAMID] = &msgRow{direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
+	a.msgs[e.WAMID] = &msgRow{id: id, direction: "mo", contactID: contactID, channelID: ch.id, subaccountID: ch.subaccountID}
 	a.touch(timelineKey{ch.id, contactID}, at)
 	st.Inbound++
 	if a.s.isOptOutKeyword(e.Text) {

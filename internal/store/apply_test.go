@@ -116,3 +116,33 @@ func TestBrazilianNinthDigitMatchesSameContact(t *testing.T) {
 		t.Errorf("551187654321 and 5511987654321 are different contacts (%d, %d)", a.ContactID, b.ContactID)
 	}
 }
+
+// TestStatusOfAnInboundMessageInTheSameBatch: Meta sends statuses only for
+// the business's messages, but a status naming an inbound message applied in
+// the same transaction must not fail the batch (which would set the inbound
+// message aside with it).
+func TestStatusOfAnInboundMessageInTheSameBatch(t *testing.T) {
+	st := storetest.Open(t)
+	mo := &domain.WebhookBatch{Messages: []domain.InboundMessage{{Recipient: rcpt, WAMID: "wamid.MOSTATUS",
+		FromWAID: "5511987654321", Timestamp: time.Unix(1750000000, 0), Type: "text", Text: "oi"}}}
+	apply(t, st, mo, status("wamid.MOSTATUS", domain.StateRead, 1750000060))
+	m, err := st.MessageByWAMID(context.Background(), "wamid.MOSTATUS", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Direction != domain.DirectionMO || m.Text != "oi" {
+		t.Fatalf("inbound message stored as %+v", m)
+	}
+	for _, dir := range []domain.Direction{domain.DirectionMO, domain.DirectionMT} {
+		page, err := st.ReportMessages(context.Background(), &domain.MessageFilter{From: time.Unix(0, 0), Direction: dir, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[domain.Direction]int64{domain.DirectionMO: 1}[dir]; page.Total != want || len(page.Rows) != int(want) {
+			t.Errorf("%s messages: total %d, %d rows; want %d (one inbound message, nothing else)", dir, page.Total, len(page.Rows), want)
+		}
+	}
+	if err := st.CheckRollup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
