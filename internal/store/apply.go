@@ -863,9 +863,10 @@ var upsertRow = "(" + placeholders(strings.Count(upsertColumns, ",")+1) + ")"
 
 // upsertStatusRow is a row of the status-only upsert. Its rows exist (read
 // by the preload under the write lock, or written earlier in the
-// transaction), so only what the update sets is bound: the id, the wamid,
-// the status columns and rollup_gen; the other columns, which the insert
-// attempt needs and the update leaves alone, are constants. Binding a
+// transaction), so only the id (the conflict target), what the update sets
+// (the status columns and rollup_gen) and the wamid are bound; the other
+// columns, which the insert attempt needs and the update leaves alone, are
+// constants. Binding a
 // value through the driver costs about as much as SQLite's update of it.
 var upsertStatusRow = "(?, 0, 0, 'mt', ?, '', 0, '', '', '', '', " + placeholders(14) + ", 0, " + placeholders(4) + ", 0, '', ?)"
 
@@ -912,13 +913,8 @@ func (a *applier) flush() error {
 		if p.Pricing.Billable != nil {
 			billable = *p.Pricing.Billable
 		}
-		dir := m.direction
-		if dir == "" {
-			dir = "mt"
-		}
-		counts := a.s.dialect == SQLite && m.countedKnown && !m.isNew
 		gen := 0
-		if counts {
+		if a.s.dialect == SQLite && m.countedKnown && !m.isNew {
 			gen = 1
 			k := m.counted
 			k.status, k.accepted = string(p.Status()), p.State != domain.StateFailed || p.ErrorCode != 0
@@ -937,6 +933,10 @@ func (a *applier) flush() error {
 				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
 				msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), gen)
 		} else {
+			dir := m.direction
+			if dir == "" {
+				dir = "mt"
+			}
 			*rows = append(*rows, m.id, m.subaccountID, m.channelID, dir, m.wamid, m.origin, m.contactID, m.phone, m.waID,
 				m.userID, "", string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode, p.ErrorTitle, p.ErrorDetail,
 				p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
