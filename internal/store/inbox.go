@@ -5,10 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/ticksapp/ticks/internal/inboxlog"
 )
 
 // InboxRow is a webhook body as it was received.
@@ -18,59 +23,173 @@ type InboxRow struct {
 	Body       []byte
 }
 
-// InboxPath is the file of a SQLite database's webhook inbox: next to
-// it, named after it ("ticks.db" → "ticks-inbox.db"). Back both up together.
-func InboxPath(path string) string {
-	if path == ":memory:" {
-		return path
+// InboxDir is the directory of a SQLite database's webhook inbox log: next
+// to it, named after it ("ticks.db" → "ticks-inbox"). Back both up together.
+func InboxDir(path string) string {
+	if base, ok := strings.CutSuffix(path, ".db"); ok {
+		return base + "-inbox"
 	}
+	return path + "-inbox.d"
+}
+
+// legacyInboxPath is where an earlier ticks kept the inbox of a SQLite
+// database: a SQLite file beside it. Migrate moves its rows into the log.
+func legacyInboxPath(path string) string {
 	if base, ok := strings.CutSuffix(path, ".db"); ok {
 		return base + "-inbox.db"
 	}
 	return path + "-inbox"
 }
 
-// inboxSchema creates the inbox of a SQLite inbox file. The ids go on from
-// those the main database's inbox table used before the inbox had a file
-// of its own (migrateInbox), so the processor's cursor stays meaningful.
-const inboxSchema = `CREATE TABLE IF NOT EXISTS webhook_inbox (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at INTEGER NOT NULL,
-    body        BLOB NOT NULL
-)`
+// inboxFiles is a SQLite database's inbox log, opened on first use.
+type inboxFiles struct {
+	dir    string // "" on PostgreSQL
+	legacy string
+	temp   bool // dir is a temporary one, removed on close (":memory:")
+	opts   inboxlog.Options
 
-// migrateInbox creates the inbox file's table and moves into it any rows
-// of the main database's inbox table, which it then drops: once on a
-// database from before the inbox file, and right after the first migration
-// on a new one. The inbox's ids start after every id the old table or the
-// cursor used.
+	mu  sync.Mutex
+	log *inboxlog.Log
+}
+
+// get returns the inbox log, taking it for this process on first use. When
+// another process holds it (a server, beside an admin command) it returns
+// a read-only view of it as it is now, with owned false.
+func (s *Store) inboxLog(ctx context.Context) (l *inboxlog.Log, owned bool, err error) {
+	in := &s.inbox
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.log != nil {
+		return in.log, true, nil
+	}
+	l, err = inboxlog.Open(in.dir, in.opts)
+	if errors.Is(err, inboxlog.ErrLocked) {
+		ro := in.opts
+		ro.ReadOnly = true
+		l, err = inboxlog.Open(in.dir, ro)
+		return l, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	// Ids go on after every id the processor has applied, even if the log
+	// lost its tail to a power loss (without sync mode) or was removed.
+	cur, err := s.Cursor(ctx)
+	if err != nil {
+		l.Close()
+		return nil, false, err
+	}
+	l.SetFloor(cur)
+	in.log = l
+	return l, true, nil
+}
+
+// withInboxLog runs fn on the inbox log, closing a read-only view after.
+func (s *Store) withInboxLog(ctx context.Context, fn func(*inboxlog.Log) error) error {
+	l, owned, err := s.inboxLog(ctx)
+	if err != nil {
+		return err
+	}
+	if !owned {
+		defer l.Close()
+	}
+	return fn(l)
+}
+
+func (in *inboxFiles) close() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var err error
+	if in.log != nil {
+		err = in.log.Close()
+		in.log = nil
+	}
+	if in.temp {
+		os.RemoveAll(in.dir)
+	}
+	return err
+}
+
+// migrateInbox moves into the inbox log the webhooks an earlier ticks kept
+// in SQLite — a table of the main database, or later a file of its own —
+// with their ids, and then drops them. It runs once; stopped half way, the
+// next run goes on (rows the log already has are skipped). New ids come
+// after every id the old inbox, its sequence or the cursor used.
 func (s *Store) migrateInbox(ctx context.Context) error {
-	if _, err := s.iw.ExecContext(ctx, inboxSchema); err != nil {
+	var table int
+	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&table); err != nil {
 		return fmt.Errorf("migrate inbox: %w", err)
 	}
-	var old int
-	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&old); err != nil {
-		return fmt.Errorf("migrate inbox: %w", err)
-	}
-	if old == 0 {
+	_, statErr := os.Stat(s.inbox.legacy)
+	file := statErr == nil
+	if table == 0 && !file {
 		return nil
 	}
-	var seq int64
-	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'webhook_inbox'`).Scan(&seq); err != nil {
-		return fmt.Errorf("migrate inbox: %w", err)
+	// The log is opened without the cursor's floor: the rows keep their ids,
+	// applied or not, and the floor comes after them.
+	in := &s.inbox
+	in.mu.Lock()
+	if in.log == nil {
+		l, err := inboxlog.Open(in.dir, in.opts)
+		if err != nil {
+			in.mu.Unlock()
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+		in.log = l
+	}
+	l := in.log
+	in.mu.Unlock()
+	if table > 0 {
+		if err := moveInbox(ctx, s.w, l); err != nil {
+			return err
+		}
+		if _, err := s.w.ExecContext(ctx, `DROP TABLE webhook_inbox`); err != nil {
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+	}
+	if file {
+		db, err := sql.Open("sqlite", "file:"+url.PathEscape(s.inbox.legacy)+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			return fmt.Errorf("migrate inbox: %w", err)
+		}
+		err = moveInbox(ctx, db, l)
+		db.Close()
+		if err != nil {
+			return err
+		}
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(s.inbox.legacy + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("migrate inbox: %w", err)
+			}
+		}
 	}
 	cur, err := s.Cursor(ctx)
 	if err != nil {
 		return err
 	}
-	for after := int64(0); ; {
-		rows, err := s.w.QueryContext(ctx, `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT 500`, after)
+	l.SetFloor(cur)
+	return nil
+}
+
+// moveInbox appends the rows of db's webhook_inbox table that l lacks to l,
+// keeping their ids, and raises l's floor to the table's sequence. It syncs
+// l before returning, since the caller then drops the rows.
+func moveInbox(ctx context.Context, db *sql.DB, l *inboxlog.Log) error {
+	var exists int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&exists); err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
+	}
+	if exists == 0 {
+		return nil
+	}
+	for after := l.LastID(); ; {
+		rows, err := db.QueryContext(ctx, `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT 500`, after)
 		if err != nil {
 			return fmt.Errorf("migrate inbox: %w", err)
 		}
-		var batch []InboxRow
+		var batch []inboxlog.Record
 		for rows.Next() {
-			var r InboxRow
+			var r inboxlog.Record
 			var at int64
 			if err := rows.Scan(&r.ID, &at, &r.Body); err != nil {
 				rows.Close()
@@ -86,52 +205,37 @@ func (s *Store) migrateInbox(ctx context.Context) error {
 		if len(batch) == 0 {
 			break
 		}
-		err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
-			for _, r := range batch {
-				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_inbox (id, received_at, body) VALUES (?, ?, ?)`,
-					r.ID, ms(r.ReceivedAt), r.Body); err != nil {
-					return err
-				}
+		// One append per run of consecutive ids received together (the old
+		// inbox's group commits).
+		for i := 0; i < len(batch); {
+			j := i + 1
+			for j < len(batch) && batch[j].ID == batch[j-1].ID+1 && batch[j].ReceivedAt.Equal(batch[i].ReceivedAt) {
+				j++
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("migrate inbox: %w", err)
+			bodies := make([][]byte, 0, j-i)
+			for _, r := range batch[i:j] {
+				bodies = append(bodies, r.Body)
+			}
+			l.SetFloor(batch[i].ID - 1)
+			first, err := l.Append(bodies, batch[i].ReceivedAt)
+			if err != nil {
+				return fmt.Errorf("migrate inbox: %w", err)
+			}
+			if first != batch[i].ID {
+				return fmt.Errorf("migrate inbox: webhook %d would be stored as %d: the inbox log was written before the migration", batch[i].ID, first)
+			}
+			i = j
 		}
 		after = batch[len(batch)-1].ID
 	}
-	err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
-		// AUTOINCREMENT goes on from its sequence: raise it to what the old
-		// table (or the cursor) used.
-		floor := max(seq, cur)
-		if _, err := tx.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'webhook_inbox'`, floor); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) SELECT 'webhook_inbox', ?
-			WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'webhook_inbox')`, floor)
-		return err
-	})
-	if err != nil {
+	var seq int64
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'webhook_inbox'`).Scan(&seq)
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
 		return fmt.Errorf("migrate inbox: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `DROP TABLE webhook_inbox`); err != nil {
+	l.SetFloor(seq)
+	if err := l.Sync(); err != nil {
 		return fmt.Errorf("migrate inbox: %w", err)
-	}
-	return nil
-}
-
-// txOn runs fn in a write transaction on db, committing when it returns nil.
-func txOn(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
@@ -145,15 +249,29 @@ func appendQuery(n int) string {
 		strings.TrimSuffix(strings.Repeat(`(?, ?),`, n), ",") + ` RETURNING id`
 }
 
-// AppendInbox durably stores webhook bodies, all in one transaction: the
-// group commit that lets many concurrent webhooks share one disk sync. It
-// returns the rows' IDs, in the order of bodies.
+// AppendInbox durably stores webhook bodies, all at once: the group commit
+// that lets many concurrent webhooks share one write (and one disk sync).
+// It returns their IDs, in the order of bodies. On SQLite they go to the
+// inbox log, on PostgreSQL to the inbox table in one transaction.
 func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.Time) ([]int64, error) {
 	if len(bodies) == 0 {
 		return nil, nil
 	}
-	// The statements are prepared before the transaction, which holds the
-	// inbox writer's only connection on SQLite.
+	if s.dialect == SQLite {
+		var first int64
+		err := s.withInboxLog(ctx, func(l *inboxlog.Log) (err error) {
+			first, err = l.Append(bodies, received)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("append inbox: %w", err)
+		}
+		ids := make([]int64, len(bodies))
+		for i := range ids {
+			ids[i] = first + int64(i)
+		}
+		return ids, nil
+	}
 	stmts := map[int]*sql.Stmt{}
 	for start := 0; start < len(bodies); start += appendChunk {
 		n := min(appendChunk, len(bodies)-start)
@@ -161,17 +279,17 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 			continue
 		}
 		q := appendQuery(n)
-		st := s.cached(s.iw, q)
+		st := s.cached(s.w, q)
 		if st == nil {
 			var err error
-			if st, err = s.prepare(ctx, s.iw, q); err != nil {
+			if st, err = s.prepare(ctx, s.w, q); err != nil {
 				return nil, fmt.Errorf("append inbox: %w", err)
 			}
 		}
 		stmts[n] = st
 	}
 	ids := make([]int64, 0, len(bodies))
-	err := txOn(ctx, s.iw, func(tx *sql.Tx) error {
+	err := txOn(ctx, s.w, func(tx *sql.Tx) error {
 		args := make([]any, 0, 2*appendChunk)
 		for start := 0; start < len(bodies); start += appendChunk {
 			part := bodies[start:min(start+appendChunk, len(bodies))]
@@ -210,11 +328,25 @@ func (s *Store) AppendInbox(ctx context.Context, bodies [][]byte, received time.
 
 // ReadInbox returns up to limit inbox rows with an ID above after, in order.
 func (s *Store) ReadInbox(ctx context.Context, after int64, limit int) ([]InboxRow, error) {
+	if s.dialect == SQLite {
+		var out []InboxRow
+		err := s.withInboxLog(ctx, func(l *inboxlog.Log) error {
+			recs, err := l.Read(after, limit)
+			for _, r := range recs {
+				out = append(out, InboxRow(r))
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read inbox: %w", err)
+		}
+		return out, nil
+	}
 	query := `SELECT id, received_at, body FROM webhook_inbox WHERE id > ? ORDER BY id LIMIT ?`
-	st := s.cached(s.ir, query)
+	st := s.cached(s.r, query)
 	if st == nil {
 		var err error
-		if st, err = s.prepare(ctx, s.ir, query); err != nil {
+		if st, err = s.prepare(ctx, s.r, query); err != nil {
 			return nil, fmt.Errorf("read inbox: %w", err)
 		}
 	}
@@ -242,15 +374,24 @@ type InboxStats struct {
 	Applied int64 // the last one applied
 }
 
-// Pending is how many stored webhooks wait to be applied (ids are dense
-// on SQLite; on PostgreSQL an id lost to a rolled-back commit counts too).
+// Pending is how many stored webhooks wait to be applied (ids are dense in
+// the SQLite inbox log but after a lost tail; on PostgreSQL an id lost to a
+// rolled-back commit counts too).
 func (st InboxStats) Pending() int64 { return max(st.LastID-st.Applied, 0) }
 
-// InboxStats reports how far the processor got. It reads two index
-// entries, so /readyz and pollers may call it often.
+// InboxStats reports how far the processor got. It is cheap (an index
+// entry, or the log's last id), so /readyz and pollers may call it often.
 func (s *Store) InboxStats(ctx context.Context) (InboxStats, error) {
 	var st InboxStats
-	err := s.ir.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.LastID)
+	var err error
+	if s.dialect == SQLite {
+		err = s.withInboxLog(ctx, func(l *inboxlog.Log) error {
+			st.LastID = l.LastID()
+			return nil
+		})
+	} else {
+		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM webhook_inbox`).Scan(&st.LastID)
+	}
 	if err != nil {
 		return st, fmt.Errorf("inbox stats: %w", err)
 	}
@@ -287,14 +428,24 @@ func (s *Store) setCursorTx(ctx context.Context, tx *sql.Tx, id int64) error {
 	return nil
 }
 
-// PruneInbox deletes applied inbox rows received before cutoff.
+// PruneInbox deletes applied webhooks received before cutoff and returns
+// how many went. The SQLite inbox log removes whole files of them, oldest
+// first: a file goes once every webhook in it is applied and the file after
+// it began before cutoff.
 func (s *Store) PruneInbox(ctx context.Context, cutoff time.Time) (int64, error) {
 	cur, err := s.Cursor(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = txOn(ctx, s.iw, func(tx *sql.Tx) error {
+	if s.dialect == SQLite {
+		err := s.withInboxLog(ctx, func(l *inboxlog.Log) (err error) {
+			n, err = l.Prune(cur, cutoff)
+			return err
+		})
+		return n, err
+	}
+	err = txOn(ctx, s.w, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_inbox WHERE id <= ? AND received_at < ?`), cur, ms(cutoff))
 		if err != nil {
 			return fmt.Errorf("prune inbox: %w", err)

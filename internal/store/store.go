@@ -23,6 +23,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+
+	"github.com/ticksapp/ticks/internal/inboxlog"
 )
 
 //go:embed migrations
@@ -44,11 +46,11 @@ type Store struct {
 	dialect Dialect
 	w       *sql.DB // writer
 	r       *sql.DB // readers
-	// The webhook inbox's writer and readers. On SQLite the inbox is a
-	// file of its own, so that storing a webhook (which Meta waits for)
-	// never waits for a long apply transaction to release the writer lock.
-	// On PostgreSQL they are w and r.
-	iw, ir *sql.DB
+	// The webhook inbox of a SQLite database: a log of files beside it
+	// (package inboxlog), opened when first needed, so that only the
+	// process that serves webhooks holds it. On PostgreSQL the inbox is a
+	// table.
+	inbox inboxFiles
 	// raw reads exports on a SQLite file, bypassing database/sql; nil
 	// otherwise.
 	raw *rawReaders
@@ -63,8 +65,6 @@ type Store struct {
 	rebound sync.Map // query text → dialect-specific text
 	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
 	rstmts  sync.Map // query text → *sql.Stmt prepared on the readers
-	istmts  sync.Map // query text → *sql.Stmt prepared on the inbox's writer
-	irstmts sync.Map // and on its readers
 	wanted  sync.Map // query text → true: to prepare on the writer when it is free
 
 	groupOnce sync.Once
@@ -99,15 +99,10 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 
 // stmtCache is the statement cache of one of the store's pools.
 func (s *Store) stmtCache(db *sql.DB) *sync.Map {
-	switch db {
-	case s.w:
+	if db == s.w {
 		return &s.wstmts
-	case s.r:
-		return &s.rstmts
-	case s.iw:
-		return &s.istmts
 	}
-	return &s.irstmts
+	return &s.rstmts
 }
 
 // readStmt returns the cached reader statement for query.
@@ -170,13 +165,20 @@ func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 // Option changes how Open connects.
 type Option func(*options)
 
-type options struct{ sqliteSync string }
+type options struct {
+	sqliteSync        string
+	inboxSegmentBytes int64
+}
 
 // WithSQLiteSync sets SQLite's synchronous mode: "normal" (the default) makes
 // a commit durable against a crash of the process, which is what WAL mode
 // needs to lose nothing on kill -9; "full" also syncs the disk on every
 // commit, to survive a power loss, at the cost of the disk's sync latency.
 func WithSQLiteSync(mode string) Option { return func(o *options) { o.sqliteSync = mode } }
+
+// WithInboxSegmentBytes sets the size at which a SQLite database's inbox
+// log starts a new file (default 64 MiB): small in tests of retention.
+func WithInboxSegmentBytes(n int64) Option { return func(o *options) { o.inboxSegmentBytes = n } }
 
 // Open connects to the database named by dsn: "postgres://…" or
 // "postgresql://…" for PostgreSQL, anything else is a SQLite file path
@@ -209,7 +211,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s.w, s.r, s.iw, s.ir = db, db, db, db
+		s.w, s.r = db, db
 	} else {
 		s.dialect = SQLite
 		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
@@ -236,21 +238,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
 		s.w, s.r = w, r
-		ipath := InboxPath(path)
-		if s.iw, err = sql.Open("sqlite", "file:"+url.PathEscape(ipath)+"?"+pragmas+"&_txlock=immediate"); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("open sqlite inbox: %w", err)
-		}
-		s.iw.SetMaxOpenConns(1)
-		s.iw.SetMaxIdleConns(1)
-		s.iw.SetConnMaxLifetime(0)
-		if s.ir, err = sql.Open("sqlite", "file:"+url.PathEscape(ipath)+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("open sqlite inbox: %w", err)
-		}
-		s.ir.SetMaxOpenConns(4)
-		s.ir.SetMaxIdleConns(4)
-		if path != ":memory:" {
+		s.inbox = inboxFiles{dir: InboxDir(path), legacy: legacyInboxPath(path),
+			opts: inboxlog.Options{Sync: o.sqliteSync == "full", SegmentBytes: o.inboxSegmentBytes}}
+		if path == ":memory:" {
+			if s.inbox.dir, err = os.MkdirTemp("", "ticks-inbox-"); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("open sqlite inbox: %w", err)
+			}
+			s.inbox.temp = true
+		} else {
 			s.raw = newRawReaders(path)
 		}
 	}
@@ -272,12 +268,12 @@ func (s *Store) Close() error {
 	if s.raw != nil {
 		s.raw.close()
 	}
-	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts, &s.istmts, &s.irstmts} {
+	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	}
-	var err error
+	err := s.inbox.close()
 	closed := map[*sql.DB]bool{}
-	for _, db := range []*sql.DB{s.w, s.r, s.iw, s.ir} {
+	for _, db := range []*sql.DB{s.w, s.r} {
 		if db == nil || closed[db] {
 			continue
 		}
@@ -289,18 +285,16 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Checkpoint copies the write-ahead logs of a SQLite database and its inbox
-// into their files and empties them; on PostgreSQL it does nothing. The
+// Checkpoint copies the write-ahead log of a SQLite database into its file
+// and empties it; on PostgreSQL it does nothing. The
 // benchmarks call it after their setup, so that writing the setup's pages
 // out does not fall inside what they time.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
-	for _, db := range []*sql.DB{s.w, s.iw} {
-		if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
@@ -358,6 +352,22 @@ func (s *Store) q(query string) string {
 	out := b.String()
 	s.rebound.Store(query, out)
 	return out
+}
+
+// txOn runs fn in a write transaction on db, committing when it returns nil.
+func txOn(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // tx runs fn in a write transaction, committing when it returns nil.
