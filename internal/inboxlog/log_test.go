@@ -12,7 +12,9 @@ import (
 	"time"
 )
 
-func body(i int) []byte { return fmt.Appendf(nil, `{"webhook":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("x"), i%50)) }
+func body(i int) []byte {
+	return fmt.Appendf(nil, `{"webhook":%d,"pad":"%s"}`, i, bytes.Repeat([]byte("x"), i%50))
+}
 
 func mustOpen(t *testing.T, dir string, opts Options) *Log {
 	t.Helper()

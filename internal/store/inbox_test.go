@@ -53,7 +53,7 @@ func TestInboxAppendReadPrune(t *testing.T) {
 	if len(rows) != 71 || rows[0].ID != second[0] || string(rows[69].Body) != string(bodies[69]) || rows[70].ID != third[0] {
 		t.Fatalf("read after %d: %d rows, first %d", first[1], len(rows), rows[0].ID)
 	}
-	if !rows[0].ReceivedAt.Equal(now.Add(-47*time.Hour).Truncate(time.Millisecond)) {
+	if !rows[0].ReceivedAt.Equal(now.Add(-47 * time.Hour).Truncate(time.Millisecond)) {
 		t.Fatalf("received at %v, want %v", rows[0].ReceivedAt, now.Add(-47*time.Hour))
 	}
 	stats, err := st.InboxStats(ctx)
