@@ -76,7 +76,8 @@ func BenchmarkApplyStatuses(b *testing.B) {
 }
 
 // BenchmarkAppendInbox stores webhook bodies as the inbox's group commit
-// does under load: 16 status webhooks of Meta's size per transaction.
+// does under load: 16 status webhooks of Meta's size per commit (a write
+// to the inbox log on SQLite, a transaction on PostgreSQL).
 func BenchmarkAppendInbox(b *testing.B) {
 	const perCommit = 16
 	ctx := context.Background()
