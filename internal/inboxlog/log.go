@@ -8,7 +8,8 @@
 // page touched plus its checkpoints — about a seventh of ticks's CPU per
 // status webhook. A write that returned is in the kernel's page cache, so a
 // killed process loses nothing it acknowledged; sync mode also survives a
-// power loss.
+// power loss. (Without it, a segment is synced in the background when the
+// next one starts, so a power loss can cost at most the newest segment.)
 //
 // A record carries a checksum over its id, time and body; opening the log
 // drops a torn record at the end of the last segment (a write the process
@@ -403,8 +404,20 @@ func (l *Log) segmentFor(first, last, atMS int64) (*segment, error) {
 			return nil, fmt.Errorf("store webhook: new inbox segment: %w", err)
 		}
 	}
-	if l.active != nil {
-		l.active.Close()
+	if old := l.active; old != nil {
+		if l.opts.Sync {
+			old.Close()
+		} else {
+			// Without sync mode the kernel writes the segment out in its
+			// own time; once it is closed, ask for it now, off the path
+			// webhooks wait on, so a power loss can cost at most the
+			// newest segment.
+			go func() {
+				syncData(old)
+				syncDir(l.dir)
+				old.Close()
+			}()
+		}
 	}
 	l.active = f
 	l.mu.Lock()
