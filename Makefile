@@ -22,6 +22,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzDecodeFast -fuzztime 4000000x ./internal/whatsapp/
 	go test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 2000000x ./internal/whatsapp/
 	go test -run '^$$' -fuzz FuzzParseError -fuzztime 1500000x ./internal/cloudapi/
+	go test -run '^$$' -fuzz FuzzOpenDamaged -fuzztime 60000x ./internal/inboxlog/
 
 lint:
 	scripts/lint.sh
