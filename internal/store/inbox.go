@@ -52,7 +52,7 @@ type inboxFiles struct {
 	log *inboxlog.Log
 }
 
-// get returns the inbox log, taking it for this process on first use. When
+// inboxLog returns the inbox log, taking it for this process on first use. When
 // another process holds it (a server, beside an admin command) it returns
 // a read-only view of it as it is now, with owned false.
 func (s *Store) inboxLog(ctx context.Context) (l *inboxlog.Log, owned bool, err error) {
@@ -375,8 +375,8 @@ type InboxStats struct {
 }
 
 // Pending is how many stored webhooks wait to be applied (ids are dense in
-// the SQLite inbox log but after a lost tail; on PostgreSQL an id lost to a
-// rolled-back commit counts too).
+// the SQLite inbox log, but for a jump after a tail lost to a power loss; on
+// PostgreSQL an id lost to a rolled-back commit counts too).
 func (st InboxStats) Pending() int64 { return max(st.LastID-st.Applied, 0) }
 
 // InboxStats reports how far the processor got. It is cheap (an index
