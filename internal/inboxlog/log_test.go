@@ -315,3 +315,23 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perCommit)/1000, "µs/webhook")
 }
+
+// A process killed while it started a segment leaves it empty or with half
+// a header: the log opens, keeps what came before, and writes on in it.
+func TestSegmentStartedWhenKilled(t *testing.T) {
+	for _, size := range []int{0, headerSize / 2, headerSize} {
+		dir := t.TempDir()
+		l := mustOpen(t, dir, Options{})
+		appendN(t, l, 0, 3, 3, time.Now())
+		l.Close()
+		if err := os.WriteFile(filepath.Join(dir, segmentName(4)), fileHeader()[:size], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l = mustOpen(t, dir, Options{})
+		appendN(t, l, 3, 5, 2, time.Now())
+		l.Close()
+		l = mustOpen(t, dir, Options{})
+		checkRecords(t, readAll(t, l, 0, 100), 0, 5)
+		l.Close()
+	}
+}
