@@ -38,6 +38,9 @@ type demoState struct {
 	APIToken    string `json:"api_token"` // a supervisor token of the first subaccount
 	Seeded      bool   `json:"seeded"`
 	SimulatorID uint64 `json:"simulator_seed"`
+	// Runs counts the demo's starts: each gives the simulator a run of its
+	// own, so a resumed demo does not make the wamids of an earlier run.
+	Runs uint64 `json:"runs"`
 }
 
 // The demo's business numbers: Meta's documentation ids for the first, made
@@ -122,7 +125,11 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	mix.Failed, mix.Read, mix.Delivered = 0.16, 0.52, 0.22 // the rest stays "sent" and expires
 	mix.FailureCodes = []int{131026, 131026, 131049, 130472, 131050, 131000, 131016, 132015, 132000, 135000, 131053}
 	mix.OptOut = 0.03
-	sim := simulator.NewServer(simulator.Config{Seed: state.SimulatorID, WebhookURL: webhookURL,
+	state.Runs++
+	if err := state.save(*dir); err != nil {
+		return err
+	}
+	sim := simulator.NewServer(simulator.Config{Seed: state.SimulatorID, Run: state.Runs, WebhookURL: webhookURL,
 		AppSecret: []byte(state.AppSecret), Phones: demoPhones, Mix: mix, Contacts: demoContacts,
 		Logger: slog.Default()})
 	defer sim.Close()

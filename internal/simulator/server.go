@@ -75,6 +75,10 @@ type Config struct {
 	// timestamps, and what depends on timing such as throughput refusals,
 	// differ).
 	Seed uint64
+	// Run numbers the runs of one simulated account kept across restarts
+	// (the demo counts them): the wamids of different runs never collide,
+	// while the seed keeps the templates' ids and the contacts the same.
+	Run uint64
 	// WebhookURL receives the webhooks (POST, signed). Run needs it; when
 	// it is empty, only the HTTP API works and no webhook is kept.
 	WebhookURL string
@@ -173,6 +177,9 @@ func NewServer(cfg Config) *Server {
 		phones: map[string]*phoneState{}, client: cfg.Client, log: cfg.Logger, version: cfg.Version,
 		templates: map[string][]*templateShape{}, users: map[userKey]*user{},
 		wake: make(chan struct{}, 1), closeCh: make(chan struct{})}
+	// Each run numbers its messages from a range of its own: a wamid's key
+	// is a bijection of the number.
+	s.msgSeq, s.inSeq = cfg.Run<<32, cfg.Run<<32
 	if s.mix.isZero() {
 		s.mix = DefaultOutcomes()
 	}

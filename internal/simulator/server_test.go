@@ -529,9 +529,13 @@ func TestOptOutThenMarketingFails(t *testing.T) {
 }
 
 func TestSameSeedSameRun(t *testing.T) {
-	run := func(seed uint64) (ids []string, bodies []string) {
+	run := func(seed uint64, runs ...uint64) (ids []string, bodies []string) {
 		now := time.Unix(1750000000, 0)
-		h := newHarness(t, Config{Seed: seed, Throughput: 10_000, Now: func() time.Time { return now }}, 0)
+		cfg := Config{Seed: seed, Throughput: 10_000, Now: func() time.Time { return now }}
+		if len(runs) > 0 {
+			cfg.Run = runs[0]
+		}
+		h := newHarness(t, cfg, 0)
 		h.sim.Tick(5)
 		for i := range 40 {
 			to := fmt.Sprintf("55119%08d", 60000000+i%10)
@@ -562,6 +566,12 @@ func TestSameSeedSameRun(t *testing.T) {
 	ids3, _ := run(43)
 	if slices.Equal(ids1, ids3) {
 		t.Errorf("another seed gave the same wamids")
+	}
+	// A later run of the same account (the demo restarted) makes new wamids:
+	// ticks keeps those of the earlier runs and would refuse them again.
+	ids4, _ := run(42, 1)
+	if seen := slices.Compact(slices.Sorted(slices.Values(slices.Concat(ids1, ids4)))); len(seen) != len(ids1)+len(ids4) {
+		t.Errorf("a later run repeated %d wamids of the first", len(ids1)+len(ids4)-len(seen))
 	}
 }
 
