@@ -52,9 +52,10 @@ type inboxFiles struct {
 	log *inboxlog.Log
 }
 
-// inboxLog returns the inbox log, taking it for this process on first use. When
-// another process holds it (a server, beside an admin command) it returns
-// a read-only view of it as it is now, with owned false.
+// inboxLog returns the inbox log, taking it for this process on first use.
+// When another process holds it (a server, beside an admin command) it
+// returns a read-only view of it as it is now, with owned false: reads
+// work, appends fail.
 func (s *Store) inboxLog(ctx context.Context) (l *inboxlog.Log, owned bool, err error) {
 	in := &s.inbox
 	in.mu.Lock()
@@ -93,6 +94,27 @@ func (s *Store) withInboxLog(ctx context.Context, fn func(*inboxlog.Log) error) 
 	if !owned {
 		defer l.Close()
 	}
+	return fn(l)
+}
+
+// peekInboxLog runs fn on the inbox log when this process holds it, and
+// otherwise on a read-only view, without taking it: an admin command that
+// only asks how far the inbox got never keeps a server from taking it.
+func (s *Store) peekInboxLog(fn func(*inboxlog.Log) error) error {
+	in := &s.inbox
+	in.mu.Lock()
+	l := in.log
+	in.mu.Unlock()
+	if l != nil {
+		return fn(l)
+	}
+	ro := in.opts
+	ro.ReadOnly = true
+	l, err := inboxlog.Open(in.dir, ro)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	return fn(l)
 }
 
@@ -385,7 +407,7 @@ func (s *Store) InboxStats(ctx context.Context) (InboxStats, error) {
 	var st InboxStats
 	var err error
 	if s.dialect == SQLite {
-		err = s.withInboxLog(ctx, func(l *inboxlog.Log) error {
+		err = s.peekInboxLog(func(l *inboxlog.Log) error {
 			st.LastID = l.LastID()
 			return nil
 		})

@@ -207,6 +207,9 @@ func TestInboxIsHeldByOneProcess(t *testing.T) {
 	if err != nil || stats.LastID != 2 {
 		t.Fatalf("stats from a second process: %+v, %v; want last id 2", stats, err)
 	}
+	if rows, err := admin.ReadInbox(ctx, 0, 10); err != nil || len(rows) != 2 || string(rows[1].Body) != "two" {
+		t.Fatalf("read from a second process: %v, %v", rows, err)
+	}
 	if _, err := admin.AppendInbox(ctx, [][]byte{[]byte("three")}, time.Now()); err == nil {
 		t.Fatal("a second process stored a webhook in the inbox the server holds")
 	}
@@ -215,5 +218,20 @@ func TestInboxIsHeldByOneProcess(t *testing.T) {
 	}
 	if stats, _ := admin.InboxStats(ctx); stats.LastID != 3 {
 		t.Fatalf("the second process sees last id %d, want 3", stats.LastID)
+	}
+
+	// Asking how far the inbox got does not take it: a server started after
+	// the admin command still can.
+	server.Close()
+	if stats, err := admin.InboxStats(ctx); err != nil || stats.LastID != 3 {
+		t.Fatalf("stats with no server: %+v, %v", stats, err)
+	}
+	next, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if ids, err := next.AppendInbox(ctx, [][]byte{[]byte("four")}, time.Now()); err != nil || ids[0] != 4 {
+		t.Fatalf("a server after the admin command's stats: %v, %v", ids, err)
 	}
 }
