@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"zombiezen.com/go/sqlite"
@@ -381,11 +382,44 @@ func contactPhoneKey(waID string) string {
 	if waID == "" {
 		return ""
 	}
-	p, err := phone.FromWAID(waID)
-	if err != nil {
-		return "wa:" + waID
+	if key, ok := phoneKeys.get(waID); ok {
+		return key
 	}
-	return phone.Canonical(p)
+	key := "wa:" + waID
+	if p, err := phone.FromWAID(waID); err == nil {
+		key = phone.Canonical(p)
+	}
+	phoneKeys.put(waID, key)
+	return key
+}
+
+// phoneKeys remembers contactPhoneKey's answers, which depend on the wa_id
+// alone: parsing a number with libphonenumber costs microseconds, and the
+// statuses of messages ticks did not send name the same contacts again and
+// again (each new message's contact is looked up twice, too).
+var phoneKeys = keyCache{max: 1 << 16}
+
+// keyCache is a bounded map, emptied when full.
+type keyCache struct {
+	mu  sync.Mutex
+	m   map[string]string
+	max int
+}
+
+func (c *keyCache) get(k string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *keyCache) put(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]string, min(c.max, 1024))
+	}
+	c.m[k] = v
 }
 
 // contactKey is the phone key a contact is matched on: a non-phone wa_id
