@@ -20,6 +20,7 @@ package inboxlog
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -85,12 +86,11 @@ type Log struct {
 
 // segment is one file of the log. Its fields change under Log.mu.
 type segment struct {
-	first      int64 // the id in its name: no record in it has a smaller one
-	path       string
-	firstAtMS  int64 // the first record's receive time; 0 when it has none
-	size       int64 // bytes of whole records (and the header) known
-	marks      []mark
-	lastMarkAt int64
+	first     int64 // the id in its name: no record in it has a smaller one
+	path      string
+	firstAtMS int64 // the first record's receive time; 0 when it has none
+	size      int64 // bytes of whole records (and the header) known
+	marks     []mark
 }
 
 // mark notes where a record starts, so a read can begin near it instead of
@@ -160,7 +160,7 @@ func (l *Log) load() error {
 		}
 		l.segs = append(l.segs, &segment{first: first, path: filepath.Join(l.dir, e.Name())})
 	}
-	slices.SortFunc(l.segs, func(a, b *segment) int { return int(min(max(a.first-b.first, -1), 1)) })
+	slices.SortFunc(l.segs, func(a, b *segment) int { return cmp.Compare(a.first, b.first) })
 	for i, seg := range l.segs {
 		if i == len(l.segs)-1 {
 			if err := l.loadLast(seg); err != nil {
@@ -195,7 +195,7 @@ func (l *Log) loadFirst(seg *segment) error {
 		return fmt.Errorf("open inbox %s: %w", seg.path, err)
 	}
 	rr := recordReader{r: f, off: headerSize}
-	if _, at, _, err := rr.next(true, nil); err == nil {
+	if _, at, _, err := rr.next(nil); err == nil {
 		seg.firstAtMS = at
 	}
 	return nil
@@ -249,7 +249,7 @@ func (l *Log) loadLast(seg *segment) error {
 	var body []byte
 	for {
 		off := rr.off
-		id, at, b, err := rr.next(false, body)
+		id, at, b, err := rr.next(body)
 		if errors.Is(err, errEnd) {
 			break
 		}
@@ -286,9 +286,8 @@ func (l *Log) loadLast(seg *segment) error {
 }
 
 func (s *segment) addMark(id, off int64) {
-	if len(s.marks) == 0 || off-s.lastMarkAt >= markEvery {
+	if len(s.marks) == 0 || off-s.marks[len(s.marks)-1].off >= markEvery {
 		s.marks = append(s.marks, mark{id, off})
-		s.lastMarkAt = off
 	}
 }
 
@@ -452,7 +451,7 @@ func (l *Log) Read(after int64, limit int) ([]Record, error) {
 	}
 	// The segment holding after+1: the last one starting at or before it.
 	i, found := slices.BinarySearchFunc(v.segs, after+1, func(s segment, id int64) int {
-		return int(min(max(s.first-id, -1), 1))
+		return cmp.Compare(s.first, id)
 	})
 	if !found && i > 0 {
 		i--
@@ -462,7 +461,7 @@ func (l *Log) Read(after int64, limit int) ([]Record, error) {
 	for ; i < len(v.segs) && len(out) < limit; i++ {
 		seg := &v.segs[i]
 		from := seg.startFor(after, v.hint)
-		recs, end, err := l.readSegment(seg, from, after, v.last, limit-len(out))
+		recs, end, err := l.readSegment(seg, from, after, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -484,7 +483,7 @@ func (l *Log) Read(after int64, limit int) ([]Record, error) {
 func (s *segment) startFor(after int64, h readHint) int64 {
 	from := int64(headerSize)
 	if j, _ := slices.BinarySearchFunc(s.marks, after+2, func(m mark, id int64) int {
-		return int(min(max(m.id-id, -1), 1))
+		return cmp.Compare(m.id, id)
 	}); j > 0 {
 		from = s.marks[j-1].off
 	}
@@ -494,9 +493,10 @@ func (s *segment) startFor(after int64, h readHint) int64 {
 	return from
 }
 
-// readSegment reads seg from offset from, returning up to limit records
-// with ids in (after, last] and the offset after the last one returned.
-func (l *Log) readSegment(seg *segment, from, after, last int64, limit int) ([]Record, int64, error) {
+// readSegment reads seg from offset from up to the size the view saw,
+// returning up to limit records with ids above after and the offset after
+// the last one returned.
+func (l *Log) readSegment(seg *segment, from, after int64, limit int) ([]Record, int64, error) {
 	f, err := os.Open(seg.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, from, nil // pruned meanwhile: all of it was applied
@@ -509,7 +509,7 @@ func (l *Log) readSegment(seg *segment, from, after, last int64, limit int) ([]R
 	var out []Record
 	prev := int64(0)
 	for len(out) < limit {
-		id, at, body, err := rr.next(true, nil)
+		id, at, body, err := rr.next(nil)
 		if errors.Is(err, errEnd) {
 			if rr.off < seg.size {
 				slog.Error("inbox: a damaged record; the rest of its segment is skipped",
@@ -520,7 +520,7 @@ func (l *Log) readSegment(seg *segment, from, after, last int64, limit int) ([]R
 		if err != nil {
 			return nil, from, fmt.Errorf("read inbox %s: %w", seg.path, err)
 		}
-		if id <= prev || id > last {
+		if id <= prev {
 			break
 		}
 		prev = id

@@ -75,11 +75,11 @@ type recordReader struct {
 	head [recordHead]byte
 }
 
-// next reads the next record into body (reusing its capacity when alloc
-// is false) and returns it. At a clean end, a torn record or a damaged one
-// it returns errEnd, leaving off at the start of that record; other errors
-// are the file's.
-func (rr *recordReader) next(alloc bool, body []byte) (id, receivedMS int64, out []byte, err error) {
+// next reads the next record, into body's space when it is large enough
+// (nil for a body of its own), and returns it. At a clean end, a torn
+// record or a damaged one it returns errEnd, leaving off at the start of
+// that record; other errors are the file's.
+func (rr *recordReader) next(body []byte) (id, receivedMS int64, out []byte, err error) {
 	if _, err := io.ReadFull(rr.r, rr.head[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return 0, 0, nil, errEnd
@@ -90,7 +90,7 @@ func (rr *recordReader) next(alloc bool, body []byte) (id, receivedMS int64, out
 	if n > maxBody {
 		return 0, 0, nil, errEnd
 	}
-	if alloc || cap(body) < int(n) {
+	if cap(body) < int(n) {
 		body = make([]byte, n)
 	}
 	body = body[:n]

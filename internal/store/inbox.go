@@ -52,47 +52,54 @@ type inboxFiles struct {
 	log *inboxlog.Log
 }
 
-// inboxLog returns the inbox log, taking it for this process on first use.
-// When another process holds it (a server, beside an admin command) it
-// returns a read-only view of it as it is now, with owned false: reads
-// work, appends fail.
-func (s *Store) inboxLog(ctx context.Context) (l *inboxlog.Log, owned bool, err error) {
-	in := &s.inbox
+// take returns the inbox log held by this process, opening it (and taking
+// its lock) on first use. floor, when not nil, gives the id the log's ids
+// must go on after; it is applied before any other caller sees the log.
+func (in *inboxFiles) take(floor func() (int64, error)) (*inboxlog.Log, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.log != nil {
-		return in.log, true, nil
+		return in.log, nil
 	}
-	l, err = inboxlog.Open(in.dir, in.opts)
-	if errors.Is(err, inboxlog.ErrLocked) {
-		ro := in.opts
-		ro.ReadOnly = true
-		l, err = inboxlog.Open(in.dir, ro)
-		return l, false, err
-	}
+	l, err := inboxlog.Open(in.dir, in.opts)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	// Ids go on after every id the processor has applied, even if the log
-	// lost its tail to a power loss (without sync mode) or was removed.
-	cur, err := s.Cursor(ctx)
-	if err != nil {
-		l.Close()
-		return nil, false, err
+	if floor != nil {
+		id, err := floor()
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.SetFloor(id)
 	}
-	l.SetFloor(cur)
 	in.log = l
-	return l, true, nil
+	return l, nil
 }
 
-// withInboxLog runs fn on the inbox log, closing a read-only view after.
+// view opens a read-only view of the inbox log as it is now, without
+// taking it; the caller closes it.
+func (in *inboxFiles) view() (*inboxlog.Log, error) {
+	ro := in.opts
+	ro.ReadOnly = true
+	return inboxlog.Open(in.dir, ro)
+}
+
+// withInboxLog runs fn on the inbox log, taking it for this process on
+// first use. When another process holds it (a server, beside an admin
+// command) fn gets a read-only view of it as it is now: reads work,
+// appends fail.
 func (s *Store) withInboxLog(ctx context.Context, fn func(*inboxlog.Log) error) error {
-	l, owned, err := s.inboxLog(ctx)
+	// Ids go on after every id the processor has applied, even if the log
+	// lost its tail to a power loss (without sync mode) or was removed.
+	l, err := s.inbox.take(func() (int64, error) { return s.Cursor(ctx) })
+	if errors.Is(err, inboxlog.ErrLocked) {
+		if l, err = s.inbox.view(); err == nil {
+			defer l.Close()
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if !owned {
-		defer l.Close()
 	}
 	return fn(l)
 }
@@ -105,16 +112,13 @@ func (s *Store) peekInboxLog(fn func(*inboxlog.Log) error) error {
 	in.mu.Lock()
 	l := in.log
 	in.mu.Unlock()
-	if l != nil {
-		return fn(l)
+	if l == nil {
+		var err error
+		if l, err = in.view(); err != nil {
+			return err
+		}
+		defer l.Close()
 	}
-	ro := in.opts
-	ro.ReadOnly = true
-	l, err := inboxlog.Open(in.dir, ro)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
 	return fn(l)
 }
 
@@ -147,20 +151,12 @@ func (s *Store) migrateInbox(ctx context.Context) error {
 	if table == 0 && !file {
 		return nil
 	}
-	// The log is opened without the cursor's floor: the rows keep their ids,
+	// The log is taken without the cursor's floor: the rows keep their ids,
 	// applied or not, and the floor comes after them.
-	in := &s.inbox
-	in.mu.Lock()
-	if in.log == nil {
-		l, err := inboxlog.Open(in.dir, in.opts)
-		if err != nil {
-			in.mu.Unlock()
-			return fmt.Errorf("migrate inbox: %w", err)
-		}
-		in.log = l
+	l, err := s.inbox.take(nil)
+	if err != nil {
+		return fmt.Errorf("migrate inbox: %w", err)
 	}
-	l := in.log
-	in.mu.Unlock()
 	if table > 0 {
 		if err := moveInbox(ctx, s.w, l); err != nil {
 			return err
@@ -250,9 +246,11 @@ func moveInbox(ctx context.Context, db *sql.DB, l *inboxlog.Log) error {
 		}
 		after = batch[len(batch)-1].ID
 	}
+	// The table was made with AUTOINCREMENT, so sqlite_sequence holds the
+	// last id it gave, pruned or rolled back since.
 	var seq int64
 	err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'webhook_inbox'`).Scan(&seq)
-	if err != nil && !strings.Contains(err.Error(), "no such table") {
+	if err != nil {
 		return fmt.Errorf("migrate inbox: %w", err)
 	}
 	l.SetFloor(seq)
