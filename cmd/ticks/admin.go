@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/secret"
-	"github.com/ticksapp/ticks/internal/store"
 )
 
 const adminUsage = `Usage:
@@ -29,7 +29,7 @@ Output is JSON.
 `
 
 // admin runs the administration commands with the rights of an
-// organization admin, through the same validation as the REST API.
+// organization admin, through the same services as the REST API.
 func admin(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(os.Stderr, adminUsage)
@@ -48,24 +48,28 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	p := &api.Principal{Role: domain.RoleAdmin}
+	var box *secret.Box
+	if cfg.SecretKey != "" {
+		if box, err = secret.NewBox(cfg.SecretKey); err != nil {
+			return fmt.Errorf("TICKS_SECRET_KEY: %w", err)
+		}
+	}
+	acc, chans := access.New(st, ""), &channels.Service{Store: st, Box: box}
+	p := access.System()
 	fs := flag.NewFlagSet("ticks admin "+what+" "+verb, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	var result any
 	switch what + " " + verb {
 	case "subaccount create":
-		name := fs.String("name", "", "subaccount name")
-		tz := fs.String("time-zone", "", "IANA time zone (default America/Sao_Paulo)")
+		in := access.SubaccountInput{}
+		fs.StringVar(&in.Name, "name", "", "subaccount name")
+		fs.StringVar(&in.TimeZone, "time-zone", "", "IANA time zone (default America/Sao_Paulo)")
 		if err := fs.Parse(cmdArgs); err != nil {
 			return errUsage
 		}
-		sa := &domain.Subaccount{Name: strings.TrimSpace(*name), TimeZone: *tz}
-		if sa.Name == "" {
-			return domain.Errorf(domain.EINVALID, "-name is required")
-		}
-		err, result = st.CreateSubaccount(ctx, sa), sa
+		result, err = acc.CreateSubaccount(ctx, p, in)
 	case "user create":
-		in := api.UserInput{}
+		in := access.UserInput{}
 		fs.StringVar(&in.Email, "email", "", "email (the login)")
 		fs.StringVar(&in.Name, "name", "", "display name")
 		role := fs.String("role", "viewer", "admin, supervisor, agent or viewer")
@@ -79,13 +83,9 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		if in.Subaccounts, err = parseIDs(*subs); err != nil {
 			return err
 		}
-		u, err := api.NewUser(p, &in)
-		if err != nil {
-			return err
-		}
-		err, result = st.CreateUser(ctx, u), u
+		result, err = acc.CreateUser(ctx, p, in)
 	case "token create":
-		in := api.TokenInput{}
+		in := access.TokenInput{}
 		fs.Int64Var(&in.SubaccountID, "subaccount", 0, "subaccount id")
 		role := fs.String("role", "supervisor", "admin, supervisor, agent or viewer")
 		fs.StringVar(&in.Name, "name", "", "what the token is for")
@@ -93,19 +93,15 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 			return errUsage
 		}
 		in.Role = domain.Role(*role)
-		t, err := api.NewToken(p, &in)
-		if err != nil {
-			return err
-		}
-		err, result = st.CreateAPIToken(ctx, &t.APIToken), t
+		result, err = acc.CreateToken(ctx, p, in)
 	case "token revoke":
 		id := fs.Int64("id", 0, "token id")
 		if err := fs.Parse(cmdArgs); err != nil {
 			return errUsage
 		}
-		err, result = st.RevokeAPIToken(ctx, *id), map[string]any{"revoked": *id}
+		err, result = acc.RevokeToken(ctx, p, *id), map[string]any{"revoked": *id}
 	case "channel create":
-		in := api.ChannelInput{}
+		in := channels.Input{}
 		fs.Int64Var(&in.SubaccountID, "subaccount", 0, "owning subaccount id")
 		fs.StringVar(&in.Name, "name", "", "channel name")
 		fs.StringVar(&in.PhoneNumberID, "phone-number-id", "", "Meta phone_number_id")
@@ -116,25 +112,15 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 		if err := fs.Parse(cmdArgs); err != nil {
 			return errUsage
 		}
-		var box *secret.Box
-		if cfg.SecretKey != "" {
-			if box, err = secret.NewBox(cfg.SecretKey); err != nil {
-				return err
-			}
-		}
-		c, err := (&api.Handler{Box: box}).NewChannel(p, &in)
-		if err != nil {
-			return err
-		}
-		err, result = st.CreateChannel(ctx, c), c
+		result, err = chans.Create(ctx, p, in)
 	case "subaccount list":
-		result, err = st.Subaccounts(ctx, nil)
+		result, err = acc.Subaccounts(ctx, p)
 	case "user list":
-		result, err = st.Users(ctx, nil)
+		result, err = acc.Users(ctx, p)
 	case "token list":
-		result, err = st.APITokens(ctx, nil)
+		result, err = acc.Tokens(ctx, p)
 	case "channel list":
-		result, err = st.Channels(ctx, nil)
+		result, err = chans.List(ctx, p)
 	default:
 		fmt.Fprint(os.Stderr, adminUsage)
 		return errUsage
@@ -162,5 +148,3 @@ func parseIDs(s string) ([]int64, error) {
 	}
 	return ids, nil
 }
-
-var _ = store.SQLite

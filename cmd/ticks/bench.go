@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/bench"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 )
 
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -155,7 +155,7 @@ func benchExport(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("-database-url is required")
 	}
 	for _, f := range strings.Split(*formats, ",") {
-		if _, ok := report.Formats[f]; !ok {
+		if _, ok := reports.Formats[f]; !ok {
 			return fmt.Errorf("unknown format %q: csv, xlsx or pdf", f)
 		}
 		o.Formats = append(o.Formats, f)

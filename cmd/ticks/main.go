@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "serve":
 		return serve(ctx, args[1:])
 	case "demo":
-		return demo(ctx, args[1:], out)
+		return runDemo(ctx, args[1:], out)
 	case "simulator":
 		return simulatorCmd(ctx, args[1:], out)
 	case "migrate":

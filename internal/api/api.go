@@ -1,34 +1,36 @@
 // Package api serves the REST API under /api/v1: JSON in and out, bearer
-// tokens, and the error shape of SPEC section 5.
+// tokens, and the error shape of SPEC section 5. It is a thin peer of the
+// web pages and the CLI over the capabilities' services.
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/channels"
+	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/ingest"
+	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
-	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/send"
-	"github.com/ticksapp/ticks/internal/store"
 )
 
-// Handler serves the REST API.
+// Handler serves the REST API: it parses a request, calls a capability's
+// service with the request's principal, and writes the answer. Rights and
+// rules live in the services.
 type Handler struct {
-	Store      *store.Store
-	Box        *secret.Box // seals channel access tokens; nil refuses channels with tokens
-	AdminToken string      // TICKS_ADMIN_TOKEN
-	Location   *time.Location
-	// Replay moves the ingest processor back to the start of the inbox.
-	Replay func(ctx context.Context) error
-	// Pipeline sends messages; nil on a server that does not send.
-	Pipeline *send.Pipeline
+	Access   *access.Service
+	Channels *channels.Service
+	Contacts *contacts.Service
+	Send     *send.Service
+	Reports  *reports.Service
+	Ingest   *ingest.Admin
 }
 
 // maxBody bounds API request bodies.
@@ -36,7 +38,7 @@ const maxBody = 1 << 20
 
 // Routes registers the API on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, *Principal)) {
+	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, *access.Principal)) {
 		mux.Handle(pattern, h.authenticate(fn))
 	}
 	handle("GET /api/v1/me", h.me)
@@ -104,4 +106,13 @@ func pathID(r *http.Request) (int64, error) {
 		return 0, domain.Errorf(domain.EINVALID, "id %q is not a positive integer", v)
 	}
 	return id, nil
+}
+
+// reply writes v with status, or err when there is one.
+func reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, status, v)
 }

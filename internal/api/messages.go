@@ -3,118 +3,72 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
-	"github.com/ticksapp/ticks/internal/phone"
 	"github.com/ticksapp/ticks/internal/respond"
-	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/send"
 )
 
-func (h *Handler) getContact(w http.ResponseWriter, r *http.Request, p *Principal) {
-	id, err := pathID(r)
-	if err != nil {
+// sendMessage sends one message. A message the platform refuses is stored
+// and returned with 422 and its status; a sent one with 201; one an
+// idempotency key already sent with 200.
+func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	var req send.Request
+	if err := decode(w, r, &req); err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	c, err := h.Store.Contact(r.Context(), id, p.Scope)
-	if err != nil {
+	if key := r.Header.Get("Idempotency-Key"); key != "" && req.IdempotencyKey == "" {
+		req.IdempotencyKey = key
+	}
+	out, err := h.Send.Send(r.Context(), p, &req)
+	switch {
+	case err != nil:
 		respond.Error(w, r, err)
-		return
+	case out.Replayed:
+		respond.JSON(w, http.StatusOK, out.Message)
+	case out.Refused:
+		respond.JSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error":   respond.ErrorDetail{Code: "refused", Message: send.RefusalMessage(out.Message)},
+			"message": out.Message,
+		})
+	default:
+		respond.JSON(w, http.StatusCreated, out.Message)
 	}
-	respond.JSON(w, http.StatusOK, c)
-}
-
-// listContacts lists contacts by ID, a page at a time (after=<last id>),
-// optionally those with one phone number.
-func (h *Handler) listContacts(w http.ResponseWriter, r *http.Request, p *Principal) {
-	q := r.URL.Query()
-	f := store.ContactFilter{Subaccounts: p.Scope, Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > domain.MaxReportLimit {
-			respond.Error(w, r, domain.Errorf(domain.EINVALID, "limit must be between 1 and %d", domain.MaxReportLimit))
-			return
-		}
-		f.Limit = n
-	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			respond.Error(w, r, domain.Errorf(domain.EINVALID, "after must be a contact id"))
-			return
-		}
-		f.AfterID = n
-	}
-	if v := strings.TrimSpace(q.Get("phone")); v != "" {
-		e164, err := phone.Normalize(v, "BR")
-		if err != nil {
-			respond.Error(w, r, domain.Errorf(domain.EINVALID, "phone: %v", err))
-			return
-		}
-		f.Phone = e164
-	}
-	list, err := h.Store.Contacts(r.Context(), f)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, map[string]any{"contacts": list})
 }
 
 // getMessage finds a message by ticks id or by WhatsApp id (wamid.…).
-func (h *Handler) getMessage(w http.ResponseWriter, r *http.Request, p *Principal) {
-	ref := r.PathValue("id")
-	var m *domain.Message
-	var err error
-	if strings.HasPrefix(ref, "wamid.") {
-		m, err = h.Store.MessageByWAMID(r.Context(), ref, p.Scope)
-	} else if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil && id > 0 {
-		m, err = h.Store.Message(r.Context(), id, p.Scope)
-	} else {
-		err = domain.Errorf(domain.EINVALID, "message id %q is neither a ticks id nor a wamid", ref)
-	}
+func (h *Handler) getMessage(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	m, err := h.Reports.Message(r.Context(), p, r.PathValue("id"))
+	reply(w, r, http.StatusOK, m, err)
+}
+
+func (h *Handler) listWebhookEvents(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	q := r.URL.Query()
+	limit, err := queryInt(q.Get("limit"), "limit must be between 1 and 1000")
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, m)
+	list, err := h.Ingest.Events(r.Context(), p, q.Get("field"), limit)
+	reply(w, r, http.StatusOK, map[string]any{"events": list}, err)
 }
 
-func (h *Handler) listWebhookEvents(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if err := p.need(domain.RoleAdmin, domain.RoleSupervisor); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			respond.Error(w, r, domain.Errorf(domain.EINVALID, "limit must be between 1 and 1000"))
-			return
-		}
-		limit = n
-	}
-	list, err := h.Store.WebhookEvents(r.Context(), p.Scope, r.URL.Query().Get("field"), limit)
-	if err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusOK, map[string]any{"events": list})
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	err := h.Ingest.ReplayInbox(r.Context(), p)
+	reply(w, r, http.StatusAccepted, map[string]any{"replaying": true}, err)
 }
 
-func (h *Handler) replay(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if !p.OrgAdmin() {
-		respond.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "only an admin may replay the inbox"))
-		return
+// queryInt reads an optional integer parameter (0 when absent), answering
+// msg when it is not one.
+func queryInt(v, msg string) (int, error) {
+	if v == "" {
+		return 0, nil
 	}
-	if h.Replay == nil {
-		respond.Error(w, r, domain.Errorf(domain.EINVALID, "this server does not process webhooks"))
-		return
+	n, err := strconv.Atoi(v)
+	if err != nil || n == 0 {
+		return 0, domain.Errorf(domain.EINVALID, "%s", msg)
 	}
-	if err := h.Replay(r.Context()); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
-	respond.JSON(w, http.StatusAccepted, map[string]any{"replaying": true})
+	return n, nil
 }

@@ -2,175 +2,47 @@ package api
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/phone"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 )
 
-func loadLocation(name string) (*time.Location, error) { return time.LoadLocation(name) }
-
-// reportParams are the query parameters of the detailed report.
-var reportParams = map[string]bool{
-	"from": true, "to": true, "direction": true, "subaccount": true, "user": true, "campaign": true,
-	"content_type": true, "session": true, "correlation_id": true, "status": true, "phone": true,
-	"conversation_id": true, "conversation_type": true, "limit": true, "cursor": true, "format": true,
-}
-
-// ParseMessageFilter reads the detailed report's query parameters (SPEC
-// section 5) into a filter scoped to p. Dates are in loc unless they carry
-// their own offset; a date-only "to" includes that whole day.
-func ParseMessageFilter(q url.Values, p *Principal, loc *time.Location, now time.Time) (*domain.MessageFilter, error) {
-	for k := range q {
-		if !reportParams[k] {
-			return nil, domain.Errorf(domain.EINVALID, "unknown parameter %q", k)
-		}
-	}
-	f := &domain.MessageFilter{Subaccounts: p.Scope}
-	var err error
-	if f.From, err = parseWhen(q.Get("from"), loc, false); err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "from: %v", err)
-	}
-	if f.To, err = parseWhen(q.Get("to"), loc, true); err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "to: %v", err)
-	}
-	if f.From.IsZero() {
-		f.From = now.In(loc).AddDate(0, 0, -7)
-	}
-	if !f.To.IsZero() && !f.From.Before(f.To) {
-		return nil, domain.Errorf(domain.EINVALID, "from must be before to")
-	}
-	switch d := q.Get("direction"); d {
-	case "", "mt":
-		f.Direction = domain.DirectionMT
-	case "mo":
-		f.Direction = domain.DirectionMO
-	default:
-		return nil, domain.Errorf(domain.EINVALID, "direction must be mt or mo, not %q", d)
-	}
-	ints := []struct {
-		name string
-		dst  *int64
-	}{{"subaccount", &f.Subaccount}, {"user", &f.User}, {"campaign", &f.Campaign}}
-	for _, it := range ints {
-		if v := q.Get(it.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n <= 0 {
-				return nil, domain.Errorf(domain.EINVALID, "%s must be a positive integer id", it.name)
-			}
-			*it.dst = n
-		}
-	}
-	if f.Subaccount != 0 && !p.CanSee(f.Subaccount) {
-		return nil, domain.Errorf(domain.EFORBIDDEN, "subaccount %d is not yours", f.Subaccount)
-	}
-	f.ContentType = strings.TrimSpace(q.Get("content_type"))
-	switch v := q.Get("session"); v {
-	case "":
-	case "true", "false":
-		b := v == "true"
-		f.Session = &b
-	default:
-		return nil, domain.Errorf(domain.EINVALID, "session must be true or false")
-	}
-	f.CorrelationID = strings.TrimSpace(q.Get("correlation_id"))
-	for _, v := range q["status"] {
-		for _, s := range strings.Split(v, ",") {
-			st := domain.Status(strings.TrimSpace(s))
-			if !st.Valid() && st != "received" {
-				return nil, domain.Errorf(domain.EINVALID, "status %q is not a report status", s)
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
-	}
-	if v := strings.TrimSpace(q.Get("phone")); v != "" {
-		e164, err := phone.Normalize(v, "BR")
-		if err != nil {
-			return nil, domain.Errorf(domain.EINVALID, "phone: %v", err)
-		}
-		f.Phone = e164
-	}
-	f.ConversationID = strings.TrimSpace(q.Get("conversation_id"))
-	if v := q.Get("conversation_type"); v != "" {
-		f.ConversationType = domain.ConversationType(v)
-		if !f.ConversationType.Valid() {
-			return nil, domain.Errorf(domain.EINVALID, "conversation_type must be business_initiated, user_initiated or free_entry_point")
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > domain.MaxReportLimit {
-			return nil, domain.Errorf(domain.EINVALID, "limit must be between 1 and %d", domain.MaxReportLimit)
-		}
-		f.Limit = n
-	}
-	f.Cursor = q.Get("cursor")
-	return f, nil
-}
-
-// parseWhen reads an RFC 3339 date-time or a YYYY-MM-DD date in loc. For an
-// end date, a bare date means the end of that day.
-func parseWhen(v string, loc *time.Location, end bool) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		d, derr := time.ParseInLocation("2006-01-02", v, loc)
-		if derr != nil {
-			return time.Time{}, domain.Errorf(domain.EINVALID, "%q is neither an RFC 3339 date-time nor a YYYY-MM-DD date", v)
-		}
-		t = d
-		if end {
-			t = t.AddDate(0, 0, 1)
-		}
-	}
-	if t.Year() < 2000 || t.Year() > 2100 {
-		return time.Time{}, domain.Errorf(domain.EINVALID, "%q is out of range (years 2000 to 2100)", v)
-	}
-	return t, nil
-}
-
-func (h *Handler) reportMessages(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if err := p.need(domain.RoleAdmin, domain.RoleSupervisor, domain.RoleViewer); err != nil {
-		respond.Error(w, r, err)
-		return
-	}
+// reportMessages answers the detailed report: a page of JSON, or the whole
+// search as a CSV, XLSX or PDF download.
+func (h *Handler) reportMessages(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	q := r.URL.Query()
 	format := q.Get("format")
-	if format != "" && format != "json" && report.Formats[format] == "" {
+	if format != "" && format != "json" && reports.Formats[format] == "" {
 		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format must be json, csv, xlsx or pdf, not %q", format))
 		return
 	}
 	bom := q.Get("bom")
 	q.Del("bom")
-	f, err := ParseMessageFilter(q, p, h.Location, time.Now())
+	f, err := h.Reports.Filter(q, p)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	if format != "" && format != "json" {
-		names, err := report.LoadNames(r.Context(), h.Store, p.Scope)
-		if err == nil {
-			lang := i18n.Normalize(r.Header.Get("Accept-Language"))
-			err = report.ServeExport(r.Context(), w, h.Store, &report.ExportRequest{Filter: f, Format: format,
-				Lang: lang, Location: h.Location, Names: names, BOM: bom == "1" || bom == "true"})
-		}
-		if err != nil && w.Header().Get("Content-Disposition") == "" {
-			respond.Error(w, r, err)
-		}
+	if format == "" || format == "json" {
+		page, err := h.Reports.Messages(r.Context(), p, f)
+		reply(w, r, http.StatusOK, page, err)
 		return
 	}
-	page, err := h.Store.ReportMessages(r.Context(), f)
+	e, err := h.Reports.Export(r.Context(), p, reports.ExportRequest{Filter: f, Format: format,
+		Lang: i18n.Normalize(r.Header.Get("Accept-Language")), BOM: bom == "1" || bom == "true"})
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, page)
+	respond.Attachment(w, e.Filename(), e.ContentType())
+	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
+	if _, err := e.Write(r.Context(), w); err != nil && r.Context().Err() == nil {
+		// The download has started: a broken file is all the client can be
+		// told, so the server's log is where the reason goes.
+		respond.LogInternal(r, err)
+	}
 }

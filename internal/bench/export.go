@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -69,17 +69,17 @@ func Export(ctx context.Context, o ExportOptions) (*ExportResult, error) {
 	res := &ExportResult{Dialect: st.Dialect(), From: from, To: to}
 	loc, _ := time.LoadLocation("America/Sao_Paulo")
 	scope := []int64{sa}
-	names, err := report.LoadNames(ctx, st, scope)
+	names, err := reports.LoadNames(ctx, st, scope)
 	if err != nil {
 		return nil, err
 	}
 	for _, format := range o.Formats {
-		req := &report.ExportRequest{Filter: &domain.MessageFilter{Subaccounts: scope, Direction: domain.DirectionMT, From: from, To: to},
+		req := &reports.ExportRequest{Filter: &domain.MessageFilter{Subaccounts: scope, Direction: domain.DirectionMT, From: from, To: to},
 			Format: format, Lang: "pt-BR", Location: loc, Names: names}
 		runtime.GC()
 		resetPeakRSS()
 		t0 := time.Now()
-		e, err := report.NewExport(ctx, st, req)
+		e, err := reports.NewExport(ctx, st, req)
 		if err != nil {
 			return nil, err
 		}

@@ -1,11 +1,17 @@
-// Package respond writes HTTP responses: JSON bodies and the one mapping of
-// domain error codes to HTTP status codes.
+// Package respond writes HTTP responses for the API and the web pages:
+// JSON bodies, downloads, the one mapping of domain error codes to HTTP
+// status codes, and the request id every response carries and every logged
+// error quotes.
 package respond
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/ticksapp/ticks/internal/domain"
 )
@@ -18,6 +24,13 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
+}
+
+// Attachment sets the headers of a file download.
+func Attachment(w http.ResponseWriter, filename, contentType string) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	w.Header().Set("Cache-Control", "no-store")
 }
 
 // ErrorBody is the JSON shape of every API error (SPEC section 5).
@@ -50,13 +63,61 @@ func HTTPStatus(code string) int {
 	return http.StatusInternalServerError
 }
 
-// Error writes err as a JSON error. Internal errors are logged here, and only
-// here, and reach the client as a generic message.
+// Error writes err as a JSON error. Internal errors reach the client as a
+// generic message with the request's id, and are logged (see LogInternal).
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
-	if code == domain.EINTERNAL {
-		slog.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
+	LogInternal(r, err)
+	JSON(w, HTTPStatus(code), ErrorBody{Error: ErrorDetail{Code: code, Message: Message(r, err)}})
+}
+
+// Message is what a client is told of err: the domain's message (for an
+// error that is not the domain's, "internal error"), and for an internal
+// error the request id to quote.
+func Message(r *http.Request, err error) string {
+	msg := domain.ErrorMessage(err)
+	if domain.ErrorCode(err) == domain.EINTERNAL {
+		msg += " (reference " + RequestID(r.Context()) + ")"
 	}
-	JSON(w, HTTPStatus(code), ErrorBody{Error: ErrorDetail{Code: code, Message: domain.ErrorMessage(err)}})
+	return msg
+}
+
+// LogInternal logs err with the request's method, path and id when it is
+// an internal error, the one kind the client cannot fix. It is the only
+// place requests' errors are logged.
+func LogInternal(r *http.Request, err error) {
+	if err == nil || domain.ErrorCode(err) != domain.EINTERNAL {
+		return
+	}
+	slog.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the id WithRequestID gave the request, or "-".
+func RequestID(ctx context.Context) string {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+		return id
+	}
+	return "-"
+}
+
+// acceptedID is a request id a proxy in front may set: short and plain, so
+// it is safe in logs and pages.
+var acceptedID = regexp.MustCompile(`^[0-9A-Za-z._-]{8,64}$`)
+
+// WithRequestID gives every request an id — the X-Request-Id a proxy set,
+// or a new one — echoed in the response's X-Request-Id header.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !acceptedID.MatchString(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
 }

@@ -16,10 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
+	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/ingest"
+	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/send"
@@ -37,6 +41,18 @@ type Server struct {
 	Handler   http.Handler
 	Pipeline  *send.Pipeline
 	Expirer   *send.Expirer
+	Services  Services
+}
+
+// Services are the capabilities' services, built once and called by the
+// API, the web pages and the demo alike.
+type Services struct {
+	Access   *access.Service
+	Channels *channels.Service
+	Contacts *contacts.Service
+	Send     *send.Service
+	Reports  *reports.Service
+	Ingest   *ingest.Admin
 }
 
 // DSN returns the database the configuration names.
@@ -82,7 +98,17 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	if len(cfg.OptOutKeywords) > 0 {
 		st.OptOutKeywords = cfg.OptOutKeywords
 	}
-	s.Pipeline = send.New(st, cloudapi.New(cfg.WAAPIBase), box)
+	provider := cloudapi.New(cfg.WAAPIBase)
+	s.Pipeline = send.New(st, provider, box)
+	chans := &channels.Service{Store: st, Box: box, Provider: provider}
+	s.Services = Services{
+		Access:   access.New(st, cfg.AdminToken),
+		Channels: chans,
+		Contacts: &contacts.Service{Store: st},
+		Send:     &send.Service{Pipeline: s.Pipeline, Channels: chans},
+		Reports:  reports.New(st, cfg.Location()),
+		Ingest:   &ingest.Admin{Store: st, Replay: s.Processor.Replay},
+	}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
@@ -93,21 +119,21 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
 	mux.HandleFunc("GET /webhooks/whatsapp", wh.Verify)
 	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
-	(&api.Handler{Store: st, Box: box, AdminToken: cfg.AdminToken, Location: cfg.Location(),
-		Replay: s.Processor.Replay, Pipeline: s.Pipeline}).Routes(mux)
-	ui, err := web.New(st, cfg.Location())
+	svc := s.Services
+	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
+		Reports: svc.Reports, Ingest: svc.Ingest}).Routes(mux)
+	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports}, cfg.Location())
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web templates: %w", err)
 	}
-	ui.Box = box
 	ui.Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	s.Handler = mux
+	s.Handler = respond.WithRequestID(mux)
 	return s, nil
 }
 

@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
 )
@@ -19,17 +20,20 @@ type adminData struct {
 	NewToken        string
 }
 
-// adminPage loads what every admin page shows, refusing roles that may not
-// administer.
+// adminPage loads what every admin page shows, refusing visitors who may
+// not administer (orgOnly: only an organization admin).
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, v *visitor, orgOnly bool) *adminData {
-	if v.principal.Role != domain.RoleAdmin && (orgOnly || v.principal.Role != domain.RoleSupervisor) {
-		h.fail(w, r, v, http.StatusForbidden, i18n.T(v.lang(), "error.forbidden"))
+	err := v.principal.Need(domain.RoleAdmin, domain.RoleSupervisor)
+	if orgOnly {
+		err = v.principal.NeedOrgAdmin("administer the organization")
+	}
+	if err != nil {
+		h.forbidden(w, r, v)
 		return nil
 	}
 	d := &adminData{SubaccountNames: map[int64]string{}}
-	var err error
-	if d.Subaccounts, err = h.Store.Subaccounts(r.Context(), v.principal.Scope); err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+	if d.Subaccounts, err = h.Access.Subaccounts(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
 		return nil
 	}
 	for _, s := range d.Subaccounts {
@@ -48,8 +52,8 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, v *visitor) 
 		return
 	}
 	var err error
-	if d.Users, err = h.Store.Users(r.Context(), v.principal.Scope); err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+	if d.Users, err = h.Access.Users(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	p := v.page(i18n.T(v.lang(), "admin.users.title"), "users")
@@ -74,15 +78,17 @@ func formIDs(r *http.Request, name string) []int64 {
 	return out
 }
 
+func formID(r *http.Request, name string) int64 {
+	id, _ := strconv.ParseInt(r.PostFormValue(name), 10, 64)
+	return id
+}
+
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, v *visitor) {
-	in := api.UserInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Role: domain.Role(r.PostFormValue("role")),
-		Password: r.PostFormValue("password"), Lang: r.PostFormValue("lang"), Subaccounts: formIDs(r, "subaccounts")}
-	u, err := api.NewUser(v.principal, &in)
-	if err == nil {
-		err = h.Store.CreateUser(r.Context(), u)
-	}
+	_, err := h.Access.CreateUser(r.Context(), v.principal, access.UserInput{Email: r.PostFormValue("email"),
+		Name: r.PostFormValue("name"), Role: domain.Role(r.PostFormValue("role")), Password: r.PostFormValue("password"),
+		Lang: r.PostFormValue("lang"), Subaccounts: formIDs(r, "subaccounts")})
 	if err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
+		h.fail(w, r, v, err)
 		return
 	}
 	http.Redirect(w, r, "/admin/users?created=1", http.StatusSeeOther)
@@ -99,17 +105,10 @@ func (h *Handler) subaccountsPage(w http.ResponseWriter, r *http.Request, v *vis
 }
 
 func (h *Handler) createSubaccount(w http.ResponseWriter, r *http.Request, v *visitor) {
-	if !v.principal.OrgAdmin() {
-		h.fail(w, r, v, http.StatusForbidden, i18n.T(v.lang(), "error.forbidden"))
-		return
-	}
-	sa := &domain.Subaccount{Name: r.PostFormValue("name"), TimeZone: r.PostFormValue("time_zone")}
-	if err := api.ValidateSubaccount(sa); err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
-		return
-	}
-	if err := h.Store.CreateSubaccount(r.Context(), sa); err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
+	_, err := h.Access.CreateSubaccount(r.Context(), v.principal, access.SubaccountInput{Name: r.PostFormValue("name"),
+		TimeZone: r.PostFormValue("time_zone")})
+	if err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	http.Redirect(w, r, "/admin/subaccounts?created=1", http.StatusSeeOther)
@@ -121,8 +120,8 @@ func (h *Handler) channelsPage(w http.ResponseWriter, r *http.Request, v *visito
 		return
 	}
 	var err error
-	if d.Channels, err = h.Store.Channels(r.Context(), v.principal.Scope); err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+	if d.Channels, err = h.Channels.List(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	p := v.page(i18n.T(v.lang(), "admin.channels.title"), "channels")
@@ -131,16 +130,11 @@ func (h *Handler) channelsPage(w http.ResponseWriter, r *http.Request, v *visito
 }
 
 func (h *Handler) createChannel(w http.ResponseWriter, r *http.Request, v *visitor) {
-	sa, _ := strconv.ParseInt(r.PostFormValue("subaccount_id"), 10, 64)
-	in := api.ChannelInput{SubaccountID: sa, Name: r.PostFormValue("name"), WABAID: r.PostFormValue("waba_id"),
-		PhoneNumberID: r.PostFormValue("phone_number_id"), DisplayPhone: r.PostFormValue("display_phone"),
-		AccessToken: r.PostFormValue("access_token")}
-	c, err := (&api.Handler{Box: h.Box}).NewChannel(v.principal, &in)
-	if err == nil {
-		err = h.Store.CreateChannel(r.Context(), c)
-	}
+	_, err := h.Channels.Create(r.Context(), v.principal, channels.Input{SubaccountID: formID(r, "subaccount_id"),
+		Name: r.PostFormValue("name"), WABAID: r.PostFormValue("waba_id"), PhoneNumberID: r.PostFormValue("phone_number_id"),
+		DisplayPhone: r.PostFormValue("display_phone"), AccessToken: r.PostFormValue("access_token")})
 	if err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
+		h.fail(w, r, v, err)
 		return
 	}
 	http.Redirect(w, r, "/admin/channels?created=1", http.StatusSeeOther)
@@ -156,8 +150,8 @@ func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, v *visito
 		return
 	}
 	var err error
-	if d.Tokens, err = h.Store.APITokens(r.Context(), v.principal.Scope); err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+	if d.Tokens, err = h.Access.Tokens(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	d.NewToken = newToken
@@ -168,13 +162,10 @@ func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, v *visito
 
 // createToken shows the new token once, on the page that answers the form.
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visitor) {
-	sa, _ := strconv.ParseInt(r.PostFormValue("subaccount_id"), 10, 64)
-	t, err := api.NewToken(v.principal, &api.TokenInput{Name: r.PostFormValue("name"), Role: domain.Role(r.PostFormValue("role")), SubaccountID: sa})
-	if err == nil {
-		err = h.Store.CreateAPIToken(r.Context(), &t.APIToken)
-	}
+	t, err := h.Access.CreateToken(r.Context(), v.principal, access.TokenInput{Name: r.PostFormValue("name"),
+		Role: domain.Role(r.PostFormValue("role")), SubaccountID: formID(r, "subaccount_id")})
 	if err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
+		h.fail(w, r, v, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -182,19 +173,8 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visitor
 }
 
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, v *visitor) {
-	id := pathID(r)
-	t, err := h.Store.APIToken(r.Context(), id)
-	if err == nil && (!v.principal.CanSee(t.SubaccountID) || (t.Role == domain.RoleAdmin && !v.principal.OrgAdmin())) {
-		err = domain.Errorf(domain.ENOTFOUND, "token %d not found", id)
-	}
-	if err == nil && v.principal.Role != domain.RoleAdmin && v.principal.Role != domain.RoleSupervisor {
-		err = domain.Errorf(domain.EFORBIDDEN, "role %s may not revoke tokens", v.principal.Role)
-	}
-	if err == nil {
-		err = h.Store.RevokeAPIToken(r.Context(), id)
-	}
-	if err != nil {
-		h.fail(w, r, v, httpStatus(err), errorText(v.lang(), err))
+	if err := h.Access.RevokeToken(r.Context(), v.principal, pathID(r)); err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	http.Redirect(w, r, "/admin/tokens", http.StatusSeeOther)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 )
 
 // summaryView is the consolidated view of a search.
@@ -30,8 +30,9 @@ type countRow struct {
 	URL   string
 }
 
-func (h *Handler) summary(r *http.Request, f *domain.MessageFilter, lang string) (*summaryView, error) {
-	sum, err := h.Store.ReportSummary(r.Context(), f, h.Location)
+func (h *Handler) summary(r *http.Request, vis *visitor, f *domain.MessageFilter) (*summaryView, error) {
+	lang := vis.lang()
+	sum, err := h.Reports.Summary(r.Context(), vis.principal, f)
 	if err != nil {
 		return nil, err
 	}
@@ -42,15 +43,15 @@ func (h *Handler) summary(r *http.Request, f *domain.MessageFilter, lang string)
 		if n == 0 {
 			continue
 		}
-		v.Statuses = append(v.Statuses, countRow{Label: report.StatusLabel(lang, s), Count: n, Share: share(n, sum.Total),
+		v.Statuses = append(v.Statuses, countRow{Label: reports.StatusLabel(lang, s), Count: n, Share: share(n, sum.Total),
 			URL: withQuery("/reports/messages", with(q, "status", string(s)))})
 	}
 	if n := sum.ByStatus["received"]; n > 0 {
-		v.Statuses = append(v.Statuses, countRow{Label: report.StatusLabel(lang, "received"), Count: n, Share: share(n, sum.Total),
+		v.Statuses = append(v.Statuses, countRow{Label: reports.StatusLabel(lang, "received"), Count: n, Share: share(n, sum.Total),
 			URL: withQuery("/reports/messages", q)})
 	}
 	for c, n := range sum.ByContentType {
-		v.Contents = append(v.Contents, countRow{Label: report.ContentLabel(lang, c), Count: n, Share: share(n, sum.Total)})
+		v.Contents = append(v.Contents, countRow{Label: reports.ContentLabel(lang, c), Count: n, Share: share(n, sum.Total)})
 	}
 	sort.Slice(v.Contents, func(i, j int) bool { return v.Contents[i].Count > v.Contents[j].Count })
 	v.Chart = dayChart(sum.ByDay, lang)

@@ -9,13 +9,13 @@ import (
 
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 )
 
 func (h *Handler) funcs() template.FuncMap {
 	return template.FuncMap{
 		"t":      func(lang, key string, args ...any) string { return i18n.T(lang, key, args...) },
-		"status": func(lang string, s domain.Status) string { return report.StatusLabel(lang, s) },
+		"status": func(lang string, s domain.Status) string { return reports.StatusLabel(lang, s) },
 		"role":   func(lang string, r domain.Role) string { return i18n.T(lang, "role."+string(r)) },
 		"when": func(lang string, t any) string {
 			switch v := t.(type) {
@@ -23,12 +23,12 @@ func (h *Handler) funcs() template.FuncMap {
 				if v.IsZero() {
 					return ""
 				}
-				return v.In(h.Location).Format(report.TimeLayout(lang))
+				return v.In(h.Location).Format(reports.TimeLayout(lang))
 			case *time.Time:
 				if v == nil || v.IsZero() {
 					return ""
 				}
-				return v.In(h.Location).Format(report.TimeLayout(lang))
+				return v.In(h.Location).Format(reports.TimeLayout(lang))
 			}
 			return ""
 		},
@@ -51,4 +51,4 @@ func (h *Handler) funcs() template.FuncMap {
 }
 
 // formatCount writes n with the thousands separator of lang.
-func formatCount(lang string, n int64) string { return report.FormatCount(lang, n) }
+func formatCount(lang string, n int64) string { return reports.FormatCount(lang, n) }

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ticksapp/ticks/internal/api"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/report"
-	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/reports"
+	"github.com/ticksapp/ticks/internal/respond"
 )
 
 // option is an entry of a select.
@@ -55,7 +54,7 @@ type reportData struct {
 	MTURL    string
 	MOURL    string
 	ViewURL  string // the other view (message / consolidated) with the same filters
-	Saved    []store.SavedSearch
+	Saved    []reports.SavedSearch
 	Exports  map[string]string // format → URL
 	Wrap     []bool            // columns whose long text wraps
 	Summary  *summaryView
@@ -81,12 +80,6 @@ func cleanQuery(q url.Values) url.Values {
 	return out
 }
 
-// filterFromQuery parses the report's parameters with the API's parser:
-// one code path for the page, the API and the exports.
-func (h *Handler) filterFromQuery(q url.Values, v *visitor) (*domain.MessageFilter, error) {
-	return api.ParseMessageFilter(q, v.principal, h.Location, h.Now())
-}
-
 func (h *Handler) reportPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	h.report(w, r, v, false)
 }
@@ -97,8 +90,8 @@ func (h *Handler) consolidatedPage(w http.ResponseWriter, r *http.Request, v *vi
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, consolidated bool) {
 	lang := v.lang()
-	if v.principal.Role == domain.RoleAgent {
-		h.fail(w, r, v, http.StatusForbidden, i18n.T(lang, "error.forbidden"))
+	if v.principal.Role == domain.RoleAgent { // agents work in the desk, not the reports
+		h.forbidden(w, r, v)
 		return
 	}
 	q := cleanQuery(r.URL.Query())
@@ -109,7 +102,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	}
 	data := &reportData{}
 	p.Data = data
-	f, err := h.filterFromQuery(q, v)
+	f, err := h.Reports.Filter(q, v.principal)
 	if err == nil && cursor != "" {
 		f.Cursor = cursor
 	}
@@ -128,42 +121,41 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	for _, format := range []string{"csv", "xlsx", "pdf"} {
 		data.Exports[format] = withQuery("/reports/messages/export", with(q, "format", format))
 	}
-	if data.Saved, err = h.savedFor(r, v); err != nil {
-		p.Error = err.Error()
-	}
+	saved, serr := h.Reports.SavedSearches(r.Context(), v.principal)
+	data.Saved = saved
 	if f == nil {
-		p.Error = errorText(lang, err)
+		p.Error = h.errorText(r, lang, err)
 		h.render(w, r, http.StatusBadRequest, "report", p)
 		return
 	}
 	dir := f.Direction
 	if consolidated {
-		sum, err := h.summary(r, f, lang)
+		sum, err := h.summary(r, v, f)
 		if err != nil {
-			p.Error = errorText(lang, err)
+			p.Error = h.errorText(r, lang, err)
 			h.render(w, r, http.StatusBadRequest, "consolidated", p)
 			return
 		}
 		data.Summary, data.Total = sum, sum.Total
+		p.Error = h.errorText(r, lang, serr)
 		h.render(w, r, http.StatusOK, "consolidated", p)
 		return
 	}
 	f.Limit = 50
-	pg, err := h.Store.ReportMessages(r.Context(), f)
-	if err != nil {
-		p.Error = errorText(lang, err)
-		h.render(w, r, http.StatusBadRequest, "report", p)
-		return
+	pg, err := h.Reports.Messages(r.Context(), v.principal, f)
+	var names *reports.Names
+	if err == nil {
+		names, err = h.Reports.Names(r.Context(), v.principal)
 	}
-	names, err := report.LoadNames(r.Context(), h.Store, v.principal.Scope)
 	if err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+		p.Error = h.errorText(r, lang, err)
+		h.render(w, r, respond.HTTPStatus(domain.ErrorCode(err)), "report", p)
 		return
 	}
 	data.Total = pg.Total
-	data.Headers = report.Headers(dir, lang)
-	data.Wrap = report.WrapColumns(dir)
-	format := report.NewFormatter(lang, h.Location, names)
+	data.Headers = reports.Headers(dir, lang)
+	data.Wrap = reports.WrapColumns(dir)
+	format := reports.NewFormatter(lang, h.Location, names)
 	for i := range pg.Rows {
 		m := &pg.Rows[i]
 		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: format.Row(m), Status: m.Status,
@@ -172,14 +164,8 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	if pg.NextCursor != "" {
 		data.NextURL = withQuery(base, with(q, "cursor", pg.NextCursor))
 	}
+	p.Error = h.errorText(r, lang, serr)
 	h.render(w, r, http.StatusOK, "report", p)
-}
-
-func errorText(lang string, err error) string {
-	if err == nil {
-		return ""
-	}
-	return domain.ErrorMessage(err)
 }
 
 func with(q url.Values, k, v string) url.Values {
@@ -216,13 +202,13 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 		}
 		fm.To = to.In(h.Location).Format("2006-01-02")
 	}
-	subs, _ := h.Store.Subaccounts(r.Context(), v.principal.Scope)
+	subs, _ := h.Access.Subaccounts(r.Context(), v.principal)
 	fm.Subaccounts = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, s := range subs {
 		fm.Subaccounts = append(fm.Subaccounts, option{Value: strconv.FormatInt(s.ID, 10), Label: s.Name,
 			Selected: q.Get("subaccount") == strconv.FormatInt(s.ID, 10)})
 	}
-	users, _ := h.Store.Users(r.Context(), v.principal.Scope)
+	users, _ := h.Reports.Users(r.Context(), v.principal)
 	fm.Users = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, u := range users {
 		name := u.Name
@@ -233,7 +219,7 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 	}
 	fm.ContentTypes = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, c := range contentTypes {
-		fm.ContentTypes = append(fm.ContentTypes, option{Value: c, Label: report.ContentLabel(lang, c), Selected: q.Get("content_type") == c})
+		fm.ContentTypes = append(fm.ContentTypes, option{Value: c, Label: reports.ContentLabel(lang, c), Selected: q.Get("content_type") == c})
 	}
 	fm.Session = []option{{Value: "", Label: i18n.T(lang, "common.all")},
 		{Value: "true", Label: i18n.T(lang, "common.yes"), Selected: q.Get("session") == "true"},
@@ -245,7 +231,7 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 		}
 	}
 	for _, s := range domain.Statuses {
-		fm.Statuses = append(fm.Statuses, option{Value: string(s), Label: report.StatusLabel(lang, s), Selected: chosen[string(s)]})
+		fm.Statuses = append(fm.Statuses, option{Value: string(s), Label: reports.StatusLabel(lang, s), Selected: chosen[string(s)]})
 	}
 	fm.ConversationType = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, c := range []domain.ConversationType{domain.ConversationBusinessInitiated, domain.ConversationUserInitiated, domain.ConversationFreeEntryPoint} {

@@ -2,18 +2,16 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
-	"github.com/ticksapp/ticks/internal/store"
 )
 
 const (
@@ -26,9 +24,9 @@ const (
 // visitor is a logged-in user and what it may see.
 type visitor struct {
 	user      *domain.User
-	principal *api.Principal
+	principal *access.Principal
 	csrf      string
-	hash      string
+	session   *access.Session
 }
 
 func (v *visitor) lang() string {
@@ -40,24 +38,6 @@ func (v *visitor) lang() string {
 
 func (v *visitor) page(title, active string) *page {
 	return &page{Lang: v.lang(), Title: title, User: v.user, CSRF: v.csrf, Active: active}
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Principal is the API principal of a web user: admins see every
-// subaccount, everyone else the ones granted to them.
-func Principal(u *domain.User) *api.Principal {
-	p := &api.Principal{Role: u.Role, UserID: u.ID, Scope: u.Subaccounts}
-	if u.Role == domain.RoleAdmin {
-		p.Scope = nil
-	} else if p.Scope == nil {
-		p.Scope = []int64{}
-	}
-	return p
 }
 
 // auth loads the session, refusing visitors who are not logged in, and
@@ -74,29 +54,25 @@ func (h *Handler) auth(fn func(http.ResponseWriter, *http.Request, *visitor)) ht
 			return
 		}
 		if r.Method == http.MethodPost && !secret.Equal(r.PostFormValue("csrf"), v.csrf) {
-			h.fail(w, r, v, http.StatusForbidden, i18n.T(v.lang(), "error.csrf"))
+			h.fail(w, r, v, domain.Errorf(domain.EFORBIDDEN, "%s", i18n.T(v.lang(), "error.csrf")))
 			return
 		}
-		r = r.WithContext(api.WithPrincipal(r.Context(), v.principal))
+		r = r.WithContext(access.WithPrincipal(r.Context(), v.principal))
 		fn(w, r, v)
 	}
 }
 
+// visitor returns the logged-in visitor of r, or nil.
 func (h *Handler) visitor(r *http.Request) *visitor {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
-		return nil
-	}
-	hash := secret.HashToken(c.Value)
-	sess, err := h.Store.SessionByHash(r.Context(), hash)
 	if err != nil {
 		return nil
 	}
-	u, err := h.Store.User(r.Context(), sess.UserID)
-	if err != nil || u.Disabled {
+	sess, err := h.Access.SessionFor(r.Context(), c.Value)
+	if err != nil {
 		return nil
 	}
-	return &visitor{user: u, principal: Principal(u), csrf: sess.CSRF, hash: hash}
+	return &visitor{user: sess.User, principal: sess.Principal, csrf: sess.CSRF, session: sess}
 }
 
 type loginData struct {
@@ -125,7 +101,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	// The login form has no session yet: its CSRF token is a cookie the
 	// form must echo (double submit).
-	token := randomToken()
+	token := access.RandomToken()
 	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.Secure})
 	h.render(w, r, http.StatusOK, "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
 		Data: loginData{Next: safeNext(r.URL.Query().Get("next"))}})
@@ -146,27 +122,22 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "error", &page{Lang: lang, Error: i18n.T(lang, "error.csrf")})
 		return
 	}
-	email, pw := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
-	next := safeNext(r.PostFormValue("next"))
-	u, err := h.Store.UserByEmail(r.Context(), email)
-	ok := false
-	if err == nil && !u.Disabled && u.PasswordHash != "" {
-		ok, _ = secret.CheckPassword(u.PasswordHash, pw)
-	} else {
-		// Spend the same time on unknown emails, so they cannot be told apart.
-		secret.CheckPassword(dummyHash, pw)
-	}
-	if !ok {
-		token := randomToken()
+	email, next := strings.TrimSpace(r.PostFormValue("email")), safeNext(r.PostFormValue("next"))
+	u, err := h.Access.Login(r.Context(), email, r.PostFormValue("password"))
+	if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+		token := access.RandomToken()
 		http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.Secure})
 		h.render(w, r, http.StatusUnauthorized, "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
 			Error: i18n.T(lang, "login.failed"), Data: loginData{Next: next, Email: email}})
 		return
 	}
-	value := randomToken()
-	sess := store.Session{UserID: u.ID, CSRF: randomToken(), ExpiresAt: h.Now().Add(sessionTTL)}
-	if err := h.Store.CreateSession(r.Context(), secret.HashToken(value), sess); err != nil {
-		h.fail(w, r, nil, http.StatusInternalServerError, err.Error())
+	var value string
+	var sess *access.Session
+	if err == nil {
+		value, sess, err = h.Access.StartSession(r.Context(), u, sessionTTL)
+	}
+	if err != nil {
+		h.fail(w, r, nil, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true,
@@ -175,22 +146,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-var dummyHash = func() string {
-	h, _ := secret.HashPassword("ticks-dummy-password")
-	return h
-}()
-
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visitor) {
-	h.Store.DeleteSession(context.WithoutCancel(r.Context()), v.hash)
+	if err := h.Access.EndSession(context.WithoutCancel(r.Context()), v.session); err != nil {
+		respond.LogInternal(r, err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 // setLang remembers the user's language and goes back where it was.
 func (h *Handler) setLang(w http.ResponseWriter, r *http.Request, v *visitor) {
-	lang := i18n.Normalize(r.PostFormValue("lang"))
-	if err := h.Store.SetUserLang(r.Context(), v.user.ID, lang); err != nil {
-		h.fail(w, r, v, http.StatusInternalServerError, err.Error())
+	lang, err := h.Access.SetLang(r.Context(), v.principal, r.PostFormValue("lang"))
+	if err != nil {
+		h.fail(w, r, v, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.Secure})

@@ -14,10 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/secret"
-	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/reports"
+	"github.com/ticksapp/ticks/internal/respond"
 )
 
 //go:embed templates/*.html
@@ -26,10 +28,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Handler serves the web app.
+// Handler serves the web app: like the API, a thin peer over the
+// capabilities' services — it parses a form or a query, calls a service
+// with the visitor's principal, and renders a page.
 type Handler struct {
-	Store    *store.Store
-	Box      *secret.Box
+	Access   *access.Service
+	Channels *channels.Service
+	Reports  *reports.Service
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
@@ -38,9 +43,17 @@ type Handler struct {
 	pages map[string]*template.Template
 }
 
-// New parses the templates and returns the handler.
-func New(st *store.Store, loc *time.Location) (*Handler, error) {
-	h := &Handler{Store: st, Location: loc, Now: time.Now, pages: map[string]*template.Template{}}
+// Services are what the web app calls.
+type Services struct {
+	Access   *access.Service
+	Channels *channels.Service
+	Reports  *reports.Service
+}
+
+// New parses the templates and returns the handler, with dates in loc.
+func New(svc Services, loc *time.Location) (*Handler, error) {
+	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Location: loc, Now: time.Now,
+		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -132,11 +145,35 @@ type page struct {
 	Data     any
 }
 
-// fail renders an error page.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visitor, status int, msg string) {
-	p := &page{Title: i18n.T(v.lang(), "common.error"), Error: msg}
+// fail renders err as an error page with the status its code maps to. An
+// internal error is logged with the request's id, and the page shows that
+// id as a reference to quote instead of the error.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visitor, err error) {
+	h.render(w, r, respond.HTTPStatus(domain.ErrorCode(err)), "error", h.errorPage(r, v, err))
+}
+
+// forbidden renders the page a role may not see.
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, v *visitor) {
+	h.fail(w, r, v, domain.Errorf(domain.EFORBIDDEN, "%s", i18n.T(v.lang(), "error.forbidden")))
+}
+
+func (h *Handler) errorPage(r *http.Request, v *visitor, err error) *page {
+	p := &page{Title: i18n.T(v.lang(), "common.error"), Error: h.errorText(r, v.lang(), err)}
 	if v != nil {
 		p.Lang, p.User, p.CSRF = v.lang(), v.user, v.csrf
 	}
-	h.render(w, r, status, "error", p)
+	return p
+}
+
+// errorText is what a page says of err: the domain's message, or for an
+// internal error (logged here) a reference to quote.
+func (h *Handler) errorText(r *http.Request, lang string, err error) string {
+	if err == nil {
+		return ""
+	}
+	if domain.ErrorCode(err) == domain.EINTERNAL {
+		respond.LogInternal(r, err)
+		return i18n.T(lang, "error.internal", respond.RequestID(r.Context()))
+	}
+	return domain.ErrorMessage(err)
 }

@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
-	"github.com/ticksapp/ticks/internal/report"
+	"github.com/ticksapp/ticks/internal/reports"
 )
 
 func TestFormatterRows(t *testing.T) {
@@ -14,7 +14,7 @@ func TestFormatterRows(t *testing.T) {
 	at := time.Date(2026, 3, 10, 15, 4, 5, 0, time.UTC)
 	expires := at.Add(24 * time.Hour)
 	user, bot, campaign := int64(7), int64(9), int64(42)
-	names := &report.Names{Users: map[int64]string{7: "Ana"}, Tokens: map[int64]string{9: "CRM"}}
+	names := &reports.Names{Users: map[int64]string{7: "Ana"}, Tokens: map[int64]string{9: "CRM"}}
 	failed := &domain.Message{Direction: domain.DirectionMT, At: at, Status: domain.StatusUndelivered, ErrorCode: 131026,
 		ErrorTitle: "Message undeliverable", Phone: "+5511987650000", WAID: "5511987650000", CampaignID: &campaign,
 		SenderUserID: &user, ContentType: "template", Text: "Olá", WithSession: true, ConversationID: "conv_1",
@@ -35,7 +35,7 @@ func TestFormatterRows(t *testing.T) {
 		{"pt-BR", mo, []string{"10/03/2026 12:04:05", "+5511987650000", "BR.123", "", "API · CRM", "carousel", "Sim", "YES"}},
 	}
 	for _, c := range cases {
-		got := report.NewFormatter(c.lang, sp, names).Row(c.m)
+		got := reports.NewFormatter(c.lang, sp, names).Row(c.m)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s %s:\n got %q\nwant %q", c.lang, c.m.Direction, got, c.want)
 		}

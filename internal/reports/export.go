@@ -1,14 +1,13 @@
-package report
+package reports
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/export"
 	"github.com/ticksapp/ticks/internal/i18n"
@@ -27,30 +26,29 @@ type ExportRequest struct {
 	Filter   *domain.MessageFilter
 	Format   string
 	Lang     string
-	Location *time.Location
-	Names    *Names
-	BOM      bool   // CSV: a UTF-8 byte order mark, for Excel
-	Token    string // echoed in a cookie when the file starts, for the page's progress note
+	Location *time.Location // the service's when nil
+	Names    *Names         // the principal's when nil
+	BOM      bool           // CSV: a UTF-8 byte order mark, for Excel
 }
 
-var safeToken = regexp.MustCompile(`^[0-9A-Za-z_-]{1,40}$`)
-
-// ServeExport streams an export as a download. The rows are read as they
-// are written, so memory stays flat whatever the row count.
-func ServeExport(ctx context.Context, w http.ResponseWriter, st *store.Store, req *ExportRequest) error {
-	e, err := NewExport(ctx, st, req)
-	if err != nil {
-		return err
+// Export checks an export for p and counts its rows; the caller writes it
+// where it goes (a download, a file).
+func (s *Service) Export(ctx context.Context, p *access.Principal, req ExportRequest) (*Export, error) {
+	if err := p.Need(readers...); err != nil {
+		return nil, err
 	}
-	w.Header().Set("Content-Type", Formats[req.Format])
-	w.Header().Set("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Total-Count", fmt.Sprint(e.Total()))
-	if req.Token != "" && safeToken.MatchString(req.Token) {
-		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: req.Token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+	req.Filter.Subaccounts = p.Scope
+	if req.Location == nil {
+		req.Location = s.Location
 	}
-	_, err = e.Write(ctx, w)
-	return err
+	if req.Names == nil {
+		names, err := s.Names(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		req.Names = names
+	}
+	return NewExport(ctx, s.Store, &req)
 }
 
 // Export is one export, counted and ready to write.
@@ -93,6 +91,9 @@ func NewExport(ctx context.Context, st *store.Store, req *ExportRequest) (*Expor
 		}}
 	return &Export{st: st, req: req, dir: dir, cols: cols, meta: meta}, nil
 }
+
+// ContentType is the file's media type.
+func (e *Export) ContentType() string { return Formats[e.req.Format] }
 
 // Total is the number of messages the export's filters match.
 func (e *Export) Total() int64 { return e.meta.Total }

@@ -1,7 +1,7 @@
-// Package report turns messages into the detailed report's rows: its
+// Package reports turns messages into the detailed report's rows: its
 // columns, in the user's language and time zone, for the web page and for
 // every export format alike.
-package report
+package reports
 
 import (
 	"context"

@@ -1,0 +1,94 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/channels"
+	"github.com/ticksapp/ticks/internal/contacts"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/server"
+)
+
+// Seed creates the demo organization once, through the services an admin
+// would use: two subaccounts, three numbers (one with a fallback template,
+// one warming up), an admin, a supervisor and a viewer with state's
+// password, a supervisor API token (kept in state) and the contacts, a few
+// of whom opted out.
+func Seed(ctx context.Context, svc server.Services, state *State) error {
+	admin := access.System()
+	var subs []*domain.Subaccount
+	for _, name := range []string{"Varejo Centro", "Loja Online"} {
+		sa, err := svc.Access.CreateSubaccount(ctx, admin, access.SubaccountInput{Name: name})
+		if err != nil {
+			return err
+		}
+		subs = append(subs, sa)
+	}
+	centro, online := subs[0].ID, subs[1].ID
+	numbers := []struct {
+		sa       int64
+		name     string
+		tier     string
+		settings channels.Settings
+	}{
+		// Free-form outside a session falls back to a template.
+		{centro, "Varejo Centro", "TIER_10K", channels.Settings{FallbackTemplate: ptr("lembrete_pagamento"), FallbackLanguage: ptr("pt_BR")}},
+		{online, "Loja Online", "TIER_250", channels.Settings{}},
+		// A number warming up: only the program's sends go.
+		{online, "Loja Online — aquecimento", "TIER_250", channels.Settings{WarmupUntil: ptr(time.Now().AddDate(0, 0, 30)), WarmupDailyLimit: ptr(500)}},
+	}
+	for i, n := range numbers {
+		ph := Phones[i]
+		ch, err := svc.Channels.Create(ctx, admin, channels.Input{SubaccountID: n.sa, Name: n.name, WABAID: ph.WABAID,
+			PhoneNumberID: ph.PhoneNumberID, DisplayPhone: "+" + ph.DisplayPhone, AccessToken: ph.AccessToken, Tier: n.tier})
+		if err != nil {
+			return err
+		}
+		if _, err := svc.Channels.Update(ctx, admin, ch.ID, n.settings); err != nil {
+			return err
+		}
+	}
+	users := []access.UserInput{
+		{Email: "admin@ticks.local", Name: "Administradora", Role: domain.RoleAdmin},
+		{Email: "supervisor@ticks.local", Name: "Supervisor Centro", Role: domain.RoleSupervisor, Subaccounts: []int64{centro}},
+		{Email: "viewer@ticks.local", Name: "Analista Online", Role: domain.RoleViewer, Subaccounts: []int64{online}, Lang: "en"},
+	}
+	for _, in := range users {
+		in.Password = state.Password
+		if _, err := svc.Access.CreateUser(ctx, admin, in); err != nil {
+			return err
+		}
+	}
+	tok, err := svc.Access.CreateToken(ctx, admin, access.TokenInput{Name: "demo", Role: domain.RoleSupervisor, SubaccountID: centro})
+	if err != nil {
+		return err
+	}
+	state.APIToken = tok.Token
+	for _, sa := range []int64{centro, online} {
+		list := make([]contacts.Input, Contacts)
+		for i := range list {
+			list[i] = contacts.Input{Phone: Phone(i), Name: Name(i), CorrelationID: fmt.Sprintf("CLI-%05d", i)}
+		}
+		if _, err := svc.Contacts.Add(ctx, admin, sa, list); err != nil {
+			return err
+		}
+		for i := 0; i < Contacts; i += 40 { // a few asked to stop
+			found, err := svc.Contacts.List(ctx, &access.Principal{Role: domain.RoleAdmin, Scope: []int64{sa}}, contacts.ListFilter{Phone: Phone(i)})
+			if err != nil {
+				return err
+			}
+			if len(found) != 1 {
+				return fmt.Errorf("demo contact %s: %d found", Phone(i), len(found))
+			}
+			if _, err := svc.Contacts.SetOptOut(ctx, admin, found[0].ID, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
