@@ -9,7 +9,7 @@ import (
 )
 
 // Error codes: the one vocabulary of failures, mapped to HTTP in one place
-// (internal/api) and to CLI messages in cmd/ticks.
+// (internal/respond) and to CLI messages in cmd/ticks.
 const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"

@@ -54,10 +54,7 @@ var (
 
 // Headers returns the column headers of a direction in lang.
 func Headers(dir domain.Direction, lang string) []string {
-	keys := MTColumns
-	if dir == domain.DirectionMO {
-		keys = MOColumns
-	}
+	keys := Columns(dir)
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = i18n.T(lang, k)
@@ -184,16 +181,10 @@ func (f *Formatter) Row(m *domain.Message) []string {
 		convType, expires}
 }
 
-// WrapColumns tells which columns of a direction hold long text (the
-// message and the failure reason) that may wrap on screen.
-func WrapColumns(dir domain.Direction) []bool {
-	keys := MTColumns
+// Columns returns the column keys of a direction, in the seed's order.
+func Columns(dir domain.Direction) []string {
 	if dir == domain.DirectionMO {
-		keys = MOColumns
+		return MOColumns
 	}
-	out := make([]bool, len(keys))
-	for i, k := range keys {
-		out[i] = k == "col.text_mt" || k == "col.text_mo" || k == "col.reason"
-	}
-	return out
+	return MTColumns
 }

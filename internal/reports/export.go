@@ -123,10 +123,7 @@ func (e *Export) Write(ctx context.Context, w io.Writer) (int64, error) {
 
 // columnWidth gives the text columns more room in the PDF.
 func columnWidth(dir domain.Direction, i int) float64 {
-	keys := MTColumns
-	if dir == domain.DirectionMO {
-		keys = MOColumns
-	}
+	keys := Columns(dir)
 	switch keys[i] {
 	case "col.text_mt", "col.text_mo":
 		return 3

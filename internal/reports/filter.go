@@ -26,22 +26,22 @@ var filterParams = map[string]bool{
 func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time.Time) (*domain.MessageFilter, error) {
 	for k := range q {
 		if !filterParams[k] {
-			return nil, domain.Errorf(domain.EINVALID, "unknown parameter %q", k)
+			return nil, paramError(k, "unknown parameter %q", k)
 		}
 	}
 	f := &domain.MessageFilter{Subaccounts: p.Scope}
 	var err error
 	if f.From, err = parseWhen(q.Get("from"), loc, false); err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "from: %v", err)
+		return nil, paramError("from", "from: %v", domain.ErrorMessage(err))
 	}
 	if f.To, err = parseWhen(q.Get("to"), loc, true); err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "to: %v", err)
+		return nil, paramError("to", "to: %v", domain.ErrorMessage(err))
 	}
 	if f.From.IsZero() {
 		f.From = now.In(loc).AddDate(0, 0, -7)
 	}
 	if !f.To.IsZero() && !f.From.Before(f.To) {
-		return nil, domain.Errorf(domain.EINVALID, "from must be before to")
+		return nil, paramError("to", "from must be before to")
 	}
 	switch d := q.Get("direction"); d {
 	case "", "mt":
@@ -49,7 +49,7 @@ func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time
 	case "mo":
 		f.Direction = domain.DirectionMO
 	default:
-		return nil, domain.Errorf(domain.EINVALID, "direction must be mt or mo, not %q", d)
+		return nil, paramError("direction", "direction must be mt or mo, not %q", d)
 	}
 	ints := []struct {
 		name string
@@ -59,13 +59,13 @@ func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time
 		if v := q.Get(it.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				return nil, domain.Errorf(domain.EINVALID, "%s must be a positive integer id", it.name)
+				return nil, paramError(it.name, "%s must be a positive integer id", it.name)
 			}
 			*it.dst = n
 		}
 	}
 	if f.Subaccount != 0 && !p.CanSee(f.Subaccount) {
-		return nil, domain.Errorf(domain.EFORBIDDEN, "subaccount %d is not yours", f.Subaccount)
+		return nil, &FilterError{Param: "subaccount", Err: domain.Errorf(domain.EFORBIDDEN, "subaccount %d is not yours", f.Subaccount)}
 	}
 	f.ContentType = strings.TrimSpace(q.Get("content_type"))
 	switch v := q.Get("session"); v {
@@ -74,14 +74,14 @@ func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time
 		b := v == "true"
 		f.Session = &b
 	default:
-		return nil, domain.Errorf(domain.EINVALID, "session must be true or false")
+		return nil, paramError("session", "session must be true or false")
 	}
 	f.CorrelationID = strings.TrimSpace(q.Get("correlation_id"))
 	for _, v := range q["status"] {
 		for _, s := range strings.Split(v, ",") {
 			st := domain.Status(strings.TrimSpace(s))
 			if !st.Valid() && st != "received" {
-				return nil, domain.Errorf(domain.EINVALID, "status %q is not a report status", s)
+				return nil, paramError("status", "status %q is not a report status", s)
 			}
 			f.Statuses = append(f.Statuses, st)
 		}
@@ -89,7 +89,7 @@ func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time
 	if v := strings.TrimSpace(q.Get("phone")); v != "" {
 		e164, err := phone.Normalize(v, "BR")
 		if err != nil {
-			return nil, domain.Errorf(domain.EINVALID, "phone: %v", err)
+			return nil, paramError("phone", "phone: %v", err)
 		}
 		f.Phone = e164
 	}
@@ -97,18 +97,35 @@ func ParseFilter(q url.Values, p *access.Principal, loc *time.Location, now time
 	if v := q.Get("conversation_type"); v != "" {
 		f.ConversationType = domain.ConversationType(v)
 		if !f.ConversationType.Valid() {
-			return nil, domain.Errorf(domain.EINVALID, "conversation_type must be business_initiated, user_initiated or free_entry_point")
+			return nil, paramError("conversation_type", "conversation_type must be business_initiated, user_initiated or free_entry_point")
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > domain.MaxReportLimit {
-			return nil, domain.Errorf(domain.EINVALID, "limit must be between 1 and %d", domain.MaxReportLimit)
+			return nil, paramError("limit", "limit must be between 1 and %d", domain.MaxReportLimit)
 		}
 		f.Limit = n
 	}
 	f.Cursor = q.Get("cursor")
 	return f, nil
+}
+
+// FilterError is a report parameter that cannot be taken: Param names it,
+// so a page can show the message beside the field it came from.
+type FilterError struct {
+	Param string
+	Err   error // a *domain.Error
+}
+
+func (e *FilterError) Error() string { return e.Err.Error() }
+
+// Unwrap lets domain.ErrorCode and domain.ErrorMessage read the code and
+// message.
+func (e *FilterError) Unwrap() error { return e.Err }
+
+func paramError(param, format string, args ...any) error {
+	return &FilterError{Param: param, Err: domain.Errorf(domain.EINVALID, format, args...)}
 }
 
 // parseWhen reads an RFC 3339 date-time or a YYYY-MM-DD date in loc. For an

@@ -246,7 +246,7 @@ func TestBrowserReport(t *testing.T) {
 		t.Errorf("MO total = %q, want 4 resultados", got)
 	}
 	table := text(ctx, t, "#report-table")
-	if !strings.Contains(table, "Quero aproveitar") || !strings.Contains(table, "QR_SIM") || !strings.Contains(table, "Respondido") {
+	if !strings.Contains(table, "Quero aproveitar") || !strings.Contains(table, "QR_SIM") || !strings.Contains(table, "Recebido em") {
 		t.Errorf("MO table lacks the button click: %s", table)
 	}
 	shot("report-mo")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,6 +35,9 @@ type reportForm struct {
 	Phone            string
 	ConversationID   string
 	ConversationType []option
+	// Errors are the messages of parameters the report could not take, by
+	// parameter, shown beside their fields.
+	Errors map[string]string
 }
 
 type reportRow struct {
@@ -43,20 +47,36 @@ type reportRow struct {
 	Failed bool
 }
 
+// pager moves through the report's pages. The store pages by keyset
+// cursors, so the page keeps the cursors of the pages before it (back) to
+// offer the previous one.
+type pager struct {
+	Page, Pages int
+	Size        int
+	Sizes       []option
+	PrevURL     string
+	NextURL     string
+}
+
+// pageSizes are the page sizes a user may choose.
+var pageSizes = []int{25, 50, 100, 200}
+
+const defaultPageSize = 50
+
 type reportData struct {
 	Form     reportForm
 	Headers  []string
 	Rows     []reportRow
 	Total    int64
 	Query    string // the effective query string, for saving and exporting
-	NextURL  string
+	Pager    pager
 	FirstURL string
 	MTURL    string
 	MOURL    string
 	ViewURL  string // the other view (message / consolidated) with the same filters
 	Saved    []reports.SavedSearch
 	Exports  map[string]string // format → URL
-	Wrap     []bool            // columns whose long text wraps
+	Classes  []string          // each column's cell class: how its text wraps
 	Summary  *summaryView
 }
 
@@ -68,7 +88,7 @@ var contentTypes = []string{"text", "template", "image", "audio", "video", "docu
 func cleanQuery(q url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range q {
-		if k == "cursor" || k == "format" || k == "bom" || k == "download_token" {
+		if k == "cursor" || k == "back" || k == "format" || k == "bom" || k == "download_token" {
 			continue
 		}
 		for _, v := range vs {
@@ -107,6 +127,10 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 		f.Cursor = cursor
 	}
 	data.Form = h.form(r, v, q, f)
+	var fe *reports.FilterError
+	if errors.As(err, &fe) {
+		data.Form.Errors = map[string]string{fe.Param: h.errorText(r, lang, err)}
+	}
 	data.Query = q.Encode()
 	base := "/reports/messages"
 	other := base + "/consolidated"
@@ -125,7 +149,11 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	data.Saved = saved
 	if f == nil {
 		p.Error = h.errorText(r, lang, err)
-		h.render(w, r, http.StatusBadRequest, "report", p)
+		name := "report"
+		if consolidated {
+			name = "consolidated"
+		}
+		h.render(w, r, respond.HTTPStatus(domain.ErrorCode(err)), name, p)
 		return
 	}
 	dir := f.Direction
@@ -141,7 +169,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 		h.render(w, r, http.StatusOK, "consolidated", p)
 		return
 	}
-	f.Limit = 50
+	if f.Limit == 0 {
+		f.Limit = defaultPageSize
+	}
 	pg, err := h.Reports.Messages(r.Context(), v.principal, f)
 	var names *reports.Names
 	if err == nil {
@@ -154,18 +184,75 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	}
 	data.Total = pg.Total
 	data.Headers = reports.Headers(dir, lang)
-	data.Wrap = reports.WrapColumns(dir)
+	data.Classes = cellClasses(dir)
 	format := reports.NewFormatter(lang, h.Location, names)
 	for i := range pg.Rows {
 		m := &pg.Rows[i]
 		data.Rows = append(data.Rows, reportRow{ID: m.ID, Cells: format.Row(m), Status: m.Status,
 			Failed: m.State == domain.StateFailed || m.State == domain.StateExpired})
 	}
-	if pg.NextCursor != "" {
-		data.NextURL = withQuery(base, with(q, "cursor", pg.NextCursor))
-	}
+	data.Pager = newPager(base, q, cursor, r.URL.Query().Get("back"), pg, f.Limit, lang)
 	p.Error = h.errorText(r, lang, serr)
 	h.render(w, r, http.StatusOK, "report", p)
+}
+
+// cellClasses says how each column's cells wrap so that the table fits a
+// 1440 px screen: the message and the reason wrap at words in the widest
+// cells; phone numbers and WhatsApp ids never break; dates and labels wrap
+// only at their spaces; other ids may break anywhere.
+func cellClasses(dir domain.Direction) []string {
+	keys := reports.Columns(dir)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		switch k {
+		case "col.text_mt", "col.text_mo":
+			out[i] = "text"
+		case "col.reason":
+			out[i] = "wrap"
+		case "col.phone", "col.wa_user":
+			out[i] = "nowrap"
+		case "col.sent_at", "col.replied_at", "col.conversation_expires", "col.status", "col.conversation_type":
+			out[i] = "words" // a date and its time on two lines, a label at its spaces
+		}
+	}
+	return out
+}
+
+// newPager places the page read with cursor (after the pages whose cursors
+// back lists, page 1 having none) among the total's pages.
+func newPager(base string, q url.Values, cursor, back string, pg *domain.MessagePage, size int, lang string) pager {
+	var trail []string
+	if back != "" {
+		trail = strings.Split(back, ".")
+	}
+	p := pager{Page: 1, Size: size, Pages: int((pg.Total + int64(size) - 1) / int64(size))}
+	if cursor != "" {
+		p.Page = len(trail) + 2
+		prev := with(q, "cursor", "")
+		if len(trail) > 0 {
+			prev = with(with(q, "cursor", trail[len(trail)-1]), "back", strings.Join(trail[:len(trail)-1], "."))
+		}
+		p.PrevURL = withQuery(base, cleanEmpty(prev))
+		trail = append(trail, cursor)
+	}
+	if pg.NextCursor != "" {
+		p.NextURL = withQuery(base, cleanEmpty(with(with(q, "cursor", pg.NextCursor), "back", strings.Join(trail, "."))))
+	}
+	p.Pages = max(p.Pages, p.Page)
+	for _, n := range pageSizes {
+		p.Sizes = append(p.Sizes, option{Value: withQuery(base, with(q, "limit", strconv.Itoa(n))), Label: strconv.Itoa(n), Selected: n == size})
+	}
+	return p
+}
+
+// cleanEmpty drops the parameters with no value.
+func cleanEmpty(q url.Values) url.Values {
+	for k, vs := range q {
+		if len(vs) == 1 && vs[0] == "" {
+			delete(q, k)
+		}
+	}
+	return q
 }
 
 func with(q url.Values, k, v string) url.Values {
@@ -192,7 +279,9 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 	if q.Get("direction") == "mo" {
 		fm.Direction = "mo"
 	}
-	if f != nil {
+	if f == nil { // the filter was refused: show what the user typed
+		fm.From, fm.To = q.Get("from"), q.Get("to")
+	} else {
 		fm.From = f.From.In(h.Location).Format("2006-01-02")
 		to := f.To
 		if to.IsZero() {

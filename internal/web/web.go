@@ -100,6 +100,19 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/tokens", h.auth(h.tokensPage))
 	mux.HandleFunc("POST /admin/tokens", h.auth(h.createToken))
 	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
+	mux.HandleFunc("/", h.notFound) // every path nothing else serves
+}
+
+// notFound answers a page that does not exist in the app's look and the
+// visitor's language, with a way back; a visitor who is not logged in gets
+// the bare page.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	v := h.visitor(r)
+	p := &page{Lang: h.loginLang(r), Title: i18n.T(h.loginLang(r), "notfound.title")}
+	if v != nil {
+		p = v.page(i18n.T(v.lang(), "notfound.title"), "")
+	}
+	h.render(w, r, http.StatusNotFound, "notfound", p)
 }
 
 func cacheStatic(next http.Handler) http.Handler {
