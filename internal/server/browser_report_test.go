@@ -27,10 +27,10 @@ func TestBrowserReportFilterErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		query      string
-		field      string // the id of the input the error is beside
-		want       string // in the error beside it
-		keep       string // the input's value afterwards
+		query string
+		field string // the id of the input the error is beside
+		want  string // in the error beside it
+		keep  string // the input's value afterwards
 	}{
 		{"from=2026-12-06&to=2026-11-01", "#f-to", "from must be before to", "2026-11-01"},
 		{"campaign=abc", "#f-campaign", "campaign must be a positive integer id", "abc"},
