@@ -54,7 +54,7 @@ func admin(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("TICKS_SECRET_KEY: %w", err)
 		}
 	}
-	acc, chans := access.New(st, ""), &channels.Service{Store: st, Box: box}
+	acc, chans := access.New(st), &channels.Service{Store: st, Box: box}
 	p := access.System()
 	fs := flag.NewFlagSet("ticks admin "+what+" "+verb, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)

@@ -35,13 +35,21 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(nil, func(string) string { return "" })
+	// The demo makes its own settings; of the environment it takes only an
+	// admin token the user chose (TICKS_ADMIN_TOKEN or its _FILE), which it
+	// accepts beside its own, as `ticks serve` would.
+	cfg, err := config.Load(nil, func(name string) string {
+		if name == "TICKS_ADMIN_TOKEN" || name == "TICKS_ADMIN_TOKEN_FILE" {
+			return os.Getenv(name)
+		}
+		return ""
+	})
 	if err != nil {
 		return err
 	}
 	cfg.Addr, cfg.DataDir = *addr, *dir
 	cfg.DatabaseURL = filepath.Join(*dir, "ticks.db")
-	cfg.WAAppSecret, cfg.SecretKey, cfg.AdminToken = state.AppSecret, state.SecretKey, state.AdminToken
+	cfg.WAAppSecret, cfg.SecretKey, cfg.DemoAdminToken = state.AppSecret, state.SecretKey, state.AdminToken
 	cfg.WAVerifyToken, cfg.MessageTTL = "ticks-demo", *ttl
 	setupLogging(cfg)
 
@@ -108,6 +116,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
   Traffic: %.1f messages/s. Ctrl-C stops; running it again resumes.
 
 `, ln.Addr(), state.Password, state.AdminToken, state.APIToken, state.AdminToken, ln.Addr(), *dir, *rate)
+	if cfg.AdminToken != "" {
+		fmt.Fprintf(out, "  Your TICKS_ADMIN_TOKEN is accepted too, with admin rights.\n\n")
+	}
 
 	<-runCtx.Done()
 	cancel()

@@ -73,29 +73,35 @@ func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 		t.Fatal("demo did not stop within 20s of Ctrl-C")
 	}
 
-	cmd = startDemo(t, bin, addr, dir)
+	// The second start with an admin token of the user's own: the demo
+	// accepts it, as `ticks serve` would, and its own token still works.
+	const userToken = "tk_chosen_by_the_user_0123456789"
+	cmd = startDemo(t, bin, addr, dir, "TICKS_ADMIN_TOKEN="+userToken)
 	defer func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() }()
 	if after := reportTotal(t, addr, state.AdminToken, ""); after < before {
 		t.Errorf("restart lost data: %d messages before, %d after", before, after)
 	}
-	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/subaccounts", nil)
-	req.Header.Set("Authorization", "Bearer "+state.AdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var subs struct{ Subaccounts []any }
-	json.NewDecoder(resp.Body).Decode(&subs)
-	resp.Body.Close()
-	if len(subs.Subaccounts) != 3 {
-		t.Errorf("%d subaccounts after restart, want 3 (unassigned + 2 seeded once)", len(subs.Subaccounts))
+	for _, token := range []string{state.AdminToken, userToken} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/subaccounts", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subs struct{ Subaccounts []any }
+		json.NewDecoder(resp.Body).Decode(&subs)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(subs.Subaccounts) != 3 {
+			t.Errorf("token %s…: %d, %d subaccounts after restart, want 200 and 3 (unassigned + 2 seeded once)",
+				token[:10], resp.StatusCode, len(subs.Subaccounts))
+		}
 	}
 }
 
-func startDemo(t *testing.T, bin, addr, dir string) *exec.Cmd {
+func startDemo(t *testing.T, bin, addr, dir string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "demo", "-addr", addr, "-data-dir", dir, "-rate", "20")
-	cmd.Env = append(os.Environ(), "TICKS_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "TICKS_LOG_LEVEL=warn"), env...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -61,7 +61,10 @@ type Config struct {
 	SQLiteSync      string        // TICKS_SQLITE_SYNC: normal or full
 	MessageTTL      time.Duration // TICKS_MESSAGE_TTL: undelivered longer than this is ttl_expired
 	OptOutKeywords  []string      // TICKS_OPTOUT_KEYWORDS
-	location        *time.Location
+	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
+	// AdminToken; it is not read from the environment.
+	DemoAdminToken string
+	location       *time.Location
 }
 
 // Load reads the configuration from the environment through getenv (nil

@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Pipeline = send.New(st, provider, box)
 	chans := &channels.Service{Store: st, Box: box, Provider: provider}
 	s.Services = Services{
-		Access:   access.New(st, cfg.AdminToken),
+		Access:   access.New(st, cfg.AdminToken, cfg.DemoAdminToken),
 		Channels: chans,
 		Contacts: &contacts.Service{Store: st},
 		Send:     &send.Service{Pipeline: s.Pipeline, Channels: chans},
