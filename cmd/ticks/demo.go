@@ -77,6 +77,12 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+
+	// The simulated Cloud API answers first: seeding syncs the templates
+	// from it, as an admin would.
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(simLn)
+	defer simSrv.Close()
 	if !state.Seeded {
 		if err := demo.Seed(ctx, srv.Services, state); err != nil {
 			return fmt.Errorf("seed the demo: %w", err)
@@ -85,21 +91,17 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		if err := state.Save(*dir); err != nil {
 			return err
 		}
+	} else if err := srv.Services.Channels.SyncAll(ctx); err != nil {
+		return fmt.Errorf("sync the demo's templates: %w", err)
 	}
 
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	wg.Add(3)
-	go func() { defer wg.Done(); simSrv.Serve(simLn) }()
+	wg.Add(2)
 	go func() { defer wg.Done(); sim.Run(runCtx) }()
 	var runErr error
 	go func() { defer wg.Done(); runErr = srv.Run(runCtx, ln); cancel() }()
-	// Templates come from the simulator, as an admin's sync would bring them.
-	if err := srv.Services.Channels.SyncAll(runCtx); err != nil {
-		return fmt.Errorf("sync the demo's templates: %w", err)
-	}
 	traffic := &demo.Traffic{Services: srv.Services, Sim: sim, Rate: *rate}
 	wg.Add(1)
 	go func() { defer wg.Done(); traffic.Run(runCtx) }()
@@ -122,7 +124,6 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 
 	<-runCtx.Done()
 	cancel()
-	simSrv.Close()
 	wg.Wait()
 	return runErr
 }

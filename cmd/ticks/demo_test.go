@@ -58,6 +58,20 @@ func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 	if n := reportTotal(t, addr, state.AdminToken, "direction=mo"); n == 0 {
 		t.Error("the demo has no inbound messages")
 	}
+	// Free text outside the window on Varejo Centro goes out as its
+	// fallback template, which shows the template's text.
+	fallbacks, refused := 0, 0
+	for _, m := range reportRows(t, addr, state.AdminToken, "content_type=template&limit=1000") {
+		if strings.HasPrefix(m.Text, "Olá! Recebemos sua mensagem") {
+			fallbacks++
+			if m.Status == "invalid_content" && m.ErrorCode == 0 { // refused by ticks, not by (simulated) Meta
+				refused++
+			}
+		}
+	}
+	if fallbacks == 0 || refused > 0 {
+		t.Errorf("the fallback template went out %d times, %d of them refused", fallbacks, refused)
+	}
 	before := reportTotal(t, addr, state.AdminToken, "")
 
 	cmd.Process.Signal(syscall.SIGINT)
@@ -125,6 +139,29 @@ func startDemo(t *testing.T, bin, addr, dir string, env ...string) *exec.Cmd {
 		t.Fatal("the demo printed no banner within 30s")
 	}
 	return cmd
+}
+
+type reportRow struct {
+	Text, Status string
+	ErrorCode    int `json:"error_code"`
+}
+
+// reportRows returns the first page of the report (limit in the query).
+func reportRows(t *testing.T, addr, token, query string) []reportRow {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/reports/messages?%s", addr, query), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct{ Rows []reportRow }
+	if resp.StatusCode != 200 {
+		t.Fatalf("report %s: %d", query, resp.StatusCode)
+	}
+	json.NewDecoder(resp.Body).Decode(&page)
+	return page.Rows
 }
 
 func reportTotal(t *testing.T, addr, token, query string) int64 {

@@ -131,6 +131,11 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 	if (c.FallbackTemplate == "") != (c.FallbackLanguage == "") {
 		return nil, domain.Errorf(domain.EINVALID, "fallback_template and fallback_language go together")
 	}
+	if c.FallbackTemplate != "" && (in.FallbackTemplate != nil || in.FallbackLanguage != nil) {
+		if err := s.checkFallback(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	if in.WarmupUntil != nil {
 		c.WarmupUntil = in.WarmupUntil
 		if in.WarmupUntil.IsZero() {
@@ -159,6 +164,28 @@ func (s *Service) Update(ctx context.Context, p *access.Principal, id int64, in 
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkFallback refuses a fallback template that could never be sent: a
+// fallback replaces a free-form message outside the customer-service
+// window, so it goes without parameters, and must be an approved template
+// of the number's WhatsApp account.
+func (s *Service) checkFallback(ctx context.Context, c *domain.Channel) error {
+	t, err := s.Store.Template(ctx, c.WABAID, c.FallbackTemplate, c.FallbackLanguage)
+	switch {
+	case domain.ErrorCode(err) == domain.ENOTFOUND:
+		return domain.Errorf(domain.EINVALID, "fallback_template %q (%s) is not a template of this number's WhatsApp account: sync the templates first",
+			c.FallbackTemplate, c.FallbackLanguage)
+	case err != nil:
+		return err
+	case t.Status != "APPROVED":
+		return domain.Errorf(domain.EINVALID, "fallback_template %q (%s) is %s, not approved", c.FallbackTemplate, c.FallbackLanguage, t.Status)
+	}
+	if _, n := t.Body(); n > 0 {
+		return domain.Errorf(domain.EINVALID, "fallback_template %q takes %d body parameters, but a fallback replaces free text and is sent without any: choose a template without parameters",
+			c.FallbackTemplate, n)
+	}
+	return nil
 }
 
 // ForSending returns the channel a request sends on: the one named, or the

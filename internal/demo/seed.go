@@ -14,7 +14,7 @@ import (
 
 // Seed creates the demo organization once, through the services an admin
 // would use: two subaccounts, three numbers (one with a fallback template,
-// one warming up), an admin, a supervisor and a viewer with state's
+// one warming up) and their templates, synced from the simulator, an admin, a supervisor and a viewer with state's
 // password, a supervisor API token (kept in state) and the contacts, a few
 // of whom opted out.
 func Seed(ctx context.Context, svc server.Services, state *State) error {
@@ -35,11 +35,12 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 		settings channels.Settings
 	}{
 		// Free-form outside a session falls back to a template.
-		{centro, "Varejo Centro", "TIER_10K", channels.Settings{FallbackTemplate: ptr("lembrete_pagamento"), FallbackLanguage: ptr("pt_BR")}},
+		{centro, "Varejo Centro", "TIER_10K", channels.Settings{FallbackTemplate: ptr("retomar_atendimento"), FallbackLanguage: ptr("pt_BR")}},
 		{online, "Loja Online", "TIER_250", channels.Settings{}},
 		// A number warming up: only the program's sends go.
 		{online, "Loja Online — aquecimento", "TIER_250", channels.Settings{WarmupUntil: ptr(time.Now().AddDate(0, 0, 30)), WarmupDailyLimit: ptr(500)}},
 	}
+	ids := make([]int64, len(numbers))
 	for i, n := range numbers {
 		ph := Phones[i]
 		ch, err := svc.Channels.Create(ctx, admin, channels.Input{SubaccountID: n.sa, Name: n.name, WABAID: ph.WABAID,
@@ -47,7 +48,14 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 		if err != nil {
 			return err
 		}
-		if _, err := svc.Channels.Update(ctx, admin, ch.ID, n.settings); err != nil {
+		ids[i] = ch.ID
+	}
+	// The templates, then the settings that name one.
+	if err := svc.Channels.SyncAll(ctx); err != nil {
+		return fmt.Errorf("sync the templates: %w", err)
+	}
+	for i, n := range numbers {
+		if _, err := svc.Channels.Update(ctx, admin, ids[i], n.settings); err != nil {
 			return err
 		}
 	}

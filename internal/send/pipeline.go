@@ -205,12 +205,12 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 				fmt.Sprintf("template %q (%s) is %s", ref.Name, ref.Language, tpl.Status))
 		}
 		m.TemplateCategory = domain.TemplateCategoryOf(tpl.Category)
-		body, want := templateBody(tpl)
+		body, want := tpl.Body()
 		if len(ref.Components) == 0 && len(ref.Params) != want {
 			return p.refuse(ctx, m, req, domain.StatusInvalidContent, "wrong parameter count",
 				fmt.Sprintf("template %q takes %d body parameters, %d given", ref.Name, want, len(ref.Params)))
 		}
-		m.Text = render(body, ref.Params)
+		m.Text = domain.RenderBody(body, ref.Params)
 	}
 
 	// 4. Opt-out: no marketing or utility templates to a contact who opted

@@ -229,6 +229,9 @@ func TestFallbackTemplateReplacesFreeFormOutsideSession(t *testing.T) {
 	if out.Message.ContentType != "template" || out.Message.TemplateName != "hello_world" || out.Message.WAMID == "" {
 		t.Errorf("sent %s %q (wamid %q), want the hello_world fallback", out.Message.ContentType, out.Message.TemplateName, out.Message.WAMID)
 	}
+	if !strings.HasPrefix(out.Message.Text, "Welcome and congratulations!!") {
+		t.Errorf("the message shows %q, want the fallback template's text, not the free text it replaced", out.Message.Text)
+	}
 	if e.sim.Stats().Accepted != before.Accepted+1 {
 		t.Error("the fallback did not reach the provider")
 	}

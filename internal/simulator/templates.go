@@ -88,7 +88,8 @@ func parseTemplate(t Template) (*templateShape, error) {
 
 // DefaultTemplates are the templates the simulator knows when Config.Templates
 // is nil: Brazilian Portuguese marketing (with quick replies and with an image
-// header), utility and authentication templates, and Meta's hello_world.
+// header), utility (one without parameters, fit for a fallback) and
+// authentication templates, and Meta's hello_world.
 func DefaultTemplates() []Template {
 	return []Template{
 		{ID: "1000000000000001", Name: "promocao_outono", Language: "pt_BR", Category: "MARKETING", Status: "APPROVED",
@@ -116,6 +117,11 @@ func DefaultTemplates() []Template {
 			Components: json.RawMessage(`[{"type":"HEADER","format":"TEXT","text":"Hello World"},` +
 				`{"type":"BODY","text":"Welcome and congratulations!! This message demonstrates your ability to send a WhatsApp message notification from the Cloud API, hosted by Meta. Thank you for taking the time to test with us."},` +
 				`{"type":"FOOTER","text":"WhatsApp Business Platform sample message"}]`)},
+		// A template with no parameters: what a channel's fallback for
+		// free-form messages outside the window must be.
+		{ID: "1000000000000007", Name: "retomar_atendimento", Language: "pt_BR", Category: "UTILITY", Status: "APPROVED",
+			Components: json.RawMessage(`[{"type":"BODY","text":"Olá! Recebemos sua mensagem e queremos continuar o atendimento. Responda aqui para falarmos com você."},` +
+				`{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Continuar atendimento"}]}]`)},
 	}
 }
 
