@@ -67,6 +67,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/contacts/{id}", h.getContact)
 	handle("GET /api/v1/messages/{id}", h.getMessage)
 	handle("GET /api/v1/reports/messages", h.reportMessages)
+	handle("GET /api/v1/reports/messages/summary", h.reportSummary)
 	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
 	handle("POST /api/v1/ingest/replay", h.replay)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -46,3 +46,33 @@ func (h *Handler) reportMessages(w http.ResponseWriter, r *http.Request, p *acce
 		respond.LogInternal(r, err)
 	}
 }
+
+// reportSummary answers the consolidated view of the detailed report's
+// filters: counts by status, content type, day and campaign, and the
+// delivery and read rates; as JSON, or its tables as CSV or XLSX.
+func (h *Handler) reportSummary(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	bom := q.Get("bom")
+	q.Del("bom")
+	f, err := h.Reports.Filter(q, p)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if format == "" || format == "json" {
+		sum, err := h.Reports.Summary(r.Context(), p, f)
+		reply(w, r, http.StatusOK, sum, err)
+		return
+	}
+	e, err := h.Reports.ExportSummary(r.Context(), p, f, format, i18n.Normalize(r.Header.Get("Accept-Language")), bom == "1" || bom == "true")
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.Attachment(w, e.Filename(), e.ContentType())
+	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
+	if _, err := e.Write(w); err != nil && r.Context().Err() == nil {
+		respond.LogInternal(r, err)
+	}
+}

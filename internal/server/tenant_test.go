@@ -106,6 +106,8 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/messages/" + b.moWAMID,
 		fmt.Sprintf("/api/v1/reports/messages?subaccount=%d", b.subaccount),
 		fmt.Sprintf("/api/v1/reports/messages?subaccount=%d&direction=mo", b.subaccount),
+		fmt.Sprintf("/api/v1/reports/messages/summary?subaccount=%d", b.subaccount),
+		fmt.Sprintf("/api/v1/reports/messages/summary?subaccount=%d&format=csv", b.subaccount),
 	} {
 		r := s.do("GET", path, a.token, nil)
 		if r.code != 404 && r.code != 403 {
@@ -173,6 +175,7 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/reports/messages?from=2020-01-01&direction=mo&status=received",
 		"/api/v1/reports/messages?from=2020-01-01&format=csv", "/api/v1/reports/messages?from=2020-01-01&format=csv&direction=mo",
 		"/api/v1/reports/messages?from=2020-01-01&format=xlsx", "/api/v1/reports/messages?from=2020-01-01&format=pdf",
+		"/api/v1/reports/messages/summary?from=2020-01-01", "/api/v1/reports/messages/summary?from=2020-01-01&format=csv",
 		"/api/v1/me",
 	} {
 		r := s.do("GET", path, a.token, nil)
@@ -195,6 +198,9 @@ func TestTenantIsolation(t *testing.T) {
 	r := s.do("GET", "/api/v1/reports/messages?from=2020-01-01", a.token, nil)
 	if !strings.Contains(string(r.body), a.wamid) || !strings.Contains(string(r.body), `"total":1`) {
 		t.Errorf("A's report lacks A's message: %s", r.body)
+	}
+	if r := s.do("GET", "/api/v1/reports/messages/summary?from=2020-01-01", a.token, nil); !strings.Contains(string(r.body), `"total":1,`) {
+		t.Errorf("A's summary counts other than A's one message: %s", r.body)
 	}
 	r = s.do("GET", "/api/v1/webhook-events", a.token, nil)
 	if !strings.Contains(string(r.body), "FLAGGED") {

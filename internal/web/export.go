@@ -36,3 +36,24 @@ func (h *Handler) exportReport(w http.ResponseWriter, r *http.Request, v *visito
 		respond.LogInternal(r, err) // the download has started: the log is where the reason goes
 	}
 }
+
+// exportSummary downloads the consolidated view's tables as CSV or XLSX.
+func (h *Handler) exportSummary(w http.ResponseWriter, r *http.Request, v *visitor) {
+	q := r.URL.Query()
+	f, err := h.Reports.Filter(cleanQuery(q), v.principal)
+	var e *reports.SummaryExport
+	if err == nil {
+		e, err = h.Reports.ExportSummary(r.Context(), v.principal, f, q.Get("format"), v.lang(), q.Get("bom") != "0")
+	}
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	respond.Attachment(w, e.Filename(), e.ContentType())
+	if token := q.Get("download_token"); safeToken.MatchString(token) {
+		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+	}
+	if _, err := e.Write(w); err != nil && r.Context().Err() == nil {
+		respond.LogInternal(r, err)
+	}
+}

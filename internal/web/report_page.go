@@ -142,8 +142,12 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, v *visitor, con
 	data.MTURL = withQuery(base, with(q, "direction", "mt"))
 	data.MOURL = withQuery(base, with(q, "direction", "mo"))
 	data.Exports = map[string]string{}
-	for _, format := range []string{"csv", "xlsx", "pdf"} {
-		data.Exports[format] = withQuery("/reports/messages/export", with(q, "format", format))
+	exportURL, formats := "/reports/messages/export", []string{"csv", "xlsx", "pdf"}
+	if consolidated {
+		exportURL, formats = "/reports/messages/consolidated/export", []string{"csv", "xlsx"}
+	}
+	for _, format := range formats {
+		data.Exports[format] = withQuery(exportURL, with(q, "format", format))
 	}
 	saved, serr := h.Reports.SavedSearches(r.Context(), v.principal)
 	data.Saved = saved

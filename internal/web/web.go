@@ -87,6 +87,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reports/messages", h.auth(h.reportPage))
 	mux.HandleFunc("GET /reports/messages/consolidated", h.auth(h.consolidatedPage))
 	mux.HandleFunc("GET /reports/messages/export", h.auth(h.exportReport))
+	mux.HandleFunc("GET /reports/messages/consolidated/export", h.auth(h.exportSummary))
 	mux.HandleFunc("POST /saved-searches", h.auth(h.saveSearch))
 	mux.HandleFunc("GET /saved-searches/{id}", h.auth(h.runSearch))
 	mux.HandleFunc("POST /saved-searches/{id}/rename", h.auth(h.renameSearch))
