@@ -19,7 +19,7 @@ func TestReportSummaryExports(t *testing.T) {
 	email, pw := seedReport(t, s) // 8 MT: 4 read, 2 delivered, 1 sent, 1 undelivered (131026)
 	var sum struct {
 		Total    int64
-		ByStatus map[string]int64 `json:"by_status"`
+		ByStatus map[string]int64        `json:"by_status"`
 		ByDay    []struct{ Total int64 } `json:"by_day"`
 	}
 	s.must(200, "GET", "/api/v1/reports/messages/summary", adminToken, nil, &sum)
