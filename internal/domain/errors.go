@@ -6,6 +6,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes: the one vocabulary of failures, mapped to HTTP in one place
@@ -17,6 +18,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
+	ETOOMANY      = "too_many_requests" // slow down: throttled, or a queue is full
 	EINTERNAL     = "internal"
 )
 
@@ -25,6 +27,13 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, on an ETOOMANY error, says when trying again can work.
+	RetryAfter time.Duration
+}
+
+// RetryAfter returns an ETOOMANY error saying to try again after d.
+func RetryAfter(d time.Duration, format string, args ...any) *Error {
+	return &Error{Code: ETOOMANY, Message: fmt.Sprintf(format, args...), RetryAfter: d}
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

@@ -9,9 +9,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
+	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
 )
@@ -59,6 +62,8 @@ func HTTPStatus(code string) int {
 		return http.StatusForbidden
 	case domain.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case domain.ETOOMANY:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -68,7 +73,17 @@ func HTTPStatus(code string) int {
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
 	LogInternal(r, err)
+	SetRetryAfter(w, err)
 	JSON(w, HTTPStatus(code), ErrorBody{Error: ErrorDetail{Code: code, Message: Message(r, err)}})
+}
+
+// SetRetryAfter sets the Retry-After header (in whole seconds, rounded up)
+// of an error that says when to try again.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	var e *domain.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 }
 
 // Message is what a client is told of err: the domain's message (for an

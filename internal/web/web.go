@@ -163,6 +163,7 @@ type page struct {
 // internal error is logged with the request's id, and the page shows that
 // id as a reference to quote instead of the error.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visitor, err error) {
+	respond.SetRetryAfter(w, err)
 	h.render(w, r, respond.HTTPStatus(domain.ErrorCode(err)), "error", h.errorPage(r, v, err))
 }
 
