@@ -67,6 +67,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/reports/messages", h.reportMessages)
 	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
 	handle("POST /api/v1/ingest/replay", h.replay)
+	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	}))
