@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,6 +21,9 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/simulator"
+	"github.com/ticksapp/ticks/internal/whatsapp"
 )
 
 // contract is the API's OpenAPI document, held against every request the
@@ -259,5 +263,164 @@ func TestContractCatchesMismatches(t *testing.T) {
 				t.Errorf("report does not name %q: %v", tc.want, reports)
 			}
 		})
+	}
+}
+
+// TestContractWalk calls every operation of the document on a real server,
+// through the contract check, with what makes its answers full: optional
+// fields set, null where the API answers null, a message of each kind. It
+// fails when the document has an operation the walk does not call, so a
+// new endpoint comes with its walk step.
+func TestContractWalk(t *testing.T) {
+	s, sa, ch := simServer(t)
+	walked := map[string]bool{}
+	// call sends a request for the operation "METHOD template" to path and
+	// requires the status.
+	call := func(want int, op, path, token string, body any, header ...string) response {
+		t.Helper()
+		walked[op] = true
+		method, _, _ := strings.Cut(op, " ")
+		r := s.do(method, path, token, body, header...)
+		if r.code != want {
+			t.Fatalf("%s: %d %s, want %d", path, r.code, r.body, want)
+		}
+		return r
+	}
+	var id struct {
+		ID    json.Number `json:"id"`
+		Token string      `json:"token"`
+	}
+	idOf := func(r response) json.Number {
+		t.Helper()
+		r.json(t, &id)
+		return id.ID
+	}
+
+	if r := call(200, "GET /api/v1/openapi.json", "/api/v1/openapi.json", "", nil); !bytes.Equal(r.body, api.OpenAPI()) {
+		t.Error("GET /api/v1/openapi.json does not serve the document the tests check against")
+	}
+	if r := call(200, "GET /api/v1/me", "/api/v1/me", adminToken, nil); !strings.Contains(string(r.body), `"subaccounts":null`) {
+		t.Errorf("the admin token's scope: %s", r.body)
+	}
+	call(200, "GET /api/v1/subaccounts", "/api/v1/subaccounts", adminToken, nil)
+	sa2 := idOf(call(201, "POST /api/v1/subaccounts", "/api/v1/subaccounts", adminToken, map[string]any{"name": "Filial", "time_zone": "America/Manaus"}))
+	call(200, "GET /api/v1/subaccounts/{id}", "/api/v1/subaccounts/"+string(sa2), adminToken, nil)
+
+	if r := call(201, "POST /api/v1/users", "/api/v1/users", adminToken, map[string]any{"email": "admin@example.com", "name": "Ana",
+		"role": "admin", "password": "uma-senha-longa", "lang": "en"}); !strings.Contains(string(r.body), `"subaccounts":null`) {
+		t.Errorf("a user created without subaccounts: %s", r.body)
+	}
+	user := idOf(call(201, "POST /api/v1/users", "/api/v1/users", adminToken, map[string]any{"email": "leitor@example.com",
+		"role": "viewer", "password": "uma-senha-longa", "subaccounts": []int64{sa}}))
+	call(200, "GET /api/v1/users", "/api/v1/users", adminToken, nil)
+	call(200, "GET /api/v1/users/{id}", "/api/v1/users/"+string(user), adminToken, nil)
+
+	tokenID := idOf(call(201, "POST /api/v1/tokens", "/api/v1/tokens", adminToken, map[string]any{"name": "bot", "role": "supervisor", "subaccount_id": sa}))
+	token := id.Token
+	call(200, "GET /api/v1/me", "/api/v1/me", token, nil)
+	call(200, "GET /api/v1/tokens", "/api/v1/tokens", adminToken, nil) // the bot's now has last_used_at
+
+	call(200, "GET /api/v1/channels", "/api/v1/channels", token, nil)
+	ch2 := idOf(call(201, "POST /api/v1/channels", "/api/v1/channels", adminToken, map[string]any{"subaccount_id": sa2, "name": "Filial",
+		"waba_id": "102290129340777", "phone_number_id": "106540352242777", "display_phone": "15550780000", "access_token": "EAAG-x",
+		"tier": "TIER_1K", "throughput_mps": 80}))
+	call(200, "PATCH /api/v1/channels/{id}", "/api/v1/channels/"+string(ch2), adminToken, map[string]any{"fallback_template": "hello_world",
+		"fallback_language": "en_US", "warmup_until": "2030-01-01T00:00:00Z", "warmup_daily_limit": 50, "tier": "TIER_10K", "throughput_mps": 20})
+	call(200, "GET /api/v1/channels/{id}", "/api/v1/channels/"+string(ch2), adminToken, nil)
+	call(200, "PATCH /api/v1/channels/{id}", "/api/v1/channels/"+string(ch2), adminToken, map[string]any{"warmup_until": "0001-01-01T00:00:00Z",
+		"tier": nil, "fallback_template": "", "fallback_language": ""})
+
+	contact := idOf(call(200, "POST /api/v1/contacts", "/api/v1/contacts", token, map[string]any{"phone": "+5511987650101", "name": "Ana",
+		"correlation_id": "C-1", "fields": map[string]string{"plano": "ouro"}}))
+	call(200, "POST /api/v1/contacts/{id}/opt-out", "/api/v1/contacts/"+string(contact)+"/opt-out", token, nil)
+	call(200, "GET /api/v1/contacts/{id}", "/api/v1/contacts/"+string(contact), token, nil) // opted_out_at
+	call(200, "POST /api/v1/contacts/{id}/opt-in", "/api/v1/contacts/"+string(contact)+"/opt-in", token, nil)
+	if r := call(200, "POST /api/v1/contacts/import", "/api/v1/contacts/import", token, "phone,name\n+5511987650102,Bia\n",
+		"Content-Type", "text/csv; charset=utf-8"); !strings.Contains(string(r.body), `"errors":null`) {
+		t.Errorf("an import without bad rows: %s", r.body)
+	}
+	call(200, "GET /api/v1/contacts", "/api/v1/contacts?limit=10&after=0&phone=11987650101", token, nil)
+
+	call(200, "GET /api/v1/templates", "/api/v1/templates", token, nil)
+	call(200, "POST /api/v1/templates/sync", "/api/v1/templates/sync", token, nil)
+	call(201, "POST /api/v1/templates", "/api/v1/templates", token, map[string]any{"channel_id": ch, "name": "aviso",
+		"language": "pt_BR", "category": "utility", "components": []any{map[string]any{"type": "BODY", "text": "Olá {{1}}"}}})
+
+	// Messages: a sent template, a refusal, and what webhooks bring in.
+	sent := idOf(call(201, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650103", "type": "template",
+		"correlation_id": "PED-9", "contact_name": "Caio", "template": map[string]any{"name": "hello_world", "language": "en_US"}},
+		"Idempotency-Key", "walk-1"))
+	call(200, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650103", "type": "template",
+		"template": map[string]any{"name": "hello_world", "language": "en_US"}}, "Idempotency-Key", "walk-1")
+	call(422, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650104", "type": "text", "text": "oi",
+		"fallback_template": map[string]any{"name": "nao_existe", "language": "pt_BR"}})
+	call(200, "GET /api/v1/messages/{id}", "/api/v1/messages/"+string(sent), token, nil)
+
+	call(200, "GET /webhooks/whatsapp", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", "", nil)
+	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
+	now := time.Now().Add(-time.Hour).Unix()
+	failed := simulator.NewStatusError(domain.MetaError{Code: 131026, Title: "Message undeliverable", Details: "Não entregue"})
+	var conv simulator.StatusConversation
+	conv.ID, conv.Expiration, conv.Origin.Type = "c0ffee", simulator.Unix(now+86400), "marketing"
+	for _, b := range [][]byte{
+		biz.StatusWebhook(simulator.Status{ID: "wamid.WALKOUT", Status: "delivered", Timestamp: simulator.Unix(now), RecipientID: "5511987650105",
+			Conversation: &conv, Pricing: &simulator.StatusPricing{Billable: true, PricingModel: "CBP", Category: "marketing"}}),
+		biz.StatusWebhook(simulator.Status{ID: "wamid.WALKFAIL", Status: "failed", Timestamp: simulator.Unix(now), RecipientID: "5511987650106",
+			Errors: []simulator.StatusError{failed}}),
+		biz.InboundWebhook(simulator.Contact{Name: "Duda", WAID: "5511987650105"}, map[string]any{"id": "wamid.WALKIN", "from": "5511987650105",
+			"timestamp": simulator.Unix(now + 60), "type": "button", "context": map[string]any{"from": "15550783881", "id": "wamid.WALKOUT"},
+			"button": map[string]any{"payload": "QUERO", "text": "Quero"}}),
+		biz.InboundWebhook(simulator.Contact{Name: "Eva", WAID: "5511987650107"}, map[string]any{"id": "wamid.WALKAD", "from": "5511987650107",
+			"timestamp": simulator.Unix(now + 90), "type": "text", "text": map[string]any{"body": "Vi o anúncio"},
+			"referral": map[string]any{"source_url": "https://fb.me/x", "source_id": "120", "source_type": "ad", "headline": "Oferta",
+				"body": "Só hoje", "media_type": "image", "ctwa_clid": "ARAk"}}),
+		biz.Webhook("message_template_status_update", map[string]any{"event": "APPROVED", "message_template_id": 594425479261596,
+			"message_template_name": "aviso", "message_template_language": "pt_BR", "reason": "NONE"}),
+		simulator.Business{WABAID: "102290129340777", PhoneNumberID: "106540352242777", DisplayPhone: "15550780000"}.Webhook(
+			"phone_number_quality_update", map[string]any{"display_phone_number": "15550780000", "event": "FLAGGED", "current_limit": "TIER_50"}),
+	} {
+		call(200, "POST /webhooks/whatsapp", "/webhooks/whatsapp", "", b, "Content-Type", "application/json",
+			"X-Hub-Signature-256", whatsapp.Sign([]byte(appSecret), b))
+	}
+	for _, wamid := range []string{"wamid.WALKOUT", "wamid.WALKFAIL", "wamid.WALKIN", "wamid.WALKAD"} {
+		s.waitFor(wamid)
+		call(200, "GET /api/v1/messages/{id}", "/api/v1/messages/"+wamid, token, nil)
+	}
+
+	report := "GET /api/v1/reports/messages"
+	call(200, report, "/api/v1/reports/messages?from=2020-01-01&to=2100-01-01T00:00:00Z&limit=2", token, nil)
+	call(200, report, fmt.Sprintf("/api/v1/reports/messages?from=2020-01-01&direction=mt&subaccount=%d&content_type=template"+
+		"&session=false&correlation_id=PED-9&status=sending,sent&status=delivered&phone=11987650103&conversation_type=business_initiated"+
+		"&conversation_id=x&user=1&campaign=1&format=json", sa), token, nil)
+	call(200, report, "/api/v1/reports/messages?from=2020-01-01&direction=mo&status=received", token, nil)
+	call(200, report, "/api/v1/reports/messages?from=2020-01-01&format=csv&bom=1", token, nil, "Accept-Language", "en")
+	call(200, report, "/api/v1/reports/messages?from=2020-01-01&format=xlsx", token, nil)
+	call(200, report, "/api/v1/reports/messages?from=2020-01-01&format=pdf&direction=mo", token, nil)
+
+	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?limit=10", token, nil)
+	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?field=message_template_status_update", adminToken, nil)
+	// Once Meta's quality update is applied, the channel has the tier Meta
+	// reported, one not accepted on input.
+	for i := 0; i < 500 && !strings.Contains(string(s.do("GET", "/api/v1/webhook-events?field=phone_number_quality_update", adminToken, nil).body), "TIER_50"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := call(200, "GET /api/v1/channels/{id}", "/api/v1/channels/"+string(ch2), adminToken, nil); !strings.Contains(string(r.body), `"tier":"TIER_50"`) {
+		t.Errorf("the channel after Meta's tier update: %s", r.body)
+	}
+	call(202, "POST /api/v1/ingest/replay", "/api/v1/ingest/replay", adminToken, nil)
+
+	call(204, "DELETE /api/v1/tokens/{id}", "/api/v1/tokens/"+string(tokenID), adminToken, nil)
+	call(401, "GET /api/v1/me", "/api/v1/me", token, nil)
+
+	c, err := loadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range c.doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !walked[method+" "+path] {
+				t.Errorf("the walk does not call %s %s: add a step for it", method, path)
+			}
+		}
 	}
 }
