@@ -28,9 +28,9 @@ import (
 
 // contract is the API's OpenAPI document, held against every request the
 // server tests make to the API and the webhook endpoint, and every answer.
-// kin-openapi validates: since v0.149 it reads OpenAPI 3.1 and validates 3.1
-// documents' schemas as JSON Schema 2020-12 (type arrays, const,
-// unevaluatedProperties, if/then).
+// kin-openapi validates: the version pinned (v0.153.0) reads OpenAPI 3.1 and
+// validates a 3.1 document's schemas as JSON Schema 2020-12 (type arrays,
+// const, unevaluatedProperties, if/then).
 type contract struct {
 	doc    *openapi3.T
 	router routers.Router
