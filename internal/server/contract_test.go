@@ -157,9 +157,10 @@ func (c *contract) checkExchange(report func(string, ...any), name string, vr *h
 		}
 	}
 	opts := &openapi3filter.Options{
-		IncludeResponseStatus: true,
-		MultiError:            true,
-		AuthenticationFunc:    bearerPresent,
+		IncludeResponseStatus:             true,
+		RejectWhenRequestBodyNotSpecified: true,
+		MultiError:                        true,
+		AuthenticationFunc:                bearerPresent,
 	}
 	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: opts}
 	reqErr := openapi3filter.ValidateRequest(vr.Context(), in)
@@ -208,34 +209,36 @@ func TestContractCatchesMismatches(t *testing.T) {
 		token        bool
 		body         string
 		status       int
+		contentType  string // of the answer; "" for JSON
 		answer       string
 		want         string // in the report; "" for none
 	}{
-		{"documented answer", "GET", "/api/v1/subaccounts/2", true, "", 200, subaccount, ""},
-		{"documented error", "GET", "/api/v1/subaccounts/2", true, "", 404, `{"error":{"code":"not_found","message":"no"}}`, ""},
-		{"undocumented status", "GET", "/api/v1/subaccounts/2", true, "", 418, `{"error":{"code":"invalid","message":"teapot"}}`, "status is not supported"},
-		{"wrong field type", "GET", "/api/v1/subaccounts/2", true, "", 200, `{"id":"2","name":"Loja","time_zone":"","created_at":"2026-05-01T12:00:00Z"}`, "id"},
-		{"undocumented field", "GET", "/api/v1/subaccounts/2", true, "", 200, strings.Replace(subaccount, `"id":2`, `"id":2,"colour":"red"`, 1), "colour"},
-		{"missing field", "GET", "/api/v1/subaccounts/2", true, "", 200, `{"id":2,"name":"Loja","created_at":"2026-05-01T12:00:00Z"}`, "time_zone"},
-		{"error code of another status", "GET", "/api/v1/subaccounts/2", true, "", 404, `{"error":{"code":"invalid","message":"no"}}`, "not_found"},
-		{"message id as a number", "GET", "/api/v1/reports/messages", true, "", 200, `{"total":1,"rows":[{"id":1}],"next_cursor":""}`, "rows"},
-		{"file of an undocumented type", "GET", "/api/v1/reports/messages?format=csv", true, "", 200, "a,b\n", "text/html"},
-		{"unknown endpoint answered", "GET", "/api/v1/nothing", true, "", 200, `{}`, "no such endpoint"},
-		{"unknown endpoint refused", "GET", "/api/v1/nothing", true, "", 404, `{"error":{"code":"not_found","message":"no API endpoint"}}`, ""},
-		{"request off the document taken", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 201, subaccount, "refuses this request"},
-		{"request off the document refused", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 400, `{"error":{"code":"invalid","message":"colour"}}`, ""},
-		{"no token, taken", "GET", "/api/v1/subaccounts/2", false, "", 200, subaccount, "refuses this request"},
-		{"bad query parameter taken", "GET", "/api/v1/reports/messages?limit=0", true, "", 200, `{"total":0,"rows":[],"next_cursor":""}`, "limit"},
+		{"documented answer", "GET", "/api/v1/subaccounts/2", true, "", 200, "", subaccount, ""},
+		{"documented error", "GET", "/api/v1/subaccounts/2", true, "", 404, "", `{"error":{"code":"not_found","message":"no"}}`, ""},
+		{"undocumented status", "GET", "/api/v1/subaccounts/2", true, "", 418, "", `{"error":{"code":"invalid","message":"teapot"}}`, "status is not supported"},
+		{"wrong field type", "GET", "/api/v1/subaccounts/2", true, "", 200, "", `{"id":"2","name":"Loja","time_zone":"","created_at":"2026-05-01T12:00:00Z"}`, "id"},
+		{"undocumented field", "GET", "/api/v1/subaccounts/2", true, "", 200, "", strings.Replace(subaccount, `"id":2`, `"id":2,"colour":"red"`, 1), "colour"},
+		{"missing field", "GET", "/api/v1/subaccounts/2", true, "", 200, "", `{"id":2,"name":"Loja","created_at":"2026-05-01T12:00:00Z"}`, "time_zone"},
+		{"error code of another status", "GET", "/api/v1/subaccounts/2", true, "", 404, "", `{"error":{"code":"invalid","message":"no"}}`, "not_found"},
+		{"message id as a number", "GET", "/api/v1/reports/messages", true, "", 200, "", `{"total":1,"rows":[{"id":1}],"next_cursor":""}`, "rows"},
+		{"file of a documented type", "GET", "/api/v1/reports/messages?format=csv", true, "", 200, "text/csv; charset=utf-8", "a,b\n", ""},
+		{"file of an undocumented type", "GET", "/api/v1/reports/messages?format=csv", true, "", 200, "text/html", "a,b\n", "text/html"},
+		{"body where none is documented, taken", "POST", "/api/v1/contacts/2/opt-out", true, `{"x":1}`, 200, "", `{"id":2,"subaccount_id":2,"opted_out":true,"created_at":"2026-05-01T12:00:00Z"}`, "body"},
+		{"unknown endpoint answered", "GET", "/api/v1/nothing", true, "", 200, "", `{}`, "no such endpoint"},
+		{"unknown endpoint refused", "GET", "/api/v1/nothing", true, "", 404, "", `{"error":{"code":"not_found","message":"no API endpoint"}}`, ""},
+		{"request off the document taken", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 201, "", subaccount, "refuses this request"},
+		{"request off the document refused", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 400, "", `{"error":{"code":"invalid","message":"colour"}}`, ""},
+		{"no token, taken", "GET", "/api/v1/subaccounts/2", false, "", 200, "", subaccount, "refuses this request"},
+		{"bad query parameter taken", "GET", "/api/v1/reports/messages?limit=0", true, "", 200, "", `{"total":0,"rows":[],"next_cursor":""}`, "limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			stand := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch {
-				case strings.Contains(tc.name, "file"):
-					w.Header().Set("Content-Type", "text/html")
-				default:
-					w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				ct := tc.contentType
+				if ct == "" {
+					ct = "application/json; charset=utf-8"
 				}
+				w.Header().Set("Content-Type", ct)
 				w.WriteHeader(tc.status)
 				io.WriteString(w, tc.answer)
 			})
