@@ -229,6 +229,7 @@ func TestContractCatchesMismatches(t *testing.T) {
 		{"request off the document taken", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 201, "", subaccount, "did not refuse it"},
 		{"request off the document refused", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 400, "", `{"error":{"code":"invalid","message":"colour"}}`, ""},
 		{"no token, taken", "GET", "/api/v1/subaccounts/2", false, "", 200, "", subaccount, "did not refuse it"},
+		{"request off the document failed", "POST", "/api/v1/subaccounts", true, `{"name":"X","colour":"red"}`, 500, "", `{"error":{"code":"internal","message":"internal error"}}`, "did not refuse it"},
 		{"bad query parameter taken", "GET", "/api/v1/reports/messages?limit=0", true, "", 200, "", `{"total":0,"rows":[],"next_cursor":""}`, "limit"},
 	}
 	for _, tc := range cases {
