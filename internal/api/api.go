@@ -70,6 +70,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/reports/messages/summary", h.reportSummary)
 	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
 	handle("POST /api/v1/ingest/replay", h.replay)
+	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	}))

@@ -51,6 +51,7 @@ func newServerWith(t *testing.T, apiBase string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Handler = checkContract(t, srv.Handler) // every API exchange is held to the OpenAPI document
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
