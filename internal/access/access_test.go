@@ -2,13 +2,21 @@ package access_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/store/storetest"
 )
+
+func TestMain(m *testing.M) {
+	// Cheap password hashes: the tests log in often.
+	secret.PasswordParams.Time, secret.PasswordParams.MemoryKiB = 1, 64
+	os.Exit(m.Run())
+}
 
 func TestPrincipalRights(t *testing.T) {
 	admin := access.System()
@@ -96,14 +104,14 @@ func TestServiceRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.Authenticate(ctx, tok.Token)
+	p, err := svc.Authenticate(ctx, tok.Token, "192.0.2.1")
 	if err != nil || p.Role != domain.RoleViewer || !p.CanSee(a.ID) || p.CanSee(b.ID) {
 		t.Fatalf("token principal: %+v %v", p, err)
 	}
-	if p, err := svc.Authenticate(ctx, "tk_admin_secret"); err != nil || !p.OrgAdmin() {
+	if p, err := svc.Authenticate(ctx, "tk_admin_secret", "192.0.2.1"); err != nil || !p.OrgAdmin() {
 		t.Errorf("admin token: %+v %v", p, err)
 	}
-	if _, err := svc.Authenticate(ctx, "tk_wrong"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, err := svc.Authenticate(ctx, "tk_wrong", "192.0.2.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Errorf("wrong token: %v", err)
 	}
 	if err := svc.RevokeToken(ctx, &access.Principal{Role: domain.RoleSupervisor, Scope: []int64{b.ID}}, tok.ID); domain.ErrorCode(err) != domain.ENOTFOUND {
@@ -112,18 +120,18 @@ func TestServiceRules(t *testing.T) {
 	if err := svc.RevokeToken(ctx, sup, tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Authenticate(ctx, tok.Token); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, err := svc.Authenticate(ctx, tok.Token, "192.0.2.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Errorf("revoked token still works: %v", err)
 	}
 
 	// Login and sessions.
-	if _, err := svc.Login(ctx, "viewer@x.io", "wrong password"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, err := svc.Login(ctx, "viewer@x.io", "wrong password", "192.0.2.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Errorf("wrong password: %v", err)
 	}
-	if _, err := svc.Login(ctx, "ghost@x.io", "long enough pw"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+	if _, err := svc.Login(ctx, "ghost@x.io", "long enough pw", "192.0.2.1"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		t.Errorf("unknown email: %v", err)
 	}
-	u, err := svc.Login(ctx, " viewer@x.io ", "long enough pw")
+	u, err := svc.Login(ctx, " viewer@x.io ", "long enough pw", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}

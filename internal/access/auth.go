@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -19,21 +20,30 @@ type Service struct {
 	// AdminTokens have admin rights on the whole organization
 	// (TICKS_ADMIN_TOKEN, and the demo's own); empty ones are ignored.
 	AdminTokens []string
+	// Throttle slows down password and token guessing; nil throttles
+	// nothing.
+	Throttle *Throttle
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 }
 
 // New returns the service over st.
 func New(st *store.Store, adminTokens ...string) *Service {
-	return &Service{Store: st, AdminTokens: adminTokens, Now: time.Now}
+	return &Service{Store: st, AdminTokens: adminTokens, Throttle: NewThrottle(), Now: time.Now}
 }
 
-// Authenticate resolves a bearer token into a principal. API tokens are
-// looked up by their hash; the admin token is compared in constant time.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
+// Authenticate resolves a bearer token sent from addr into a principal.
+// API tokens are looked up by their hash; the admin token is compared in
+// constant time. An address that keeps sending unknown tokens is
+// throttled.
+func (s *Service) Authenticate(ctx context.Context, token, addr string) (*Principal, error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
 		return nil, domain.Errorf(domain.EUNAUTHORIZED, "missing bearer token: send Authorization: Bearer <token>")
+	}
+	key := "token-ip:" + addr
+	if err := s.Throttle.check(key); err != nil {
+		return nil, err
 	}
 	for _, admin := range s.AdminTokens {
 		if admin != "" && secret.Equal(token, admin) {
@@ -41,10 +51,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		}
 	}
 	t, err := s.Store.APITokenByHash(ctx, secret.HashToken(token))
-	if err != nil {
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			err = domain.Errorf(domain.EUNAUTHORIZED, "invalid or revoked token")
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		if err := s.Throttle.fail("token", []string{key}, []int{perAddress}); err != nil {
+			return nil, err
 		}
+		return nil, domain.Errorf(domain.EUNAUTHORIZED, "invalid or revoked token")
+	}
+	if err != nil {
 		return nil, err
 	}
 	p := &Principal{Role: t.Role, TokenID: t.ID, Scope: []int64{t.SubaccountID}}
@@ -58,10 +71,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	return p, nil
 }
 
-// Login checks an email and password, spending the same time whether the
-// email is known or not so that accounts cannot be told apart.
-func (s *Service) Login(ctx context.Context, email, password string) (*domain.User, error) {
-	u, err := s.Store.UserByEmail(ctx, strings.TrimSpace(email))
+// Login checks an email and password sent from addr, spending the same
+// time whether the email is known or not so that accounts cannot be told
+// apart. Failures are throttled per address, per account and per account
+// from one address (see Throttle); a locked one is refused with ETOOMANY
+// before the password is checked.
+func (s *Service) Login(ctx context.Context, email, password, addr string) (*domain.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	keys := loginKeys(email, addr)
+	if err := s.Throttle.check(keys...); err != nil {
+		return nil, err
+	}
+	u, err := s.Store.UserByEmail(ctx, email)
 	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 		return nil, err
 	}
@@ -69,18 +90,24 @@ func (s *Service) Login(ctx context.Context, email, password string) (*domain.Us
 	if err == nil && !u.Disabled && u.PasswordHash != "" {
 		ok, _ = secret.CheckPassword(u.PasswordHash, password)
 	} else {
-		secret.CheckPassword(dummyHash, password)
+		secret.CheckPassword(dummyHash(), password)
 	}
 	if !ok {
+		if err := s.Throttle.fail("login", keys, loginAllowances); err != nil {
+			return nil, err
+		}
 		return nil, domain.Errorf(domain.EUNAUTHORIZED, "wrong email or password")
 	}
+	s.Throttle.succeed(keys[1], keys[2])
 	return u, nil
 }
 
-var dummyHash = func() string {
+// dummyHash is checked for unknown emails, at the cost of a real one; made
+// on first use, with the parameters in force then.
+var dummyHash = sync.OnceValue(func() string {
 	h, _ := secret.HashPassword("ticks-dummy-password")
 	return h
-}()
+})
 
 // Session is a logged-in web session.
 type Session struct {

@@ -17,11 +17,7 @@ func (h *Handler) authenticate(fn func(http.ResponseWriter, *http.Request, *acce
 			fn(w, r, p)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			token = ""
-		}
-		p, err := h.Access.Authenticate(r.Context(), token)
+		p, err := h.Access.Authenticate(r.Context(), bearer(r), respond.ClientAddr(r))
 		if err != nil {
 			if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="ticks"`)
@@ -31,4 +27,14 @@ func (h *Handler) authenticate(fn func(http.ResponseWriter, *http.Request, *acce
 		}
 		fn(w, r.WithContext(access.WithPrincipal(r.Context(), p)), p)
 	})
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110, 11.1), or "".
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -106,6 +107,16 @@ func LogInternal(r *http.Request, err error) {
 	}
 	slog.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+}
+
+// ClientAddr is the address a request came from, without its port: what
+// authentication throttles by. A proxy's X-Forwarded-For is not trusted.
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 type requestIDKey struct{}

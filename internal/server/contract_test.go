@@ -187,8 +187,9 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 	if in.SecuritySchemeName != "bearer" {
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
 	}
-	token, ok := strings.CutPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
+	// The scheme's name is case-insensitive (RFC 9110, 11.1).
+	scheme, token, ok := strings.Cut(strings.TrimSpace(in.RequestValidationInput.Request.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return errors.New("no Authorization: Bearer <token> header")
 	}
 	return nil

@@ -119,6 +119,14 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
 	mux.HandleFunc("GET /webhooks/whatsapp", wh.Verify)
 	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
+	locks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ticks_auth_locks_total",
+		Help: "Authentication locks: an address (or account) that failed too often, by kind (login, token)."}, []string{"kind"})
+	s.Registry.MustRegister(locks)
+	logLock := s.Services.Access.Throttle.OnLock
+	s.Services.Access.Throttle.OnLock = func(kind string, keys []string, wait time.Duration) {
+		locks.WithLabelValues(kind).Inc()
+		logLock(kind, keys, wait)
+	}
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
 		Reports: svc.Reports, Ingest: svc.Ingest}).Routes(mux)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,12 +124,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, next := strings.TrimSpace(r.PostFormValue("email")), safeNext(r.PostFormValue("next"))
-	u, err := h.Access.Login(r.Context(), email, r.PostFormValue("password"))
-	if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+	u, err := h.Access.Login(r.Context(), email, r.PostFormValue("password"), respond.ClientAddr(r))
+	if code := domain.ErrorCode(err); code == domain.EUNAUTHORIZED || code == domain.ETOOMANY {
 		token := access.RandomToken()
 		http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.Secure})
-		h.render(w, r, http.StatusUnauthorized, "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
-			Error: i18n.T(lang, "login.failed"), Data: loginData{Next: next, Email: email}})
+		msg := i18n.T(lang, "login.failed")
+		var de *domain.Error
+		if code == domain.ETOOMANY && errors.As(err, &de) {
+			msg = i18n.T(lang, "login.throttled", max(1, int((de.RetryAfter+time.Minute-1)/time.Minute)))
+			respond.SetRetryAfter(w, err)
+		}
+		h.render(w, r, respond.HTTPStatus(code), "login", &page{Lang: lang, Title: i18n.T(lang, "login.title"), CSRF: token,
+			Error: msg, Data: loginData{Next: next, Email: email}})
 		return
 	}
 	var value string
