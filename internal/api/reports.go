@@ -38,6 +38,7 @@ func (h *Handler) reportMessages(w http.ResponseWriter, r *http.Request, p *acce
 		respond.Error(w, r, err)
 		return
 	}
+	defer e.Close()
 	respond.Attachment(w, e.Filename(), e.ContentType())
 	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
 	if _, err := e.Write(r.Context(), w); err != nil && r.Context().Err() == nil {

@@ -31,12 +31,27 @@ type ExportRequest struct {
 	BOM      bool           // CSV: a UTF-8 byte order mark, for Excel
 }
 
-// Export checks an export for p and counts its rows; the caller writes it
-// where it goes (a download, a file).
+// Export checks an export for p, waits for its turn among the exports
+// being written (see ExportLimiter) and counts its rows; the caller writes
+// it where it goes (a download, a file), then closes it.
 func (s *Service) Export(ctx context.Context, p *access.Principal, req ExportRequest) (*Export, error) {
 	if err := p.Need(readers...); err != nil {
 		return nil, err
 	}
+	release, err := s.Exports.acquire(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.export(ctx, p, req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	e.release = release
+	return e, nil
+}
+
+func (s *Service) export(ctx context.Context, p *access.Principal, req ExportRequest) (*Export, error) {
 	req.Filter.Subaccounts = p.Scope
 	if req.Location == nil {
 		req.Location = s.Location
@@ -58,6 +73,15 @@ type Export struct {
 	dir  domain.Direction
 	cols []export.Column
 	meta export.Meta
+	// release frees the export's turn (see ExportLimiter).
+	release func()
+}
+
+// Close frees the export's turn for the next one.
+func (e *Export) Close() {
+	if e.release != nil {
+		e.release()
+	}
 }
 
 // NewExport checks an export request and counts its rows (for the file's

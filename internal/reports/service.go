@@ -17,13 +17,15 @@ import (
 type Service struct {
 	Store    *store.Store
 	Location *time.Location // the account's time zone
+	// Exports bounds the exports written at once; nil bounds nothing.
+	Exports *ExportLimiter
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 }
 
 // New returns the service over st, with dates in loc.
 func New(st *store.Store, loc *time.Location) *Service {
-	return &Service{Store: st, Location: loc, Now: time.Now}
+	return &Service{Store: st, Location: loc, Exports: NewExportLimiter(), Now: time.Now}
 }
 
 // readers are the roles that read reports; agents work in the desk.

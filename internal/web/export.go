@@ -27,6 +27,7 @@ func (h *Handler) exportReport(w http.ResponseWriter, r *http.Request, v *visito
 		h.fail(w, r, v, err)
 		return
 	}
+	defer e.Close()
 	respond.Attachment(w, e.Filename(), e.ContentType())
 	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
 	if token := q.Get("download_token"); safeToken.MatchString(token) {
