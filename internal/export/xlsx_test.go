@@ -298,7 +298,7 @@ func TestXLSXLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Skip("neither soffice nor libreoffice is on PATH")
 	}
-	_, path, _ := writeXLSXFile(t, reportColumns, testMeta(50), generatedRows(50))
+	_, path, _ := writeXLSXFile(t, reportColumns, testMeta(50), generatedRowsDated(50, DateTimeLayout))
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -321,8 +321,8 @@ func TestXLSXLibreOffice(t *testing.T) {
 	if records[headerRow-1][7] != "Mensagem enviada" {
 		t.Errorf("H%d = %q", headerRow, records[headerRow-1][7])
 	}
-	want := reportRow(1, nil)
-	if got := records[headerRow+1]; got[5] != want[5] || got[7] != want[7] {
+	want := reportRow(1, nil) // the dates as the pt-BR number format shows them
+	if got := records[headerRow+1]; got[0] != want[0] || got[5] != want[5] || got[7] != want[7] || got[11] != want[11] {
 		t.Errorf("second data row = %q, want %q", got, want)
 	}
 	if total := records[4][1]; strings.ReplaceAll(strings.ReplaceAll(total, ".", ""), ",", "") != strconv.Itoa(50) {
