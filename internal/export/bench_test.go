@@ -56,10 +56,11 @@ type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// benchmarkExport runs write over rows rows b.N times and reports rows/s, peak heap and output size.
-func benchmarkExport(b *testing.B, rows int, write func(io.Writer, Rows) (int64, error)) {
+// benchmarkExport runs write over rows rows, their dates in layout, b.N times and reports rows/s, peak
+// heap and output size.
+func benchmarkExport(b *testing.B, rows int, write func(io.Writer, Rows) (int64, error), layout string) {
 	b.ReportAllocs()
-	source := pooledRows(rows)
+	source := pooledRowsDated(rows, layout)
 	var out countingWriter
 	heap := watchHeap(10 * time.Millisecond)
 	b.ResetTimer()
@@ -87,19 +88,19 @@ func benchmarkExport(b *testing.B, rows int, write func(io.Writer, Rows) (int64,
 func BenchmarkCSV(b *testing.B) {
 	benchmarkExport(b, benchRows, func(w io.Writer, rows Rows) (int64, error) {
 		return WriteCSV(w, reportColumns, rows, CSVOptions{BOM: true, Comma: ';'})
-	})
+	}, ptBRDates)
 }
 
 func BenchmarkXLSX(b *testing.B) {
 	benchmarkExport(b, benchRows, func(w io.Writer, rows Rows) (int64, error) {
 		return WriteXLSX(w, reportColumns, testMeta(benchRows), rows)
-	})
+	}, DateTimeLayout)
 }
 
 func BenchmarkPDF(b *testing.B) {
 	benchmarkExport(b, MaxPDFRows, func(w io.Writer, rows Rows) (int64, error) {
 		return WritePDF(w, reportColumns, testMeta(MaxPDFRows), rows, 0)
-	})
+	}, ptBRDates)
 }
 
 // TestMemoryFlat checks that 200,000 rows take no more heap than 50,000: CSV streams through a fixed
@@ -109,21 +110,22 @@ func TestMemoryFlat(t *testing.T) {
 		t.Skip("writes 500,000 rows")
 	}
 	formats := []struct {
-		name  string
-		write func(io.Writer, Rows) (int64, error)
-		slack uint64
+		name   string
+		write  func(io.Writer, Rows) (int64, error)
+		slack  uint64
+		layout string
 	}{
 		{"CSV", func(w io.Writer, rows Rows) (int64, error) {
 			return WriteCSV(w, reportColumns, rows, CSVOptions{BOM: true})
-		}, 4 << 20},
+		}, 4 << 20, ptBRDates},
 		{"XLSX", func(w io.Writer, rows Rows) (int64, error) {
 			return WriteXLSX(w, reportColumns, testMeta(0), rows)
-		}, 24 << 20},
+		}, 24 << 20, DateTimeLayout},
 	}
 	for _, f := range formats {
 		peaks := map[int]uint64{}
 		for _, rows := range []int{50_000, benchRows} {
-			source := pooledRows(rows)
+			source := pooledRowsDated(rows, f.layout)
 			heap := watchHeap(2 * time.Millisecond)
 			start := time.Now()
 			n, err := f.write(io.Discard, source)
@@ -163,7 +165,7 @@ func TestMillionRows(t *testing.T) {
 		if format == "csv" {
 			n, err = WriteCSV(file, reportColumns, pooledRows(rows), CSVOptions{BOM: true})
 		} else {
-			n, err = WriteXLSX(file, reportColumns, testMeta(rows), pooledRows(rows))
+			n, err = WriteXLSX(file, reportColumns, testMeta(rows), pooledRowsDated(rows, DateTimeLayout))
 		}
 		elapsed := time.Since(start)
 		if err != nil || n != rows {

@@ -15,9 +15,25 @@ import (
 
 // Column is one column of an export.
 type Column struct {
-	Header string  // the column's title, written as the header row
-	Width  float64 // relative width in the PDF table; 0 (or less) counts as 1
+	Header string // the column's title, written as the header row
+	Kind   Kind   // what its cells hold; text when zero
 }
+
+// Kind is what the cells of a column hold.
+type Kind int
+
+const (
+	// KindText cells are written as they are.
+	KindText Kind = iota
+	// KindDateTime cells are local wall-clock times. CSV and PDF write them as they are, so the caller
+	// gives them in the reader's layout; XLSX writes a cell in DateTimeLayout as a date cell (Excel's
+	// serial number, shown with Meta.DateTimeFormat) and any other as text.
+	KindDateTime
+)
+
+// DateTimeLayout is the form of a date-time cell that WriteXLSX turns into a date: the local
+// wall-clock time, to the second, in fixed positions so that it is read back without time.Parse.
+const DateTimeLayout = "2006-01-02 15:04:05"
 
 // Meta is the header block of an XLSX or PDF export. CSV ignores it: a CSV starts with the column row so
 // that programs can read it.
@@ -37,6 +53,8 @@ type Meta struct {
 	SheetName      string                          // "Dados"; more sheets are "Dados 2", "Dados 3"…
 	FormatCount    func(n int64) string            // 123456 → "123.456"
 	CapNote        func(shown, total int64) string // the PDF's note when rows were left out; total ≤ shown means unknown
+	OmittedLabel   string                          // "Colunas vazias omitidas", before the PDF's list of columns left out
+	DateTimeFormat string                          // Excel's number format of date-time cells: "dd/mm/yyyy hh:mm:ss"
 }
 
 // Rows yields the rows in order; it stops early when emit returns an error (and returns that error).
@@ -72,6 +90,12 @@ func (m Meta) withDefaults() Meta {
 	}
 	if m.OfLabel == "" {
 		m.OfLabel = "de"
+	}
+	if m.OmittedLabel == "" {
+		m.OmittedLabel = "Colunas vazias omitidas"
+	}
+	if m.DateTimeFormat == "" {
+		m.DateTimeFormat = "dd/mm/yyyy hh:mm:ss"
 	}
 	if m.SheetName == "" {
 		m.SheetName = "Dados"

@@ -10,18 +10,18 @@ import (
 
 // reportColumns are the detailed report's MT columns (seed 000), twelve of them.
 var reportColumns = []Column{
-	{Header: "Enviado", Width: 1.2},
-	{Header: "Status", Width: 1.2},
-	{Header: "Telefone", Width: 1.1},
-	{Header: "WhatsApp user ID", Width: 1.1},
-	{Header: "Campanha", Width: 1.1},
+	{Header: "Enviado", Kind: KindDateTime},
+	{Header: "Status"},
+	{Header: "Telefone"},
+	{Header: "WhatsApp user ID"},
+	{Header: "Campanha"},
 	{Header: "Usuário"},
-	{Header: "Tipo de conteúdo", Width: 0.8},
-	{Header: "Mensagem enviada", Width: 2.5},
-	{Header: "Enviado com sessão", Width: 0.7},
-	{Header: "ID da conversa", Width: 1.4},
-	{Header: "Tipo de conversa", Width: 1},
-	{Header: "Data de expiração da conversa", Width: 1.2},
+	{Header: "Tipo de conteúdo"},
+	{Header: "Mensagem enviada"},
+	{Header: "Enviado com sessão"},
+	{Header: "ID da conversa"},
+	{Header: "Tipo de conversa"},
+	{Header: "Data de expiração da conversa", Kind: KindDateTime},
 }
 
 var (
@@ -37,11 +37,17 @@ var (
 	convTypes = []string{"Business Initiated", "User Initiated", "Free Entry Point"}
 )
 
-// reportRow builds the i-th row of a plausible detailed report, into row (reused).
-func reportRow(i int, row []string) []string {
+// ptBRDates is how the report writes dates for people, in CSV and PDF.
+const ptBRDates = "02/01/2006 15:04:05"
+
+// reportRow builds the i-th row of a plausible detailed report, into row (reused), with dates for people.
+func reportRow(i int, row []string) []string { return reportRowDated(i, row, ptBRDates) }
+
+// reportRowDated is reportRow with dates in layout: DateTimeLayout for XLSX.
+func reportRowDated(i int, row []string, layout string) []string {
 	sent := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7 * time.Second)
 	row = append(row[:0],
-		sent.Format("02/01/2006 15:04:05"),
+		sent.Format(layout),
 		statuses[i%len(statuses)],
 		"+55119"+strconv.Itoa(80000000+i%10000000),
 		"55119"+strconv.Itoa(80000000+i%10000000),
@@ -52,17 +58,20 @@ func reportRow(i int, row []string) []string {
 		[]string{"Sim", "Não"}[i%2],
 		"c0a8"+strconv.FormatInt(int64(i)*2654435761%1_000_000_007, 16),
 		convTypes[i%len(convTypes)],
-		sent.Add(24*time.Hour).Format("02/01/2006 15:04:05"),
+		sent.Add(24*time.Hour).Format(layout),
 	)
 	return row
 }
 
 // generatedRows yields n report rows, reusing one slice as a database scanner would.
-func generatedRows(n int) Rows {
+func generatedRows(n int) Rows { return generatedRowsDated(n, ptBRDates) }
+
+// generatedRowsDated is generatedRows with dates in layout.
+func generatedRowsDated(n int, layout string) Rows {
 	return func(emit func([]string) error) error {
 		row := make([]string, 0, len(reportColumns))
 		for i := range n {
-			row = reportRow(i, row)
+			row = reportRowDated(i, row, layout)
 			if err := emit(row); err != nil {
 				return err
 			}
@@ -73,10 +82,13 @@ func generatedRows(n int) Rows {
 
 // pooledRows yields n rows cycling through a precomputed pool, so benchmarks measure the writer, not the
 // row generator.
-func pooledRows(n int) Rows {
+func pooledRows(n int) Rows { return pooledRowsDated(n, ptBRDates) }
+
+// pooledRowsDated is pooledRows with dates in layout.
+func pooledRowsDated(n int, layout string) Rows {
 	pool := make([][]string, 1024)
 	for i := range pool {
-		pool[i] = reportRow(i, nil)
+		pool[i] = reportRowDated(i, nil, layout)
 	}
 	return func(emit func([]string) error) error {
 		for i := range n {

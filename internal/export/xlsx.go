@@ -46,6 +46,7 @@ const (
 	styleLabel  = 2
 	styleCount  = 3
 	styleHeader = 4
+	styleDate   = 5
 )
 
 // WriteXLSX writes an Excel workbook to w: on the first sheet a header block (Meta.Title, the filters,
@@ -72,9 +73,13 @@ func WriteXLSX(w io.Writer, cols []Column, meta Meta, rows Rows) (n int64, err e
 		os.Remove(tmp.Name())
 	}()
 	// The header block's rows are two cells wide, whatever the columns.
-	x := &xlsxWriter{zw: newStreamingZip(tmp), cols: cols, meta: meta.withDefaults(), refs: make([]string, max(len(cols), 2))}
+	x := &xlsxWriter{zw: newStreamingZip(tmp), cols: cols, meta: meta.withDefaults(), refs: make([]string, max(len(cols), 2)),
+		dates: make([]bool, len(cols))}
 	for i := range x.refs {
 		x.refs[i] = columnName(i)
+	}
+	for i, c := range cols {
+		x.dates[i] = c.Kind == KindDateTime
 	}
 	var writeErr error
 	emit := func(row []string) error {
@@ -115,10 +120,11 @@ func newStreamingZip(w io.Writer) *zip.Writer {
 
 // xlsxWriter holds the state of one workbook being streamed.
 type xlsxWriter struct {
-	zw   *zip.Writer
-	cols []Column
-	meta Meta
-	refs []string // column letters: A, B, …
+	zw    *zip.Writer
+	cols  []Column
+	meta  Meta
+	refs  []string // column letters: A, B, …
+	dates []bool   // the date-time columns
 
 	sample [][]string // the first rows, copied, held back until the widths are known
 	widths []float64
@@ -323,6 +329,12 @@ func (x *xlsxWriter) writeData(row []string) error {
 			continue
 		}
 		b = x.startCell(b, i, r)
+		if x.dates[i] {
+			if serial, ok := appendExcelSerial(append(b, ` s="5"><v>`...), c); ok {
+				b = append(serial, `</v></c>`...)
+				continue
+			}
+		}
 		b = append(b, ` t="inlineStr">`...)
 		b = appendInlineText(b, NeutralizeFormula(c))
 		b = append(b, `</c>`...)
@@ -369,7 +381,7 @@ func (x *xlsxWriter) finish() error {
 	parts := []struct{ name, body string }{
 		{"xl/workbook.xml", wb.String()},
 		{"xl/_rels/workbook.xml.rels", rels.String()},
-		{"xl/styles.xml", xlsxStyles},
+		{"xl/styles.xml", xlsxStyles(x.meta.DateTimeFormat)},
 		{"[Content_Types].xml", types.String()},
 		{"_rels/.rels", xml.Header + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
 			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>` +
@@ -398,22 +410,27 @@ func (x *xlsxWriter) finish() error {
 }
 
 // xlsxStyles are the workbook's cell formats: 0 default, 1 title (bold, 14 pt), 2 label (bold), 3 count
-// (#,##0, left-aligned), 4 column header (bold, blue fill, bottom border).
-const xlsxStyles = xml.Header + `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
-	`<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
-	`<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
-	`<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font></fonts>` +
-	`<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>` +
-	`<fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/></patternFill></fill></fills>` +
-	`<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>` +
-	`<border><left/><right/><top/><bottom style="thin"><color rgb="FF8EA9DB"/></bottom><diagonal/></border></borders>` +
-	`<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>` +
-	`<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>` +
-	`<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
-	`<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
-	`<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1"><alignment horizontal="left"/></xf>` +
-	`<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/></cellXfs>` +
-	`<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>`
+// (#,##0, left-aligned), 4 column header (bold, blue fill, bottom border), 5 date-time (dateFormat, an
+// Excel number format such as "dd/mm/yyyy hh:mm:ss").
+func xlsxStyles(dateFormat string) string {
+	return xml.Header + `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+		`<numFmts count="1"><numFmt numFmtId="164" formatCode="` + escapeAttr(dateFormat) + `"/></numFmts>` +
+		`<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
+		`<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>` +
+		`<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font></fonts>` +
+		`<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>` +
+		`<fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/></patternFill></fill></fills>` +
+		`<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>` +
+		`<border><left/><right/><top/><bottom style="thin"><color rgb="FF8EA9DB"/></bottom><diagonal/></border></borders>` +
+		`<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>` +
+		`<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>` +
+		`<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
+		`<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>` +
+		`<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1"><alignment horizontal="left"/></xf>` +
+		`<xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>` +
+		`<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>` +
+		`<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>`
+}
 
 // columnName is the letters of the i-th column (from 0): A … Z, AA ….
 func columnName(i int) string {
@@ -466,6 +483,72 @@ func appendInlineText(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, `</t></is>`...)
+}
+
+// appendExcelSerial appends the Excel serial number of s, a wall-clock time in DateTimeLayout: the days
+// since 1899-12-30 and the fraction of the day. It reports false, appending nothing, when s is not such a
+// time, or is before 1900-03-01, where Excel counts a 29 February 1900 that never was.
+func appendExcelSerial(b []byte, s string) ([]byte, bool) {
+	if len(s) != len(DateTimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return b, false
+	}
+	year, ok1 := atoiFixed(s[0:4])
+	month, ok2 := atoiFixed(s[5:7])
+	day, ok3 := atoiFixed(s[8:10])
+	hour, ok4 := atoiFixed(s[11:13])
+	minute, ok5 := atoiFixed(s[14:16])
+	second, ok6 := atoiFixed(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+		hour > 23 || minute > 59 || second > 59 || year < 1900 || year == 1900 && month < 3 {
+		return b, false
+	}
+	days := daysFromCivil(year, month, day) - daysFromCivil(1899, 12, 30)
+	seconds := hour*3600 + minute*60 + second
+	if seconds == 0 {
+		return strconv.AppendInt(b, int64(days), 10), true
+	}
+	return strconv.AppendFloat(b, float64(days)+float64(seconds)/86400, 'f', -1, 64), true
+}
+
+// atoiFixed reads s, ASCII digits only.
+func atoiFixed(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int(c)
+	}
+	return n, true
+}
+
+// daysIn is the number of days of a month of the Gregorian calendar.
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to a date of the proleptic Gregorian calendar
+// (Howard Hinnant's days_from_civil).
+func daysFromCivil(year, month, day int) int {
+	if month <= 2 {
+		year--
+	}
+	era := year / 400 // years here are positive
+	yoe := year - era*400
+	mp := (month + 9) % 12
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

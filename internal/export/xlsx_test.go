@@ -58,7 +58,8 @@ const headerRow = 9
 
 func TestWriteXLSX(t *testing.T) {
 	const n = 500
-	f, _, written := writeXLSXFile(t, reportColumns, testMeta(123456), generatedRows(n))
+	// Dates come in DateTimeLayout and read back in the pt-BR number format, as the report shows them.
+	f, _, written := writeXLSXFile(t, reportColumns, testMeta(123456), generatedRowsDated(n, DateTimeLayout))
 	if written != n {
 		t.Errorf("WriteXLSX = %d rows, want %d", written, n)
 	}
@@ -133,7 +134,7 @@ func TestWriteXLSXSplitsSheets(t *testing.T) {
 	MaxXLSXSheetRows = 100
 	// 91 data rows fit under the 9 header rows of the first sheet, 99 under the header row of each next.
 	const n = 91 + 99 + 99 + 10
-	f, _, written := writeXLSXFile(t, reportColumns, testMeta(n), generatedRows(n))
+	f, _, written := writeXLSXFile(t, reportColumns, testMeta(n), generatedRowsDated(n, DateTimeLayout))
 	if written != n {
 		t.Errorf("WriteXLSX = %d rows, want %d", written, n)
 	}
@@ -297,7 +298,7 @@ func TestXLSXLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Skip("neither soffice nor libreoffice is on PATH")
 	}
-	_, path, _ := writeXLSXFile(t, reportColumns, testMeta(50), generatedRows(50))
+	_, path, _ := writeXLSXFile(t, reportColumns, testMeta(50), generatedRowsDated(50, DateTimeLayout))
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -320,8 +321,8 @@ func TestXLSXLibreOffice(t *testing.T) {
 	if records[headerRow-1][7] != "Mensagem enviada" {
 		t.Errorf("H%d = %q", headerRow, records[headerRow-1][7])
 	}
-	want := reportRow(1, nil)
-	if got := records[headerRow+1]; got[5] != want[5] || got[7] != want[7] {
+	want := reportRow(1, nil) // the dates as the pt-BR number format shows them
+	if got := records[headerRow+1]; got[0] != want[0] || got[5] != want[5] || got[7] != want[7] || got[11] != want[11] {
 		t.Errorf("second data row = %q, want %q", got, want)
 	}
 	if total := records[4][1]; strings.ReplaceAll(strings.ReplaceAll(total, ".", ""), ",", "") != strconv.Itoa(50) {
@@ -427,6 +428,86 @@ func TestWriteXLSXPackage(t *testing.T) {
 		}
 		if !strings.Contains(parts["xl/_rels/workbook.xml.rels"], `Target="worksheets/sheet`+strconv.Itoa(i)+`.xml"`) {
 			t.Errorf("%s is not in the workbook's relationships", sheet)
+		}
+	}
+}
+
+// Date-time cells are dates: Excel's serial numbers of the wall-clock time, with a date-time number
+// format, so that a spreadsheet sorts and filters them as dates. Cells not in DateTimeLayout stay text.
+func TestWriteXLSXDates(t *testing.T) {
+	cols := []Column{{Header: "Enviado", Kind: KindDateTime}, {Header: "Status"}, {Header: "Expira", Kind: KindDateTime}}
+	rows := [][]string{
+		{"2026-11-29 23:30:05", "Lida", ""},
+		{"2024-02-29 00:00:00", "2026-11-29 23:30:05", "2026-03-10 12:04:05"}, // a text column keeps a date as text
+		{"1900-03-01 00:00:01", "", "2099-12-31 23:59:59"},
+		{"29/11/2026 23:30:05", "", "2026-02-30 10:00:00"}, // not DateTimeLayout, not a day: text
+		{"1900-02-28 10:00:00", "", "2026-11-29T23:30:05"}, // before Excel's phantom 29 February 1900; not the layout
+	}
+	// Title, total, generated, blank and header rows come first: the data starts on row 6.
+	type want struct {
+		ref, shown string
+		date       bool
+	}
+	cases := []struct {
+		format string
+		wants  []want
+	}{
+		{"", []want{
+			{"A6", "29/11/2026 23:30:05", true}, {"C6", "", false},
+			{"A7", "29/02/2024 00:00:00", true}, {"B7", "2026-11-29 23:30:05", false}, {"C7", "10/03/2026 12:04:05", true},
+			{"A8", "01/03/1900 00:00:01", true}, {"C8", "31/12/2099 23:59:59", true},
+			{"A9", "29/11/2026 23:30:05", false}, {"C9", "2026-02-30 10:00:00", false},
+			{"A10", "1900-02-28 10:00:00", false}, {"C10", "2026-11-29T23:30:05", false},
+		}},
+		{"yyyy-mm-dd hh:mm:ss", []want{{"A6", "2026-11-29 23:30:05", true}, {"C7", "2026-03-10 12:04:05", true}}},
+	}
+	epoch := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	for _, c := range cases {
+		m := Meta{Title: "t", Generated: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), DateTimeFormat: c.format}
+		f, _, _ := writeXLSXFile(t, cols, m, sliceRows(rows))
+		wantFormat := c.format
+		if wantFormat == "" {
+			wantFormat = "dd/mm/yyyy hh:mm:ss" // pt-BR, the default
+		}
+		for _, w := range c.wants {
+			if got := cell(t, f, "Dados", w.ref); got != w.shown {
+				t.Errorf("%q: %s shows %q, want %q", c.format, w.ref, got, w.shown)
+			}
+			typ, err := f.GetCellType("Dados", w.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := f.GetCellValue("Dados", w.ref, excelize.Options{RawCellValue: true})
+			styleID, _ := f.GetCellStyle("Dados", w.ref)
+			style, err := f.GetStyle(styleID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !w.date {
+				if w.shown != "" && (typ != excelize.CellTypeInlineString || raw != w.shown) {
+					t.Errorf("%s: type %v, raw %q; want text %q", w.ref, typ, raw, w.shown)
+				}
+				continue
+			}
+			if typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+				t.Errorf("%s: type %v, want a number", w.ref, typ)
+			}
+			serial, err := strconv.ParseFloat(raw, 64)
+			if err != nil {
+				t.Errorf("%s: raw value %q is not a number", w.ref, raw)
+				continue
+			}
+			at, err := time.Parse(DateTimeLayout, map[string]string{"A6": "2026-11-29 23:30:05", "A7": "2024-02-29 00:00:00",
+				"C7": "2026-03-10 12:04:05", "A8": "1900-03-01 00:00:01", "C8": "2099-12-31 23:59:59"}[w.ref])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := epoch.Add(time.Duration(serial * 86400 * float64(time.Second))).Round(time.Second); !got.Equal(at) {
+				t.Errorf("%s: serial %s is %v, want %v", w.ref, raw, got, at)
+			}
+			if style.CustomNumFmt == nil || *style.CustomNumFmt != wantFormat {
+				t.Errorf("%s: number format %v, want %q", w.ref, style.CustomNumFmt, wantFormat)
+			}
 		}
 	}
 }

@@ -135,6 +135,13 @@ func NewFormatter(lang string, loc *time.Location, names *Names) *Formatter {
 	return f
 }
 
+// withTimeLayout returns a copy of f that writes dates in layout.
+func (f *Formatter) withTimeLayout(layout string) *Formatter {
+	c := *f
+	c.layout = layout
+	return &c
+}
+
 // Row returns a message's cells in the order of Headers.
 func (f *Formatter) Row(m *domain.Message) []string {
 	at := m.At.In(f.loc).Format(f.layout)

@@ -29,6 +29,7 @@ type ExportRequest struct {
 	Location *time.Location // the service's when nil
 	Names    *Names         // the principal's when nil
 	BOM      bool           // CSV: a UTF-8 byte order mark, for Excel
+	Now      time.Time      // when the export is made, the end of an open period; the service's clock when zero
 }
 
 // Export checks an export for p, waits for its turn among the exports
@@ -55,6 +56,9 @@ func (s *Service) export(ctx context.Context, p *access.Principal, req ExportReq
 	req.Filter.Subaccounts = p.Scope
 	if req.Location == nil {
 		req.Location = s.Location
+	}
+	if req.Now.IsZero() && s.Now != nil {
+		req.Now = s.Now()
 	}
 	if req.Names == nil {
 		names, err := s.Names(ctx, p)
@@ -97,22 +101,30 @@ func NewExport(ctx context.Context, st *store.Store, req *ExportRequest) (*Expor
 		return nil, err
 	}
 	lang, loc := req.Lang, req.Location
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
 	dir := f.Direction
 	if dir == "" {
 		dir = domain.DirectionMT
 	}
 	headers := Headers(dir, lang)
 	cols := make([]export.Column, len(headers))
-	for i, hdr := range headers {
-		cols[i] = export.Column{Header: hdr, Width: columnWidth(dir, i)}
+	for i, key := range Columns(dir) {
+		cols[i] = export.Column{Header: headers[i]}
+		switch key {
+		case "col.sent_at", "col.replied_at", "col.conversation_expires":
+			cols[i].Kind = export.KindDateTime
+		}
 	}
-	meta := export.Meta{Title: i18n.T(lang, "title."+string(dir)), Total: first.Total, Generated: time.Now(), Location: loc,
-		Filters: Describe(req.Filter, lang, loc), PageLabel: i18n.T(lang, "export.page"), OfLabel: i18n.T(lang, "export.of"),
+	meta := export.Meta{Title: i18n.T(lang, "title."+string(dir)), Total: first.Total, Generated: req.Now, Location: loc,
+		Filters: Describe(req.Filter, lang, loc, req.Now), PageLabel: i18n.T(lang, "export.page"), OfLabel: i18n.T(lang, "export.of"),
 		TotalLabel: i18n.T(lang, "export.total"), GeneratedLabel: i18n.T(lang, "export.generated"),
 		SheetName: i18n.T(lang, "export.sheet"), FormatCount: func(n int64) string { return FormatCount(lang, n) },
 		CapNote: func(shown, total int64) string {
 			return i18n.T(lang, "export.cap", FormatCount(lang, shown), FormatCount(lang, max(total, shown)))
-		}}
+		},
+		OmittedLabel: i18n.T(lang, "export.omitted"), DateTimeFormat: spreadsheetTimeFormat(lang)}
 	return &Export{st: st, req: req, dir: dir, cols: cols, meta: meta}, nil
 }
 
@@ -124,7 +136,7 @@ func (e *Export) Total() int64 { return e.meta.Total }
 
 // Filename is the download's file name.
 func (e *Export) Filename() string {
-	return fmt.Sprintf("ticks-relatorio-%s-%s.%s", e.dir, time.Now().In(e.req.Location).Format("20060102-1504"), e.req.Format)
+	return fmt.Sprintf("ticks-relatorio-%s-%s.%s", e.dir, e.req.Now.In(e.req.Location).Format("20060102-1504"), e.req.Format)
 }
 
 // Write writes the file to w and returns the number of rows written.
@@ -132,8 +144,13 @@ func (e *Export) Write(ctx context.Context, w io.Writer) (int64, error) {
 	req := e.req
 	all := *req.Filter
 	all.Cursor = ""
+	format := NewFormatter(req.Lang, req.Location, req.Names)
+	if req.Format == "xlsx" {
+		// Dates in the form the XLSX writer turns into date cells, which show them in the reader's format.
+		format = format.withTimeLayout(export.DateTimeLayout)
+	}
 	rows := func(emit func([]string) error) error {
-		return store.ExportRows(ctx, e.st, &all, NewFormatter(req.Lang, req.Location, req.Names).Row, emit)
+		return store.ExportRows(ctx, e.st, &all, format.Row, emit)
 	}
 	switch req.Format {
 	case "csv":
@@ -145,30 +162,24 @@ func (e *Export) Write(ctx context.Context, w io.Writer) (int64, error) {
 	}
 }
 
-// columnWidth gives the text columns more room in the PDF.
-func columnWidth(dir domain.Direction, i int) float64 {
-	keys := Columns(dir)
-	switch keys[i] {
-	case "col.text_mt", "col.text_mo":
-		return 3
-	case "col.sent_at", "col.replied_at", "col.conversation_expires":
-		return 1.6
-	case "col.reason":
-		return 2
-	case "col.conversation_id":
-		return 1.6
+// spreadsheetTimeFormat is Excel's number format for the report's dates in lang, as TimeLayout writes
+// them.
+func spreadsheetTimeFormat(lang string) string {
+	if i18n.Normalize(lang) == "en" {
+		return "yyyy-mm-dd hh:mm:ss"
 	}
-	return 1
+	return "dd/mm/yyyy hh:mm:ss"
 }
 
 // Describe lists a filter's criteria as label/value pairs, for export
-// headers.
-func Describe(f *domain.MessageFilter, lang string, loc *time.Location) [][2]string {
+// headers, with times in loc; a period without an end ends at now, when
+// the export was made.
+func Describe(f *domain.MessageFilter, lang string, loc *time.Location, now time.Time) [][2]string {
 	layout := "02/01/2006 15:04"
 	if i18n.Normalize(lang) == "en" {
 		layout = "2006-01-02 15:04"
 	}
-	to := "—"
+	to := now.In(loc).Format(layout)
 	if !f.To.IsZero() {
 		to = f.To.In(loc).Format(layout)
 	}
