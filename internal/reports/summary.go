@@ -113,7 +113,7 @@ func (e *SummaryExport) Write(w io.Writer) (int64, error) {
 		return export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: e.bom})
 	}
 	meta := export.Meta{Title: t("nav.detailed") + " — " + t("report.tab.consolidated"), Total: sum.Total, Location: e.loc,
-		Filters: Describe(e.filter, lang, e.loc), PageLabel: t("export.page"), OfLabel: t("export.of"),
+		Filters: Describe(e.filter, lang, e.loc, time.Now()), PageLabel: t("export.page"), OfLabel: t("export.of"),
 		TotalLabel: t("export.total"), GeneratedLabel: t("export.generated"), SheetName: t("export.sheet"),
 		FormatCount: func(n int64) string { return FormatCount(lang, n) }}
 	return export.WriteXLSX(w, cols, meta, rows)
