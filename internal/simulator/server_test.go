@@ -24,7 +24,7 @@ const (
 	testToken  = "test-token"
 	testPhone  = "106540352242922"
 	testWABA   = "102290129340398"
-	fxSendDir  = "../../../shared/whatsapp/fixtures/meta_docs_constructed"
+	fxSendDir  = "../../testdata/whatsapp/meta_docs_constructed"
 	testSecret = "app-secret"
 )
 
@@ -211,12 +211,12 @@ func shapeOf(v any) []string {
 	return out
 }
 
-// fixture decodes a file of shared/whatsapp/fixtures/meta_docs_constructed.
+// fixture decodes a file of testdata/whatsapp/meta_docs_constructed.
 func fixture(t *testing.T, name string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fxSendDir, name))
 	if err != nil {
-		t.Skipf("fixture not found: %v", err)
+		t.Fatal(err)
 	}
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {
