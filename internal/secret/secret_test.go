@@ -322,9 +322,12 @@ func FuzzBoxOpen(f *testing.F) {
 	for _, s := range []string{good, "", "v1:", "v1:AAAA", "v2:x", "EAAG"} {
 		f.Add(s)
 	}
+	// encoding/base64 skips '\r' and '\n' anywhere in its input, so Seal's
+	// output with line breaks added decodes to the same authenticated bytes.
+	unbroken := strings.NewReplacer("\r", "", "\n", "")
 	f.Fuzz(func(t *testing.T, sealed string) {
 		got, err := box.Open(sealed)
-		if err == nil && sealed != good {
+		if err == nil && unbroken.Replace(sealed) != good {
 			// Only Seal's output authenticates; anything else is a forgery.
 			t.Fatalf("Open(%q) = %q, want an error", sealed, got)
 		}
