@@ -202,7 +202,7 @@ func TestWritePDFErrors(t *testing.T) {
 func TestPDFText(t *testing.T) {
 	pdftotext, err := exec.LookPath("pdftotext")
 	if err != nil {
-		t.Skip("pdftotext is not on PATH (Debian package poppler-utils)")
+		t.Fatal("pdftotext is not on PATH: scripts/test-deps.sh installs it (Debian package poppler-utils)")
 	}
 	path := filepath.Join(t.TempDir(), "relatorio.pdf")
 	file, err := os.Create(path)
