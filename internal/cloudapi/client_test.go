@@ -19,9 +19,9 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// sharedDir is shared/whatsapp, which sits beside the clone both on
-// developer machines and in CI.
-const sharedDir = "../../../shared/whatsapp"
+// sharedDir holds the Meta payloads and error_codes.json copied from
+// shared/whatsapp (testdata/whatsapp/README.md says where each comes from).
+const sharedDir = "../../testdata/whatsapp"
 
 const (
 	testPhoneID = "106540352242922"
@@ -136,9 +136,6 @@ func readShared(tb testing.TB, rel string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(sharedDir, rel))
 	if err != nil {
-		if os.IsNotExist(err) {
-			tb.Skipf("shared fixtures not found: %v", err)
-		}
 		tb.Fatal(err)
 	}
 	return b
@@ -189,7 +186,7 @@ func TestSendRequestMatchesFixtures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.file, ".json"), func(t *testing.T) {
-			raw := readShared(t, "fixtures/meta_openapi/send/"+tc.file)
+			raw := readShared(t, "meta_openapi/send/"+tc.file)
 			var fx map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &fx); err != nil {
 				t.Fatal(err)
@@ -317,7 +314,7 @@ func TestSendParsesResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
-			f := newFakeMeta(t, reply{status: 200, body: string(readShared(t, "fixtures/"+tc.file))})
+			f := newFakeMeta(t, reply{status: 200, body: string(readShared(t, tc.file))})
 			got, err := f.client().Send(context.Background(), textOutbound())
 			if err != nil {
 				t.Fatal(err)
@@ -336,6 +333,21 @@ func TestSendAcceptedWithoutID(t *testing.T) {
 			t.Errorf("%s: no error", body)
 		}
 	}
+}
+
+// syncErrorFixtures returns the paths of the synchronous error fixtures,
+// failing tb when there are none.
+func syncErrorFixtures(tb testing.TB) []string {
+	tb.Helper()
+	pattern := filepath.Join(sharedDir, "meta_docs_constructed", "sync_error_*.json")
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(files) == 0 {
+		tb.Fatalf("no fixture matches %s", pattern)
+	}
+	return files
 }
 
 // catalogHTTPStatus returns the HTTP status error_codes.json gives code.
@@ -377,10 +389,9 @@ func TestSendSyncErrorFixtures(t *testing.T) {
 		"sync_error_132001_template_not_found.json": {132001, "Template name does not exist in the translation",
 			"template name (order_update_v9) does not exist in en_US", false},
 	}
-	dir := filepath.Join(sharedDir, "fixtures/meta_docs_constructed")
-	files, _ := filepath.Glob(filepath.Join(dir, "sync_error_*.json"))
-	if len(files) == 0 {
-		t.Skip("no sync_error fixtures found")
+	files := syncErrorFixtures(t)
+	if len(files) != len(want) {
+		t.Errorf("%d sync_error fixtures, %d expectations", len(files), len(want))
 	}
 	for _, path := range files {
 		name := filepath.Base(path)
@@ -389,7 +400,7 @@ func TestSendSyncErrorFixtures(t *testing.T) {
 			if !ok {
 				t.Fatalf("new fixture %s: add its expectation", name)
 			}
-			body := readShared(t, "fixtures/meta_docs_constructed/"+name)
+			body := readShared(t, "meta_docs_constructed/"+name)
 			status := catalogHTTPStatus(t, w.code)
 			f := newFakeMeta(t, reply{status: status, body: string(body)})
 			c := f.client()

@@ -2,7 +2,6 @@ package cloudapi
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
 )
@@ -25,12 +24,12 @@ func FuzzParseError(f *testing.F) {
 	} {
 		f.Add(500, []byte(s))
 	}
-	if files, err := filepath.Glob(filepath.Join(sharedDir, "fixtures/meta_docs_constructed/sync_error_*.json")); err == nil {
-		for _, path := range files {
-			if b, err := os.ReadFile(path); err == nil {
-				f.Add(400, b)
-			}
+	for _, path := range syncErrorFixtures(f) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(400, b)
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		se := ParseError(status, body)

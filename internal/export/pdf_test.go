@@ -335,7 +335,7 @@ func TestWritePDFErrors(t *testing.T) {
 func TestPDFText(t *testing.T) {
 	pdftotext, err := exec.LookPath("pdftotext")
 	if err != nil {
-		t.Fatal("pdftotext is not on PATH: install Debian's poppler-utils")
+		t.Fatal("pdftotext is not on PATH: scripts/test-deps.sh installs it (Debian package poppler-utils)")
 	}
 	path := filepath.Join(t.TempDir(), "relatorio.pdf")
 	file, err := os.Create(path)

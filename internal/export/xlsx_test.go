@@ -289,14 +289,15 @@ func TestWriteXLSXErrors(t *testing.T) {
 	})
 }
 
-// TestXLSXLibreOffice converts the workbook to CSV with LibreOffice, an independent reader.
+// TestXLSXLibreOffice converts the workbook to CSV with LibreOffice, an independent reader
+// (about 5 s, most of it LibreOffice starting with a fresh profile).
 func TestXLSXLibreOffice(t *testing.T) {
 	office, err := exec.LookPath("soffice")
 	if err != nil {
 		office, err = exec.LookPath("libreoffice")
 	}
 	if err != nil {
-		t.Skip("neither soffice nor libreoffice is on PATH")
+		t.Fatal("neither soffice nor libreoffice is on PATH: scripts/test-deps.sh installs LibreOffice Calc")
 	}
 	_, path, _ := writeXLSXFile(t, reportColumns, testMeta(50), generatedRowsDated(50, DateTimeLayout))
 	out := t.TempDir()

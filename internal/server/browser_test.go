@@ -18,8 +18,8 @@ import (
 	"github.com/ticksapp/ticks/internal/simulator"
 )
 
-// chromium returns Debian's Chromium, skipping when it is not installed
-// (scripts/browser-deps.sh installs it; CI runs that first).
+// chromium returns Debian's Chromium, failing when it is not installed
+// (scripts/test-deps.sh installs it; make test runs that first).
 func chromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -27,10 +27,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no Chromium on this CI machine: scripts/browser-deps.sh should have installed it")
-	}
-	t.Skip("Chromium is not installed (scripts/browser-deps.sh installs it)")
+	t.Fatal("Chromium is not installed: scripts/test-deps.sh installs it")
 	return ""
 }
 
@@ -323,8 +320,7 @@ func checkDownload(t *testing.T, format, path string) {
 			t.Fatalf("pdf does not start with %%PDF")
 		}
 		if _, err := exec.LookPath("pdftotext"); err != nil {
-			t.Log("pdftotext not installed: PDF text not checked")
-			return
+			t.Fatal("pdftotext is not on PATH: scripts/test-deps.sh installs it")
 		}
 		out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
 		if err != nil {

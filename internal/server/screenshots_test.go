@@ -1,44 +1,145 @@
+//go:build screenshots
+
+// The docs' screenshots, taken by `make screenshots` (scripts/screenshots.sh
+// runs the demo, then this test with -tags screenshots). Not part of the
+// suite: it needs a running ticks with a minute of traffic behind it.
+
 package server_test
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ticksapp/ticks/internal/i18n"
 )
 
+// shotWidth and shotHeight are the viewport each page is photographed in.
+const shotWidth, shotHeight = 1440, 1300
+
+// shownPage is what a photographed page shows, read from its DOM.
+type shownPage struct {
+	Title     string `json:"title"`
+	Lang      string `json:"lang"`
+	Error     string `json:"error"`
+	Direction string `json:"direction"`
+	Total     int    `json:"total"`
+	Rows      int    `json:"rows"`
+	Summary   bool   `json:"summary"`
+	Bars      int    `json:"bars"`
+	Statuses  int    `json:"statuses"`
+}
+
+const readShownPage = `(() => {
+	const q = s => document.querySelector(s);
+	const total = q("#total");
+	const error = q(".error");
+	return {
+		title: document.title,
+		lang: document.documentElement.lang,
+		error: error ? error.textContent.trim() : "",
+		direction: q("#dir-mt.on") ? "mt" : q("#dir-mo.on") ? "mo" : "",
+		total: total ? Number(total.dataset.total) : -1,
+		rows: document.querySelectorAll("#report-table tbody tr").length,
+		summary: !!q("#summary"),
+		bars: document.querySelectorAll("#day-chart rect").length,
+		statuses: document.querySelectorAll("#by-status tr").length,
+	};
+})()`
+
 // TestScreenshots photographs the report pages of a running ticks (the
-// demo) for the docs. It runs only when TICKS_SCREENSHOT_URL is set; see
-// scripts/screenshots.sh.
+// demo) into TICKS_SCREENSHOT_DIR, and fails unless each page shows what
+// the docs say it shows: the report's title in the default language, no
+// error, the right direction, and rows (or, on the consolidated view, the
+// summary, the chart and the status table).
 func TestScreenshots(t *testing.T) {
-	base := os.Getenv("TICKS_SCREENSHOT_URL")
-	if base == "" {
-		t.Skip("set TICKS_SCREENSHOT_URL (scripts/screenshots.sh does)")
+	env := func(name string) string {
+		v := os.Getenv(name)
+		if v == "" {
+			t.Fatalf("%s is not set: run make screenshots", name)
+		}
+		return v
 	}
-	out := os.Getenv("TICKS_SCREENSHOT_DIR")
+	base, out := env("TICKS_SCREENSHOT_URL"), env("TICKS_SCREENSHOT_DIR")
+	email, password := env("TICKS_SCREENSHOT_EMAIL"), env("TICKS_SCREENSHOT_PASSWORD")
 	ctx := browse(t, t.TempDir())
+	var landed shownPage
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", os.Getenv("TICKS_SCREENSHOT_EMAIL"), chromedp.ByQuery),
-		chromedp.SendKeys("#password", os.Getenv("TICKS_SCREENSHOT_PASSWORD"), chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		navigate(chromedp.Click("#login-submit", chromedp.ByQuery)),
+		chromedp.Evaluate(readShownPage, &landed),
 	)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("log in as %s: %v", email, err)
 	}
-	for _, p := range []struct{ name, path string }{
-		{"report-mt", "/reports/messages"},
-		{"report-mo", "/reports/messages?direction=mo"},
-		{"report-consolidated", "/reports/messages/consolidated"},
+	if landed.Error != "" || landed.Total < 0 {
+		t.Fatalf("log in as %s: landed on %q with error %q", email, landed.Title, landed.Error)
+	}
+
+	wantTitle := i18n.T(i18n.Default, "nav.detailed") + " · ticks"
+	for _, p := range []struct {
+		name, path, direction string
+		check                 func(shownPage) bool
+	}{
+		{"report-mt", "/reports/messages", "mt", func(s shownPage) bool { return s.Rows > 0 && s.Total >= s.Rows && !s.Summary }},
+		{"report-mo", "/reports/messages?direction=mo", "mo", func(s shownPage) bool { return s.Rows > 0 && s.Total >= s.Rows && !s.Summary }},
+		{"report-consolidated", "/reports/messages/consolidated", "mt", func(s shownPage) bool {
+			return s.Summary && s.Total > 0 && s.Bars > 0 && s.Statuses > 0
+		}},
 	} {
 		var buf []byte
-		if err := chromedp.Run(ctx, chromedp.EmulateViewport(1440, 1300), navigate(chromedp.Navigate(base+p.path)), chromedp.CaptureScreenshot(&buf)); err != nil {
-			t.Fatal(err)
+		var shown shownPage
+		err := chromedp.Run(ctx,
+			chromedp.EmulateViewport(shotWidth, shotHeight),
+			navigate(chromedp.Navigate(base+p.path)),
+			chromedp.Evaluate(readShownPage, &shown),
+			chromedp.CaptureScreenshot(&buf),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
 		}
+		if shown.Title != wantTitle || shown.Lang != i18n.Default || shown.Error != "" ||
+			shown.Direction != p.direction || !p.check(shown) {
+			t.Errorf("%s (%s) shows %+v, want the title %q in %s, direction %s and its content",
+				p.name, p.path, shown, wantTitle, i18n.Default, p.direction)
+			continue
+		}
+		checkPhoto(t, p.name, buf)
 		if err := os.WriteFile(filepath.Join(out, p.name+".png"), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%s: %d rows of %d, %d bytes", p.name, shown.Rows, shown.Total, len(buf))
+	}
+}
+
+// checkPhoto fails unless buf is a PNG of the viewport with more than a
+// few colours (a blank or half-drawn page has only the background's).
+func checkPhoto(t *testing.T, name string, buf []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if got := img.Bounds().Size(); got != (image.Point{X: shotWidth, Y: shotHeight}) {
+		t.Errorf("%s: %v pixels, want %dx%d", name, got, shotWidth, shotHeight)
+	}
+	colours := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y && len(colours) <= 64; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if len(colours) <= 64 {
+		t.Errorf("%s: only %d colours: a blank page?", name, len(colours))
 	}
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// fixturesDir is shared/whatsapp/fixtures, which sits beside the clone both
-// on developer machines and in CI.
-const fixturesDir = "../../../shared/whatsapp/fixtures"
+// fixturesDir holds the Meta payloads copied from shared/whatsapp
+// (testdata/whatsapp/README.md says where each comes from).
+const fixturesDir = "../../testdata/whatsapp"
 
 // webhookFixtures lists the fixture files that are webhooks (they have an
 // "object"), relative to fixturesDir; send requests, send responses and
@@ -25,13 +25,16 @@ const fixturesDir = "../../../shared/whatsapp/fixtures"
 func webhookFixtures(tb testing.TB) []string {
 	tb.Helper()
 	if _, err := os.Stat(fixturesDir); err != nil {
-		tb.Skipf("fixtures not found at %s: %v", fixturesDir, err)
+		tb.Fatalf("fixtures not found at %s: %v", fixturesDir, err)
 	}
 	var files []string
 	for _, pattern := range []string{"meta_openapi/webhook_*.json", "netflie/*.json", "meta_docs_constructed/*.json"} {
 		matches, err := filepath.Glob(filepath.Join(fixturesDir, pattern))
 		if err != nil {
 			tb.Fatal(err)
+		}
+		if len(matches) == 0 {
+			tb.Fatalf("no fixture matches %s under %s", pattern, fixturesDir)
 		}
 		for _, path := range matches {
 			base := filepath.Base(path)
