@@ -13,7 +13,7 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// metaTitles are the titles of shared/whatsapp/error_codes.json (a test
+// metaTitles are the titles of testdata/whatsapp/error_codes.json (a test
 // keeps the two equal). They stand in for Meta's message when that message
 // says nothing ("An unknown error occurred"), so reports group failures
 // under a stable, meaningful name.

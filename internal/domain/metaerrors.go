@@ -10,7 +10,7 @@ type MetaError struct {
 }
 
 // metaErrorStatus maps every Cloud API error code ticks knows (the 48 of
-// shared/whatsapp/error_codes.json) to the report status a failed message
+// testdata/whatsapp/error_codes.json) to the report status a failed message
 // with that code gets. Codes not listed fall back by range in
 // StatusFromMetaError.
 var metaErrorStatus = map[int]Status{

@@ -4,7 +4,7 @@ import "github.com/ticksapp/ticks/internal/domain"
 
 // FailureCodes are the Cloud API error codes the simulator makes messages
 // fail with, with Meta's titles: every code of
-// shared/whatsapp/error_codes.json that can end a message's delivery.
+// testdata/whatsapp/error_codes.json that can end a message's delivery.
 var FailureCodes = []domain.MetaError{
 	{Code: 0, Title: "AuthException", Details: "Unable to authenticate app user"},
 	{Code: 3, Title: "API Method", Details: "Capability or permissions issue"},

@@ -283,7 +283,7 @@ type errorData struct {
 }
 
 // httpStatus is the HTTP status of each synchronous error the simulator
-// answers (shared/whatsapp/error_codes.json).
+// answers (testdata/whatsapp/error_codes.json).
 var httpStatus = map[int]int{
 	100: http.StatusBadRequest, 190: http.StatusUnauthorized, 2500: http.StatusBadRequest,
 	130429: http.StatusBadRequest, 132000: http.StatusBadRequest, 132001: http.StatusNotFound,
