@@ -19,12 +19,13 @@ test-deps:
 # The race detector on the packages where goroutines meet: the inbox log's
 # group commit, the webhook handler and processor, the send pipeline and the
 # Cloud API client, the simulator's webhook sender, the store's group
-# writer and export streams, and the server's components. -short plays the
+# writer and export streams, the export queue and login throttle, and the
+# server's components. -short plays the
 # replay test's day at 600 events instead of 3,000; the report-totals test
 # (one goroutine, a minute under -race) is left to make test. cmd/ticks's
 # goroutines run in a binary built without -race, so it is not here.
 RACE_PACKAGES = ./internal/inboxlog/ ./internal/ingest/ ./internal/send/ ./internal/cloudapi/ \
-	./internal/simulator/ ./internal/store/ ./internal/server/
+	./internal/simulator/ ./internal/store/ ./internal/server/ ./internal/reports/ ./internal/access/
 test-race: test-deps
 	go test -race -short -count=1 -skip '^TestReportTotalsAndPagesMatchTheMessages$$' $(RACE_PACKAGES)
 
