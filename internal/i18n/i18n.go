@@ -1,5 +1,7 @@
 // Package i18n holds every label of the UI and the exports in Brazilian
-// Portuguese (the default, and the seeds' words) and English.
+// Portuguese (the default, and the seeds' words) and English: the shell's
+// and the detailed report's in messages.go, each later capability's in a
+// file of its own that adds them with labels.
 package i18n
 
 import (
@@ -12,6 +14,23 @@ var Languages = []string{"pt-BR", "en"}
 
 // Default is the language of users who chose none.
 const Default = "pt-BR"
+
+// labels adds a capability's labels, keyed by language, to the catalogue;
+// each capability keeps its own in a file of its own (campaigns.go, …),
+// called from an init. A key given twice is a mistake and panics.
+func labels(byLang map[string]map[string]string) {
+	for lang, m := range byLang {
+		if messages[lang] == nil {
+			panic("i18n: unknown language " + lang)
+		}
+		for k, v := range m {
+			if _, dup := messages[lang][k]; dup {
+				panic("i18n: label " + k + " given twice")
+			}
+			messages[lang][k] = v
+		}
+	}
+}
 
 // Normalize returns a supported language for lang (from a cookie, a form or
 // an Accept-Language header), or Default.
