@@ -28,7 +28,16 @@ import (
 // statement triggers appending to a delta table, SQLite with row
 // triggers). The webhook inbox differs in storage rather than in SQL (a
 // log of files beside a SQLite database, a table on PostgreSQL): see
-// inbox_log.go and inbox_table.go.
+// inbox_log.go and inbox_table.go. (apply.go, until its rewrite, still
+// writes ? placeholders, through rebind_apply.go, and tests s.dialect
+// itself for PostgreSQL's synchronous_commit and SQLite's rollup_gen.)
+//
+// modernc.org/sqlite looks up the name of every $N parameter on each run,
+// through a scan of the statement's parameter list: a cost that grows
+// with the square of their number. It is lost in the run of a statement
+// of tens of parameters, as every statement here has (31 cost about 3 µs
+// more than with ?); one of a thousand, a multi-row VALUES, binds in
+// 1.5 ms against 0.15 ms with ?, so measure before writing one.
 
 // sqlDialect is what the store does differently on one database.
 type sqlDialect interface {
