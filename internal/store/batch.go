@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // writeReq is a piece of write work waiting for the group writer.
@@ -74,16 +73,6 @@ func (s *Store) runGroup(batch []*writeReq) {
 			r.done <- errs[i]
 		}
 	}
-}
-
-// isRetryable reports whether err is a deadlock or serialization failure
-// that running the transaction again resolves.
-func isRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
 }
 
 func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {

@@ -42,8 +42,8 @@ func (s *Store) upsertContactTx(ctx context.Context, tx *sql.Tx, subaccountID in
 		fields = string(b)
 	}
 	var id int64
-	err := s.txQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, name, correlation_id, fields, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	err := s.stmtQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, name, correlation_id, fields, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (subaccount_id, phone_key) DO UPDATE SET
 		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
 		  correlation_id = CASE WHEN excluded.correlation_id <> '' THEN excluded.correlation_id ELSE contacts.correlation_id END,
@@ -82,7 +82,7 @@ func (s *Store) ImportContacts(ctx context.Context, subaccountID int64, list []C
 // ContactByPhone returns a subaccount's contact with that phone, matched on
 // the canonical form.
 func (s *Store) ContactByPhone(ctx context.Context, subaccountID int64, e164 string) (*domain.Contact, error) {
-	st, err := s.readStmt(ctx, `SELECT `+contactColumns+` FROM contacts WHERE subaccount_id = ? AND phone_key = ?`)
+	st, err := s.readStmt(ctx, `SELECT `+contactColumns+` FROM contacts WHERE subaccount_id = $1 AND phone_key = $2`)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Store) SetOptOut(ctx context.Context, id int64, subaccounts []int64, ou
 	if _, err := s.Contact(ctx, id, subaccounts); err != nil {
 		return nil, err
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`UPDATE contacts SET opted_out = ?, preference_at = ? WHERE id = ?`), out, ms(s.Now()), id)
+	_, err := s.w.ExecContext(ctx, `UPDATE contacts SET opted_out = $1, preference_at = $2 WHERE id = $3`, out, ms(s.Now()), id)
 	if err != nil {
 		return nil, fmt.Errorf("set opt-out: %w", err)
 	}

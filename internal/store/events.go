@@ -35,10 +35,11 @@ func (s *Store) WebhookEvents(ctx context.Context, subaccounts []int64, field st
 		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
 	if field != "" {
-		w.add(`field = ?`, field)
+		w.add(`field = ` + w.arg(field))
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, subaccount_id, channel_id, field, event, detail, payload, at
-		FROM webhook_events`+w.sql()+` ORDER BY at DESC, id DESC LIMIT ?`), append(w.args, limit)...)
+	query := `SELECT id, subaccount_id, channel_id, field, event, detail, payload, at
+		FROM webhook_events` + w.sql() + ` ORDER BY at DESC, id DESC LIMIT ` + w.arg(limit)
+	rows, err := s.r.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list webhook events: %w", err)
 	}

@@ -118,14 +118,7 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 		cancel()
 		wg.Wait()
 	}()
-	// A reader per core; on PostgreSQL one more, as its server does much
-	// of the reading in processes of its own (measured: 440–480k rows/s
-	// with three readers on two cores, 360–440k with two).
-	workers := runtime.GOMAXPROCS(0)
-	if s.dialect == Postgres {
-		workers++
-	}
-	workers = max(1, min(workers, 8))
+	workers := max(1, min(s.sqlDialect.exportReaders(runtime.GOMAXPROCS(0)), 8))
 	ahead := make(chan struct{}, workers+1) // windows read but not yet emitted
 	todo := make(chan *exportWindow[T])
 	order := make(chan *exportWindow[T], workers+1)
@@ -178,17 +171,14 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 	var out []T
 	var merged []keyed
 	for _, st := range streams {
-		w := &whereBuilder{conds: slices.Clone(st.w.conds), args: slices.Clone(st.w.args)}
+		w := st.w.clone()
 		if lo > q.from {
-			w.add(`m.at >= ?`, lo)
+			w.add(`m.at >= ` + w.arg(lo))
 		}
 		if hi != math.MaxInt64 {
-			w.add(`m.at < ?`, min(hi, st.to))
+			w.add(`m.at < ` + w.arg(min(hi, st.to)))
 		}
-		from := `messages m`
-		if st.index != "" && s.dialect == SQLite {
-			from += ` INDEXED BY ` + st.index
-		}
+		from := `messages m` + s.sqlDialect.indexedBy(st.index)
 		each := func(m *domain.Message, at int64) {
 			if len(streams) == 1 {
 				out = append(out, row(m))
@@ -227,7 +217,7 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 // and calls each with every row in order; the message is reused between
 // calls.
 func (s *Store) queryExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) error {
-	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -261,14 +251,14 @@ func cmpDesc(a, b int64) int {
 func (s *Store) exportWindows(ctx context.Context, db queryer, q *reportQuery, streams []*stream) ([][2]int64, error) {
 	w := &whereBuilder{}
 	w.in(`subaccount_id`, len(streams), func(i int) any { return streams[i].subaccount })
-	w.add(`direction = ?`, string(q.dir))
+	w.add(`direction = ` + w.arg(string(q.dir)))
 	lo, hi := q.enclosing()
-	w.add(`hour >= ?`, lo)
+	w.add(`hour >= ` + w.arg(lo))
 	if hi != math.MaxInt64 {
-		w.add(`hour < ?`, hi)
+		w.add(`hour < ` + w.arg(hi))
 	}
-	rows, err := db.QueryContext(ctx, s.q(`SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status`+w.sql()+
-		` GROUP BY hour ORDER BY hour DESC`), w.args...)
+	rows, err := db.QueryContext(ctx, `SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status`+w.sql()+
+		` GROUP BY hour ORDER BY hour DESC`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("export windows: %w", err)
 	}

@@ -64,31 +64,29 @@ func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
 // Message returns a message by ID, if it is in one of the subaccounts (nil
 // means any).
 func (s *Store) Message(ctx context.Context, id int64, subaccounts []int64) (*domain.Message, error) {
-	return s.messageWhere(ctx, `m.id = ?`, id, subaccounts)
+	return s.messageWhere(ctx, `m.id`, id, subaccounts)
 }
 
 // MessageByWAMID returns a message by its WhatsApp id, within subaccounts.
 func (s *Store) MessageByWAMID(ctx context.Context, wamid string, subaccounts []int64) (*domain.Message, error) {
-	return s.messageWhere(ctx, `m.wamid = ?`, wamid, subaccounts)
+	return s.messageWhere(ctx, `m.wamid`, wamid, subaccounts)
 }
 
-func (s *Store) messageWhere(ctx context.Context, cond string, arg any, subaccounts []int64) (*domain.Message, error) {
-	query := `SELECT ` + messageColumns + messageFrom + ` WHERE ` + cond
-	args := []any{arg}
+// messageWhere returns the message whose column (unique) equals arg.
+func (s *Store) messageWhere(ctx context.Context, column string, arg any, subaccounts []int64) (*domain.Message, error) {
+	w := &whereBuilder{}
+	w.add(column + ` = ` + w.arg(arg))
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
 			return nil, domain.Errorf(domain.ENOTFOUND, "message %v not found", arg)
 		}
-		query += ` AND m.subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
-		for _, id := range subaccounts {
-			args = append(args, id)
-		}
+		w.in(`m.subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	st, err := s.readStmt(ctx, query)
+	st, err := s.readStmt(ctx, `SELECT `+messageColumns+messageFrom+w.sql())
 	if err != nil {
 		return nil, err
 	}
-	m, err := scanMessage(st.QueryRowContext(ctx, args...))
+	m, err := scanMessage(st.QueryRowContext(ctx, w.args...))
 	if err != nil {
 		return nil, notFound(err, "message", arg)
 	}
@@ -119,22 +117,19 @@ func scanContact(row interface{ Scan(...any) error }) (*domain.Contact, error) {
 
 // Contact returns a contact by ID within subaccounts (nil means any).
 func (s *Store) Contact(ctx context.Context, id int64, subaccounts []int64) (*domain.Contact, error) {
-	query := `SELECT ` + contactColumns + ` FROM contacts WHERE id = ?`
-	args := []any{id}
+	w := &whereBuilder{}
+	w.add(`id = ` + w.arg(id))
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
 			return nil, domain.Errorf(domain.ENOTFOUND, "contact %d not found", id)
 		}
-		query += ` AND subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
-		for _, sa := range subaccounts {
-			args = append(args, sa)
-		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	st, err := s.readStmt(ctx, query)
+	st, err := s.readStmt(ctx, `SELECT `+contactColumns+` FROM contacts`+w.sql())
 	if err != nil {
 		return nil, err
 	}
-	c, err := scanContact(st.QueryRowContext(ctx, args...))
+	c, err := scanContact(st.QueryRowContext(ctx, w.args...))
 	if err != nil {
 		return nil, notFound(err, "contact", id)
 	}
@@ -159,16 +154,16 @@ func (s *Store) Contacts(ctx context.Context, f ContactFilter) ([]domain.Contact
 		w.in(`subaccount_id`, len(f.Subaccounts), func(i int) any { return f.Subaccounts[i] })
 	}
 	if f.Phone != "" {
-		w.add(`phone_key = ?`, phone.Canonical(f.Phone))
+		w.add(`phone_key = ` + w.arg(phone.Canonical(f.Phone)))
 	}
 	if f.AfterID > 0 {
-		w.add(`id > ?`, f.AfterID)
+		w.add(`id > ` + w.arg(f.AfterID))
 	}
 	if f.Limit <= 0 || f.Limit > domain.MaxReportLimit {
 		f.Limit = domain.MaxReportLimit
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+contactColumns+` FROM contacts`+w.sql()+` ORDER BY id LIMIT ?`),
-		append(w.args, f.Limit)...)
+	query := `SELECT ` + contactColumns + ` FROM contacts` + w.sql() + ` ORDER BY id LIMIT ` + w.arg(f.Limit)
+	rows, err := s.r.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)
 	}

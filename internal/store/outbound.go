@@ -13,7 +13,7 @@ import (
 // MessageByIdempotencyKey returns the message a subaccount created with key.
 func (s *Store) MessageByIdempotencyKey(ctx context.Context, subaccountID int64, key string) (*domain.Message, error) {
 	id := int64(0)
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM messages WHERE subaccount_id = ? AND idempotency_key = ?`),
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE subaccount_id = $1 AND idempotency_key = $2`,
 		subaccountID, key).Scan(&id)
 	if err != nil {
 		return nil, notFound(err, "message with idempotency key", key)
@@ -41,12 +41,12 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 		billable = *m.Billable
 	}
 	return s.grouped(ctx, func(tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, `INSERT INTO messages
+		_, err := s.stmtExec(ctx, tx, `INSERT INTO messages
 			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
 			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
 			 correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session,
 			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at)
-			VALUES (?, ?, ?, 'mt', NULL, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
 			m.ID, m.SubaccountID, m.ChannelID, origin, m.ContactID, m.Phone, m.WAID, m.SenderUserID, m.BotID, m.CampaignID,
 			m.ContentType, m.Text, m.TemplateName, m.TemplateLang, m.TemplateCategory, m.CorrelationID,
 			string(m.State), m.State.Rank(), string(m.Status), m.ErrorCode, m.ErrorTitle, m.ErrorDetail, m.WithSession,
@@ -108,26 +108,26 @@ func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) 
 		// Look first rather than catch the unique violation: on PostgreSQL
 		// a failed statement aborts the whole transaction.
 		var stub int64
-		err := s.txQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = ? AND origin = 'webhook'`, wamid).Scan(&stub)
+		err := s.stmtQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = $1 AND origin = 'webhook'`, wamid).Scan(&stub)
 		switch {
 		case err == nil:
-			if _, err := s.txExec(ctx, tx, `UPDATE messages SET (state, state_rank, status, error_code, error_title,
+			if _, err := s.stmtExec(ctx, tx, `UPDATE messages SET (state, state_rank, status, error_code, error_title,
 					error_detail, pricing_model, pricing_category, pricing_type, billable, pricing_rank,
 					meta_conversation_id, meta_conversation_type, meta_conversation_expires_at, sent_at, delivered_at,
 					read_at, failed_at) = (SELECT state, state_rank, status, error_code, error_title, error_detail,
 					pricing_model, pricing_category, pricing_type, billable, pricing_rank, meta_conversation_id,
 					meta_conversation_type, meta_conversation_expires_at, sent_at, delivered_at, read_at, failed_at
-					FROM messages WHERE id = ?) WHERE id = ?`, stub, id); err != nil {
+					FROM messages WHERE id = $1) WHERE id = $2`, stub, id); err != nil {
 				return fmt.Errorf("merge early status: %w", err)
 			}
-			if _, err := s.txExec(ctx, tx, `DELETE FROM messages WHERE id = ?`, stub); err != nil {
+			if _, err := s.stmtExec(ctx, tx, `DELETE FROM messages WHERE id = $1`, stub); err != nil {
 				return fmt.Errorf("merge early status: %w", err)
 			}
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		_, err = s.txExec(ctx, tx, `UPDATE messages SET wamid = ?, wa_id = CASE WHEN ? <> '' THEN ? ELSE wa_id END
-			WHERE id = ?`, wamid, waID, waID, id)
+		_, err = s.stmtExec(ctx, tx, `UPDATE messages SET wamid = $1, wa_id = CASE WHEN $2 <> '' THEN $3 ELSE wa_id END
+			WHERE id = $4`, wamid, waID, waID, id)
 		if err != nil {
 			return fmt.Errorf("mark accepted: %w", err)
 		}
@@ -139,10 +139,10 @@ func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) 
 // never went out opens no conversation, so its timeline is derived again.
 func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain.Status, e domain.MetaError) error {
 	return s.grouped(ctx, func(tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = ?, status = ?,
-			error_code = ?, error_title = ?, error_detail = ?, failed_at = ?, with_session = ?,
+		_, err := s.stmtExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = $1, status = $2,
+			error_code = $3, error_title = $4, error_detail = $5, failed_at = $6, with_session = $7,
 			conversation_id = NULL, conversation_type = '', conversation_category = '', conversation_expires_at = NULL
-			WHERE id = ?`, domain.StateFailed.Rank(), string(status), e.Code, e.Title, e.Details, ms(s.Now()), false, m.ID)
+			WHERE id = $8`, domain.StateFailed.Rank(), string(status), e.Code, e.Title, e.Details, ms(s.Now()), false, m.ID)
 		if err != nil {
 			return fmt.Errorf("mark failed: %w", err)
 		}
@@ -154,9 +154,9 @@ func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain
 // sent it a message outside a session since from: the input of the tier
 // limit (unique contacts reached outside a window in a moving 24 h).
 func (s *Store) BusinessInitiatedSince(ctx context.Context, channelID int64, from time.Time) (map[int64]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT contact_id, MAX(at) FROM messages
-		WHERE channel_id = ? AND direction = 'mt' AND at >= ? AND with_session = ? AND wamid IS NOT NULL
-		GROUP BY contact_id`), channelID, ms(from), false)
+	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, MAX(at) FROM messages
+		WHERE channel_id = $1 AND direction = 'mt' AND at >= $2 AND with_session = $3 AND wamid IS NOT NULL
+		GROUP BY contact_id`, channelID, ms(from), false)
 	if err != nil {
 		return nil, fmt.Errorf("tier usage: %w", err)
 	}
@@ -175,8 +175,8 @@ func (s *Store) BusinessInitiatedSince(ctx context.Context, channelID int64, fro
 // WarmupSentSince counts the warm-up program's sends on a channel since from.
 func (s *Store) WarmupSentSince(ctx context.Context, channelID int64, from time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM messages WHERE channel_id = ? AND direction = 'mt'
-		AND at >= ? AND origin = 'warmup'`), channelID, ms(from)).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE channel_id = $1 AND direction = 'mt'
+		AND at >= $2 AND origin = 'warmup'`, channelID, ms(from)).Scan(&n)
 	return n, err
 }
 
@@ -192,8 +192,8 @@ func (s *Store) ExpireUndelivered(ctx context.Context, before time.Time) (int64,
 	for _, sa := range subs {
 		var n int64
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			res, err := s.txExec(ctx, tx, `UPDATE messages SET state = 'expired', state_rank = ?, status = 'ttl_expired'
-				WHERE subaccount_id = ? AND direction = 'mt' AND status IN ('sending', 'sent') AND at < ?
+			res, err := s.stmtExec(ctx, tx, `UPDATE messages SET state = 'expired', state_rank = $1, status = 'ttl_expired'
+				WHERE subaccount_id = $2 AND direction = 'mt' AND status IN ('sending', 'sent') AND at < $3
 				AND wamid IS NOT NULL`, domain.StateExpired.Rank(), sa.ID, ms(before))
 			if err != nil {
 				return fmt.Errorf("expire messages: %w", err)

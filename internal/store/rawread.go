@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,19 +130,8 @@ func (p *rawReaders) query(ctx context.Context, query string, keep bool, args []
 		}
 		st.ClearBindings()
 	}()
-	for i, a := range args {
-		switch v := a.(type) {
-		case int64:
-			st.BindInt64(i+1, v)
-		case int:
-			st.BindInt64(i+1, int64(v))
-		case string:
-			st.BindText(i+1, v)
-		case bool:
-			st.BindBool(i+1, v)
-		default:
-			return fmt.Errorf("argument %d: unsupported type %T", i+1, a)
-		}
+	if err := bindArgs(st, args); err != nil {
+		return err
 	}
 	for {
 		row, err := st.Step()
@@ -157,6 +148,42 @@ func (p *rawReaders) query(ctx context.Context, query string, keep bool, args []
 			return err
 		}
 	}
+}
+
+// bindArgs binds args to st's parameters the way database/sql binds them
+// on modernc.org/sqlite: $N takes the Nth argument. SQLite itself numbers
+// $N parameters in the order they first appear in the text, which is not
+// always N (a statement built in pieces may number a later piece's
+// placeholders first), so each is bound by its name. A ? parameter takes
+// the argument of its own index, for apply.go's preload, whose SQL is
+// still written with ? (rebind_apply.go).
+func bindArgs(st *sqlite.Stmt, args []any) error {
+	for i := 1; i <= st.BindParamCount(); i++ {
+		k := i
+		if name := st.BindParamName(i); name != "" {
+			n, err := strconv.Atoi(strings.TrimPrefix(name, "$"))
+			if err != nil || !strings.HasPrefix(name, "$") {
+				return fmt.Errorf("parameter %s: want $1, $2, …", name)
+			}
+			k = n
+		}
+		if k < 1 || k > len(args) {
+			return fmt.Errorf("parameter %d: %d arguments", k, len(args))
+		}
+		switch v := args[k-1].(type) {
+		case int64:
+			st.BindInt64(i, v)
+		case int:
+			st.BindInt64(i, int64(v))
+		case string:
+			st.BindText(i, v)
+		case bool:
+			st.BindBool(i, v)
+		default:
+			return fmt.Errorf("argument %d: unsupported type %T", k, v)
+		}
+	}
+	return nil
 }
 
 // nullInt64 reads a column that may be NULL.

@@ -32,7 +32,7 @@ func BenchmarkReadExportColumns(b *testing.B) {
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(at) FROM messages`).Scan(&hi); err != nil {
 		b.Fatal(err)
 	}
-	query := `SELECT ` + exportColumns + ` FROM messages m WHERE m.at >= ? AND m.at < ? ORDER BY m.at DESC, m.id DESC`
+	query := `SELECT ` + exportColumns + ` FROM messages m WHERE m.at >= $1 AND m.at < $2 ORDER BY m.at DESC, m.id DESC`
 	args := []any{hi - 3*24*hourMS, hi + 1}
 	for _, c := range []struct {
 		name string

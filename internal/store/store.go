@@ -1,30 +1,19 @@
 // Package store keeps ticks' data in SQLite or PostgreSQL. One Store type
-// serves both: the SQL is shared, and the few dialect differences
-// (placeholders, connection setup, migrations) are handled here.
+// serves both: the SQL is shared, written with $1, $2, … placeholders, and
+// the few differences between the databases are in dialect.go.
 package store
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // SQLite driver "sqlite"
-
-	"github.com/ticksapp/ticks/internal/inboxlog"
 )
 
 //go:embed migrations
@@ -43,14 +32,14 @@ const (
 // database allows one writer; serialising in Go avoids busy retries) and a
 // pool on PostgreSQL; reads use a pool on both.
 type Store struct {
-	dialect Dialect
-	w       *sql.DB // writer
-	r       *sql.DB // readers
-	// The webhook inbox of a SQLite database: a log of files beside it
-	// (package inboxlog), opened when first needed, so that only the
-	// process that serves webhooks holds it. On PostgreSQL the inbox is a
-	// table.
-	inbox inboxFiles
+	dialect    Dialect
+	sqlDialect sqlDialect // where the SQL differs (dialect.go)
+	w          *sql.DB    // writer
+	r          *sql.DB    // readers
+	// inbox is where webhooks wait for the processor: a log of files
+	// beside a SQLite database (inbox_log.go), a table on PostgreSQL
+	// (inbox_table.go).
+	inbox webhookInbox
 	// raw reads exports on a SQLite file, bypassing database/sql; nil
 	// otherwise.
 	raw *rawReaders
@@ -62,10 +51,11 @@ type Store struct {
 	// opt a contact out when it sends one of them.
 	OptOutKeywords []string
 
-	rebound sync.Map // query text → dialect-specific text
-	wstmts  sync.Map // query text → *sql.Stmt prepared on the writer
-	rstmts  sync.Map // query text → *sql.Stmt prepared on the readers
-	wanted  sync.Map // query text → true: to prepare on the writer when it is free
+	wstmts sync.Map // query text → *sql.Stmt prepared on the writer
+	rstmts sync.Map // query text → *sql.Stmt prepared on the readers
+	wanted sync.Map // query text → true: to prepare on the writer when it is free
+
+	rebound sync.Map // for apply.go only, until its SQL uses $N: ? text → $N text (rebind_apply.go)
 
 	groupOnce sync.Once
 	groupQ    chan *writeReq
@@ -86,7 +76,7 @@ func (s *Store) cached(db *sql.DB, query string) *sql.Stmt {
 // transactions are noted in s.wanted and prepared after the commit.
 func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
 	cache := s.stmtCache(db)
-	st, err := db.PrepareContext(ctx, s.q(query))
+	st, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +111,7 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 		return tx.StmtContext(ctx, st), nil
 	}
 	s.wanted.Store(query, true)
-	return tx.PrepareContext(ctx, s.q(query))
+	return tx.PrepareContext(ctx, query)
 }
 
 // prepareWanted caches the statements transactions asked for.
@@ -135,8 +125,8 @@ func (s *Store) prepareWanted(ctx context.Context) {
 	})
 }
 
-// txExec runs a cached statement in tx.
-func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+// stmtExec runs query in tx as a cached statement.
+func (s *Store) stmtExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	st, err := s.txStmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
@@ -144,17 +134,17 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 	return st.ExecContext(ctx, args...)
 }
 
-// txQueryRow runs a cached single-row query in tx.
-func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+// stmtQueryRow runs the single-row query in tx as a cached statement.
+func (s *Store) stmtQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	st, err := s.txStmt(ctx, tx, query)
 	if err != nil {
-		return tx.QueryRowContext(ctx, s.q(query), args...) // reports the same error
+		return tx.QueryRowContext(ctx, query, args...) // reports the same error
 	}
 	return st.QueryRowContext(ctx, args...)
 }
 
-// txQuery runs a cached query in tx.
-func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+// stmtQuery runs query in tx as a cached statement.
+func (s *Store) stmtQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	st, err := s.txStmt(ctx, tx, query)
 	if err != nil {
 		return nil, err
@@ -191,64 +181,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.sqliteSync != "normal" && o.sqliteSync != "full" {
 		return nil, fmt.Errorf("sqlite sync mode %q: want normal or full", o.sqliteSync)
 	}
-	s := &Store{Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		s.dialect = Postgres
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		// Statements are prepared once per connection, and after five runs
-		// PostgreSQL may keep a generic plan for any parameters: one made
-		// while a table was small (a new install's first minutes) scans
-		// the table on every run until the next ANALYZE, and one for a
-		// report cannot know this content type is rare or this range an
-		// hour. Every statement is planned for its values instead.
-		if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
-			cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-		}
-		db := stdlib.OpenDB(*cfg)
-		db.SetMaxOpenConns(16)
-		db.SetMaxIdleConns(16)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		s.w, s.r = db, db
-	} else {
-		s.dialect = SQLite
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
-		if path == "" {
-			return nil, errors.New("open sqlite: empty database path")
-		}
-		if path != ":memory:" {
-			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-				return nil, fmt.Errorf("open sqlite: %w", err)
-			}
-		}
-		pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(" + o.sqliteSync + ")&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-		w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_txlock=immediate")
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_pragma=query_only(1)")
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
-		r.SetMaxOpenConns(8)
-		r.SetMaxIdleConns(8)
-		s.w, s.r = w, r
-		s.inbox = inboxFiles{dir: InboxDir(path), legacy: legacyInboxPath(path),
-			opts: inboxlog.Options{Sync: o.sqliteSync == "full", SegmentBytes: o.inboxSegmentBytes}}
-		if path == ":memory:" {
-			if s.inbox.dir, err = os.MkdirTemp("", "ticks-inbox-"); err != nil {
-				s.Close()
-				return nil, fmt.Errorf("open sqlite inbox: %w", err)
-			}
-			s.inbox.temp = true
-		} else {
-			s.raw = newRawReaders(path)
-		}
+	d := dialectOf(dsn)
+	s := &Store{dialect: d.name(), sqlDialect: d, Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
+	if err := d.open(s, dsn, o); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		s.Close()
@@ -271,7 +208,10 @@ func (s *Store) Close() error {
 	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	}
-	err := s.inbox.close()
+	var err error
+	if s.inbox != nil {
+		err = s.inbox.close()
+	}
 	closed := map[*sql.DB]bool{}
 	for _, db := range []*sql.DB{s.w, s.r} {
 		if db == nil || closed[db] {
@@ -290,10 +230,11 @@ func (s *Store) Close() error {
 // benchmarks call it after their setup, so that writing the setup's pages
 // out does not fall inside what they time.
 func (s *Store) Checkpoint(ctx context.Context) error {
-	if s.dialect != SQLite {
+	stmt := s.sqlDialect.checkpoint()
+	if stmt == "" {
 		return nil
 	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := s.w.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
@@ -302,15 +243,13 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // Ping checks that the database answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 
-// Migrate applies the embedded migrations of the store's dialect.
+// Migrate applies the embedded migrations of the store's dialect, then
+// moves into the inbox what an earlier ticks kept elsewhere.
 func (s *Store) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	dir, gd := s.sqlDialect.migrations()
+	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return err
-	}
-	gd := goose.DialectSQLite3
-	if s.dialect == Postgres {
-		gd = goose.DialectPostgres
 	}
 	p, err := goose.NewProvider(gd, s.w, sub)
 	if err != nil {
@@ -319,39 +258,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if s.dialect == SQLite {
-		return s.migrateInbox(ctx)
-	}
-	return nil
-}
-
-// q rewrites a query written with ? placeholders for the store's dialect.
-func (s *Store) q(query string) string {
-	if s.dialect != Postgres {
-		return query
-	}
-	if v, ok := s.rebound.Load(query); ok {
-		return v.(string)
-	}
-	var b strings.Builder
-	n := 0
-	inStr := false
-	for i := 0; i < len(query); i++ {
-		c := query[i]
-		if c == '\'' {
-			inStr = !inStr
-		}
-		if c == '?' && !inStr {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	out := b.String()
-	s.rebound.Store(query, out)
-	return out
+	return s.inbox.migrate(ctx)
 }
 
 // txOn runs fn in a write transaction on db, committing when it returns nil.
@@ -368,6 +275,26 @@ func txOn(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// readTx runs fn in a read-only transaction, so that a total and its page,
+// read by several statements, come from one snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, s.sqlDialect.readTxOptions())
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// queryer is what reads run on: the reader pool or a read transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // tx runs fn in a write transaction, committing when it returns nil.

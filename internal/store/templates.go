@@ -32,7 +32,7 @@ func (s *Store) Templates(ctx context.Context, subaccounts []int64) ([]domain.Te
 		}
 		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+templateColumns+` FROM templates`+w.sql()+` ORDER BY name, language`), w.args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates`+w.sql()+` ORDER BY name, language`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) Templates(ctx context.Context, subaccounts []int64) ([]domain.Te
 
 // Template returns a WABA's template by name and language.
 func (s *Store) Template(ctx context.Context, wabaID, name, language string) (*domain.Template, error) {
-	st, err := s.readStmt(ctx, `SELECT `+templateColumns+` FROM templates WHERE waba_id = ? AND name = ? AND language = ?`)
+	st, err := s.readStmt(ctx, `SELECT `+templateColumns+` FROM templates WHERE waba_id = $1 AND name = $2 AND language = $3`)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,9 @@ func (s *Store) UpsertTemplates(ctx context.Context, subaccountID int64, list []
 			if components == "" {
 				components = "[]"
 			}
-			_, err := s.txExec(ctx, tx, `INSERT INTO templates
+			_, err := s.stmtExec(ctx, tx, `INSERT INTO templates
 				(subaccount_id, waba_id, meta_id, name, language, category, status, quality, components, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 				ON CONFLICT (waba_id, name, language) DO UPDATE SET subaccount_id = excluded.subaccount_id,
 				  meta_id = excluded.meta_id, category = excluded.category, status = excluded.status,
 				  quality = excluded.quality, components = excluded.components, updated_at = excluded.updated_at`,

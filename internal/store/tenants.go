@@ -11,16 +11,6 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// isUniqueViolation reports whether err is a unique-constraint failure in
-// either dialect.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
-}
-
 func notFound(err error, what string, id any) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Errorf(domain.ENOTFOUND, "%s %v not found", what, id)
@@ -34,7 +24,7 @@ func (s *Store) CreateSubaccount(ctx context.Context, sa *domain.Subaccount) err
 		sa.TimeZone = "America/Sao_Paulo"
 	}
 	sa.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO subaccounts (name, time_zone, created_at) VALUES (?, ?, ?) RETURNING id`),
+	err := s.w.QueryRowContext(ctx, `INSERT INTO subaccounts (name, time_zone, created_at) VALUES ($1, $2, $3) RETURNING id`,
 		sa.Name, sa.TimeZone, ms(sa.CreatedAt)).Scan(&sa.ID)
 	if isUniqueViolation(err) {
 		return domain.Errorf(domain.ECONFLICT, "a subaccount named %q already exists", sa.Name)
@@ -47,18 +37,14 @@ func (s *Store) CreateSubaccount(ctx context.Context, sa *domain.Subaccount) err
 
 // Subaccounts lists subaccounts; ids limits the list unless nil.
 func (s *Store) Subaccounts(ctx context.Context, ids []int64) ([]domain.Subaccount, error) {
-	query := `SELECT id, name, time_zone, created_at FROM subaccounts`
-	var args []any
+	w := &whereBuilder{}
 	if ids != nil {
 		if len(ids) == 0 {
 			return []domain.Subaccount{}, nil
 		}
-		query += ` WHERE id IN (` + placeholders(len(ids)) + `)`
-		for _, id := range ids {
-			args = append(args, id)
-		}
+		w.in(`id`, len(ids), func(i int) any { return ids[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, time_zone, created_at FROM subaccounts`+w.sql()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list subaccounts: %w", err)
 	}
@@ -80,17 +66,13 @@ func (s *Store) Subaccounts(ctx context.Context, ids []int64) ([]domain.Subaccou
 func (s *Store) Subaccount(ctx context.Context, id int64) (*domain.Subaccount, error) {
 	var sa domain.Subaccount
 	var at int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, name, time_zone, created_at FROM subaccounts WHERE id = ?`), id).
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, time_zone, created_at FROM subaccounts WHERE id = $1`, id).
 		Scan(&sa.ID, &sa.Name, &sa.TimeZone, &at)
 	if err != nil {
 		return nil, notFound(err, "subaccount", id)
 	}
 	sa.CreatedAt = fromMS(at)
 	return &sa, nil
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // CreateUser creates a user and grants it its subaccounts.
@@ -100,8 +82,8 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 		u.Lang = "pt-BR"
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO users (email, name, role, lang, password_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (email, name, role, lang, password_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 			strings.ToLower(u.Email), u.Name, string(u.Role), u.Lang, u.PasswordHash, ms(u.CreatedAt)).Scan(&u.ID)
 		if isUniqueViolation(err) {
 			return domain.Errorf(domain.ECONFLICT, "a user with email %q already exists", u.Email)
@@ -115,10 +97,10 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 
 func (s *Store) grantTx(ctx context.Context, tx *sql.Tx, userID int64, subaccounts []int64) error {
 	for _, sa := range subaccounts {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO user_subaccounts (user_id, subaccount_id) VALUES (?, ?)
-			ON CONFLICT DO NOTHING`), userID, sa)
+		_, err := tx.ExecContext(ctx, `INSERT INTO user_subaccounts (user_id, subaccount_id) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING`, userID, sa)
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
+			if isForeignKeyViolation(err) {
 				return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", sa)
 			}
 			return fmt.Errorf("grant subaccount %d: %w", sa, err)
@@ -141,7 +123,7 @@ func scanUser(row interface{ Scan(...any) error }) (*domain.User, error) {
 }
 
 func (s *Store) loadGrants(ctx context.Context, u *domain.User) error {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT subaccount_id FROM user_subaccounts WHERE user_id = ? ORDER BY subaccount_id`), u.ID)
+	rows, err := s.r.QueryContext(ctx, `SELECT subaccount_id FROM user_subaccounts WHERE user_id = $1 ORDER BY subaccount_id`, u.ID)
 	if err != nil {
 		return err
 	}
@@ -159,7 +141,7 @@ func (s *Store) loadGrants(ctx context.Context, u *domain.User) error {
 
 // User returns one user with its grants.
 func (s *Store) User(ctx context.Context, id int64) (*domain.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "user", id)
 	}
@@ -168,7 +150,7 @@ func (s *Store) User(ctx context.Context, id int64) (*domain.User, error) {
 
 // UserByEmail returns the user with that email (case-insensitive).
 func (s *Store) UserByEmail(ctx context.Context, email string) (*domain.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE email = ?`), strings.ToLower(email)))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, strings.ToLower(email)))
 	if err != nil {
 		return nil, notFound(err, "user", email)
 	}
@@ -178,18 +160,15 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*domain.User, er
 // Users lists the users who have access to any of the given subaccounts, or
 // every user when subaccounts is nil.
 func (s *Store) Users(ctx context.Context, subaccounts []int64) ([]domain.User, error) {
-	query := `SELECT ` + userColumns + ` FROM users`
-	var args []any
+	w := &whereBuilder{}
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
 			return []domain.User{}, nil
 		}
-		query += ` WHERE id IN (SELECT user_id FROM user_subaccounts WHERE subaccount_id IN (` + placeholders(len(subaccounts)) + `))`
-		for _, id := range subaccounts {
-			args = append(args, id)
-		}
+		w.add(`id IN (SELECT user_id FROM user_subaccounts WHERE subaccount_id IN (` +
+			w.list(len(subaccounts), func(i int) any { return subaccounts[i] }) + `))`)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.sql()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -221,11 +200,11 @@ func (s *Store) Users(ctx context.Context, subaccounts []int64) ([]domain.User, 
 // it once.
 func (s *Store) CreateAPIToken(ctx context.Context, t *domain.APIToken) error {
 	t.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens (subaccount_id, name, role, prefix, hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens (subaccount_id, name, role, prefix, hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		t.SubaccountID, t.Name, string(t.Role), t.Prefix, t.Hash, ms(t.CreatedAt)).Scan(&t.ID)
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
+		if isForeignKeyViolation(err) {
 			return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", t.SubaccountID)
 		}
 		return fmt.Errorf("create token: %w", err)
@@ -249,8 +228,8 @@ func scanToken(row interface{ Scan(...any) error }) (*domain.APIToken, error) {
 
 // APITokenByHash returns the live (not revoked) token with that hash.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (*domain.APIToken, error) {
-	t, err := scanToken(s.r.QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+` FROM api_tokens
-		WHERE hash = ? AND revoked_at IS NULL`), hash))
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+		WHERE hash = $1 AND revoked_at IS NULL`, hash))
 	if err != nil {
 		return nil, notFound(err, "token", "")
 	}
@@ -259,18 +238,14 @@ func (s *Store) APITokenByHash(ctx context.Context, hash string) (*domain.APITok
 
 // APITokens lists the tokens of the given subaccounts (all when nil).
 func (s *Store) APITokens(ctx context.Context, subaccounts []int64) ([]domain.APIToken, error) {
-	query := `SELECT ` + tokenColumns + ` FROM api_tokens`
-	var args []any
+	w := &whereBuilder{}
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
 			return []domain.APIToken{}, nil
 		}
-		query += ` WHERE subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
-		for _, id := range subaccounts {
-			args = append(args, id)
-		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens`+w.sql()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -288,7 +263,7 @@ func (s *Store) APITokens(ctx context.Context, subaccounts []int64) ([]domain.AP
 
 // APIToken returns one token.
 func (s *Store) APIToken(ctx context.Context, id int64) (*domain.APIToken, error) {
-	t, err := scanToken(s.r.QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`), id))
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "token", id)
 	}
@@ -297,7 +272,7 @@ func (s *Store) APIToken(ctx context.Context, id int64) (*domain.APIToken, error
 
 // RevokeAPIToken revokes a token; it stops working at once.
 func (s *Store) RevokeAPIToken(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), ms(s.Now()), id)
+	res, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(s.Now()), id)
 	if err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
@@ -309,7 +284,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64) error {
 
 // TouchAPIToken records that a token was used.
 func (s *Store) TouchAPIToken(ctx context.Context, id int64) error {
-	_, err := s.w.ExecContext(ctx, s.q(`UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), ms(s.Now()), id)
+	_, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, ms(s.Now()), id)
 	return err
 }
 
@@ -345,15 +320,15 @@ func (s *Store) CreateChannel(ctx context.Context, c *domain.Channel) error {
 	c.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var existing, owner int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id, subaccount_id FROM channels WHERE phone_number_id = ?`), c.PhoneNumberID).
+		err := tx.QueryRowContext(ctx, `SELECT id, subaccount_id FROM channels WHERE phone_number_id = $1`, c.PhoneNumberID).
 			Scan(&existing, &owner)
 		switch {
 		case err == nil && owner != domain.UnassignedSubaccountID:
 			return domain.Errorf(domain.ECONFLICT, "phone number id %s already belongs to a channel", c.PhoneNumberID)
 		case err == nil:
 			c.ID = existing
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE channels SET subaccount_id = ?, name = ?, waba_id = ?,
-				display_phone = ?, access_token_enc = ?, tier = ?, throughput_mps = ?, created_at = ? WHERE id = ?`),
+			if _, err := tx.ExecContext(ctx, `UPDATE channels SET subaccount_id = $1, name = $2, waba_id = $3,
+				display_phone = $4, access_token_enc = $5, tier = $6, throughput_mps = $7, created_at = $8 WHERE id = $9`,
 				c.SubaccountID, c.Name, c.WABAID, c.DisplayPhone, c.AccessTokenEnc, c.Tier, c.ThroughputMPS,
 				ms(c.CreatedAt), c.ID); err != nil {
 				return fmt.Errorf("claim channel: %w", err)
@@ -362,13 +337,13 @@ func (s *Store) CreateChannel(ctx context.Context, c *domain.Channel) error {
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("find channel: %w", err)
 		}
-		err = tx.QueryRowContext(ctx, s.q(`INSERT INTO channels
+		err = tx.QueryRowContext(ctx, `INSERT INTO channels
 			(subaccount_id, name, waba_id, phone_number_id, display_phone, access_token_enc, tier, throughput_mps, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 			c.SubaccountID, c.Name, c.WABAID, c.PhoneNumberID, c.DisplayPhone, c.AccessTokenEnc, c.Tier,
 			c.ThroughputMPS, ms(c.CreatedAt)).Scan(&c.ID)
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
+			if isForeignKeyViolation(err) {
 				return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", c.SubaccountID)
 			}
 			return fmt.Errorf("create channel: %w", err)
@@ -381,9 +356,9 @@ func (s *Store) CreateChannel(ctx context.Context, c *domain.Channel) error {
 // reference, from the unassigned subaccount to subaccountID. A contact that
 // already exists in the target (same phone or user id) absorbs the moved one.
 func (s *Store) claimHistoryTx(ctx context.Context, tx *sql.Tx, channelID, subaccountID int64) error {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT c.id, COALESCE(c.phone_key, ''), COALESCE(c.user_id, '')
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT c.id, COALESCE(c.phone_key, ''), COALESCE(c.user_id, '')
 		FROM contacts c JOIN messages m ON m.contact_id = c.id
-		WHERE m.channel_id = ? AND c.subaccount_id = ?`), channelID, domain.UnassignedSubaccountID)
+		WHERE m.channel_id = $1 AND c.subaccount_id = $2`, channelID, domain.UnassignedSubaccountID)
 	if err != nil {
 		return fmt.Errorf("claim contacts: %w", err)
 	}
@@ -403,41 +378,37 @@ func (s *Store) claimHistoryTx(ctx context.Context, tx *sql.Tx, channelID, subac
 	rows.Close()
 	for _, m := range list {
 		var target int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM contacts WHERE subaccount_id = ? AND (phone_key = ? OR user_id = ?)
-			ORDER BY id LIMIT 1`), subaccountID, nullStr(m.key), nullStr(m.userID)).Scan(&target)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM contacts WHERE subaccount_id = $1 AND (phone_key = $2 OR user_id = $3)
+			ORDER BY id LIMIT 1`, subaccountID, nullStr(m.key), nullStr(m.userID)).Scan(&target)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE contacts SET subaccount_id = ? WHERE id = ?`), subaccountID, m.id)
+			_, err = tx.ExecContext(ctx, `UPDATE contacts SET subaccount_id = $1 WHERE id = $2`, subaccountID, m.id)
 		case err == nil:
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE messages SET contact_id = ? WHERE contact_id = ? AND channel_id = ?`),
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET contact_id = $1 WHERE contact_id = $2 AND channel_id = $3`,
 				target, m.id, channelID)
 		}
 		if err != nil {
 			return fmt.Errorf("claim contact %d: %w", m.id, err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE messages SET subaccount_id = ? WHERE channel_id = ?`), subaccountID, channelID)
+	_, err = tx.ExecContext(ctx, `UPDATE messages SET subaccount_id = $1 WHERE channel_id = $2`, subaccountID, channelID)
 	if err != nil {
 		return fmt.Errorf("claim messages: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE webhook_events SET subaccount_id = ? WHERE channel_id = ?`), subaccountID, channelID)
+	_, err = tx.ExecContext(ctx, `UPDATE webhook_events SET subaccount_id = $1 WHERE channel_id = $2`, subaccountID, channelID)
 	return err
 }
 
 // Channels lists the channels of the given subaccounts (all when nil).
 func (s *Store) Channels(ctx context.Context, subaccounts []int64) ([]domain.Channel, error) {
-	query := `SELECT ` + channelColumns + ` FROM channels`
-	var args []any
+	w := &whereBuilder{}
 	if subaccounts != nil {
 		if len(subaccounts) == 0 {
 			return []domain.Channel{}, nil
 		}
-		query += ` WHERE subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
-		for _, id := range subaccounts {
-			args = append(args, id)
-		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query+` ORDER BY id`), args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+channelColumns+` FROM channels`+w.sql()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list channels: %w", err)
 	}
@@ -455,7 +426,7 @@ func (s *Store) Channels(ctx context.Context, subaccounts []int64) ([]domain.Cha
 
 // Channel returns one channel.
 func (s *Store) Channel(ctx context.Context, id int64) (*domain.Channel, error) {
-	c, err := scanChannel(s.r.QueryRowContext(ctx, s.q(`SELECT `+channelColumns+` FROM channels WHERE id = ?`), id))
+	c, err := scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "channel", id)
 	}
@@ -469,8 +440,8 @@ func (s *Store) UpdateChannelSettings(ctx context.Context, c *domain.Channel) er
 	if c.WarmupUntil != nil {
 		warmup = ms(*c.WarmupUntil)
 	}
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE channels SET fallback_template = ?, fallback_language = ?,
-		warmup_until = ?, warmup_daily_limit = ?, tier = ?, throughput_mps = ? WHERE id = ?`),
+	res, err := s.w.ExecContext(ctx, `UPDATE channels SET fallback_template = $1, fallback_language = $2,
+		warmup_until = $3, warmup_daily_limit = $4, tier = $5, throughput_mps = $6 WHERE id = $7`,
 		c.FallbackTemplate, c.FallbackLanguage, warmup, c.WarmupDailyLimit, c.Tier, c.ThroughputMPS, c.ID)
 	if err != nil {
 		return fmt.Errorf("update channel %d: %w", c.ID, err)

@@ -18,7 +18,7 @@ type Session struct {
 
 // CreateSession stores a session under the hash of its cookie value.
 func (s *Store) CreateSession(ctx context.Context, hash string, sess Session) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		hash, sess.UserID, sess.CSRF, ms(s.Now()), ms(sess.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -30,7 +30,7 @@ func (s *Store) CreateSession(ctx context.Context, hash string, sess Session) er
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*Session, error) {
 	var sess Session
 	var exp int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT user_id, csrf, expires_at FROM sessions WHERE hash = ? AND expires_at > ?`),
+	err := s.r.QueryRowContext(ctx, `SELECT user_id, csrf, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
 		hash, ms(s.Now())).Scan(&sess.UserID, &sess.CSRF, &exp)
 	if err != nil {
 		return nil, notFound(err, "session", "")
@@ -41,13 +41,13 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*Session, error
 
 // DeleteSession ends a session; expired ones are removed with it.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	_, err := s.w.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE hash = ? OR expires_at <= ?`), hash, ms(s.Now()))
+	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1 OR expires_at <= $2`, hash, ms(s.Now()))
 	return err
 }
 
 // SetUserLang remembers a user's language.
 func (s *Store) SetUserLang(ctx context.Context, userID int64, lang string) error {
-	_, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET lang = ? WHERE id = ?`), lang, userID)
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET lang = $1 WHERE id = $2`, lang, userID)
 	return err
 }
 
@@ -65,8 +65,8 @@ type SavedSearch struct {
 // SaveSearch stores a search; a user's names are unique.
 func (s *Store) SaveSearch(ctx context.Context, ss *SavedSearch) error {
 	ss.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO saved_searches (user_id, subaccount_id, name, query, created_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`), ss.UserID, ss.SubaccountID, ss.Name, ss.Query, ms(ss.CreatedAt)).Scan(&ss.ID)
+	err := s.w.QueryRowContext(ctx, `INSERT INTO saved_searches (user_id, subaccount_id, name, query, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, ss.UserID, ss.SubaccountID, ss.Name, ss.Query, ms(ss.CreatedAt)).Scan(&ss.ID)
 	if isUniqueViolation(err) {
 		return domain.Errorf(domain.ECONFLICT, "you already have a search named %q", ss.Name)
 	}
@@ -79,18 +79,15 @@ func (s *Store) SaveSearch(ctx context.Context, ss *SavedSearch) error {
 // SavedSearches lists a user's searches and those shared with the given
 // subaccounts (all shared ones when subaccounts is nil).
 func (s *Store) SavedSearches(ctx context.Context, userID int64, subaccounts []int64) ([]SavedSearch, error) {
-	query := `SELECT id, user_id, subaccount_id, name, query, created_at FROM saved_searches WHERE user_id = ?`
-	args := []any{userID}
+	var a sqlArgs
+	query := `SELECT id, user_id, subaccount_id, name, query, created_at FROM saved_searches WHERE user_id = ` + a.arg(userID)
 	switch {
 	case subaccounts == nil:
 		query += ` OR subaccount_id IS NOT NULL`
 	case len(subaccounts) > 0:
-		query += ` OR subaccount_id IN (` + placeholders(len(subaccounts)) + `)`
-		for _, id := range subaccounts {
-			args = append(args, id)
-		}
+		query += ` OR subaccount_id IN (` + a.list(len(subaccounts), func(i int) any { return subaccounts[i] }) + `)`
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(query+` ORDER BY name`), args...)
+	rows, err := s.r.QueryContext(ctx, query+` ORDER BY name`, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list saved searches: %w", err)
 	}
@@ -129,7 +126,7 @@ func (s *Store) SavedSearch(ctx context.Context, id, userID int64, subaccounts [
 
 // RenameSearch renames one of the user's own searches.
 func (s *Store) RenameSearch(ctx context.Context, id, userID int64, name string) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE saved_searches SET name = ? WHERE id = ? AND user_id = ?`), name, id, userID)
+	res, err := s.w.ExecContext(ctx, `UPDATE saved_searches SET name = $1 WHERE id = $2 AND user_id = $3`, name, id, userID)
 	if isUniqueViolation(err) {
 		return domain.Errorf(domain.ECONFLICT, "you already have a search named %q", name)
 	}
@@ -144,7 +141,7 @@ func (s *Store) RenameSearch(ctx context.Context, id, userID int64, name string)
 
 // DeleteSearch deletes one of the user's own searches.
 func (s *Store) DeleteSearch(ctx context.Context, id, userID int64) error {
-	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM saved_searches WHERE id = ? AND user_id = ?`), id, userID)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM saved_searches WHERE id = $1 AND user_id = $2`, id, userID)
 	if err != nil {
 		return fmt.Errorf("delete search: %w", err)
 	}

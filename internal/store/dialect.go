@@ -1,0 +1,286 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+
+	"github.com/ticksapp/ticks/internal/inboxlog"
+)
+
+// Where SQLite and PostgreSQL part, all in this file. The rest of the
+// store writes one SQL for both, with $1, $2, … placeholders: PostgreSQL's
+// own, and modernc.org/sqlite binds $N to the Nth argument too (as do the
+// raw readers, rawread.go). Upserts (ON CONFLICT … excluded), RETURNING,
+// time buckets (unix milliseconds divided in SQL) and IN lists are the
+// same on both. What differs is below, one method per difference, and
+// the migrations (a folder per dialect; PostgreSQL keeps the rollup with
+// statement triggers appending to a delta table, SQLite with row
+// triggers). The webhook inbox differs in storage rather than in SQL (a
+// log of files beside a SQLite database, a table on PostgreSQL): see
+// inbox_log.go and inbox_table.go. (apply.go, until its rewrite, still
+// writes ? placeholders, through rebind_apply.go, and tests s.dialect
+// itself for PostgreSQL's synchronous_commit and SQLite's rollup_gen.)
+//
+// modernc.org/sqlite looks up the name of every $N parameter on each run,
+// through a scan of the statement's parameter list: a cost that grows
+// with the square of their number. It is lost in the run of a statement
+// of tens of parameters, as every statement here has (31 cost about 3 µs
+// more than with ?); one of a thousand, a multi-row VALUES, binds in
+// 1.5 ms against 0.15 ms with ?, so measure before writing one.
+
+// sqlDialect is what the store does differently on one database.
+type sqlDialect interface {
+	// name is the dialect's name, as Store.Dialect returns it.
+	name() Dialect
+	// open connects s to the database dsn names: its writer and reader
+	// pools, and its inbox.
+	open(s *Store, dsn string, o options) error
+	// migrations names the folder of the embedded migrations and the
+	// dialect goose runs them with.
+	migrations() (dir string, d goose.Dialect)
+	// checkpoint is the statement that copies the write-ahead log into
+	// the database file and empties it; "" when there is none to run.
+	checkpoint() string
+	// readTxOptions are those of the read-only transactions that give a
+	// report's several statements one snapshot.
+	readTxOptions() *sql.TxOptions
+	// indexedBy is what follows a table in FROM to read it through index
+	// ("" lets the planner choose).
+	indexedBy(index string) string
+	// reportPage selects messageColumns of the rows of messages m (and
+	// its contact c) where holds, newest first, the first limit of them,
+	// through index when the dialect takes that hint.
+	reportPage(index, where, limit string) string
+	// rollupFrom is rollup table l as readers see it, aliased r, read
+	// through index when the dialect takes that hint.
+	rollupFrom(l rollupLevel, index string) string
+	// rollupRebuild are the statements RebuildRollup runs before it
+	// empties and refills the rollup tables, and after.
+	rollupRebuild() (before, after []string)
+	// rollupFold are the statements that fold pending rollup changes
+	// into the rollup tables; none when changes are never pending.
+	rollupFold() []string
+	// exportReaders is how many goroutines read an export's windows on a
+	// machine of the given cores.
+	exportReaders(cores int) int
+}
+
+// dialectOf returns the dialect of a data source name: "postgres://…" or
+// "postgresql://…" is PostgreSQL, anything else a SQLite file.
+func dialectOf(dsn string) sqlDialect {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return postgresDialect{}
+	}
+	return sqliteDialect{}
+}
+
+// sqliteDialect is SQLite through modernc.org/sqlite: a single writer
+// connection and a pool of readers on one file in WAL mode.
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() Dialect { return SQLite }
+
+func (sqliteDialect) open(s *Store, dsn string, o options) error {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+	if path == "" {
+		return errors.New("open sqlite: empty database path")
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(" + o.sqliteSync + ")&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	// One writer connection: SQLite allows one writer, and serialising in
+	// Go avoids busy retries. Immediate transactions take the write lock
+	// at BEGIN, so a transaction never fails half way for want of it.
+	w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s.w = w
+	r, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.r = r
+	in := &inboxLog{s: s, dir: InboxDir(path), legacy: legacyInboxPath(path),
+		opts: inboxlog.Options{Sync: o.sqliteSync == "full", SegmentBytes: o.inboxSegmentBytes}}
+	s.inbox = in
+	if path == ":memory:" {
+		if in.dir, err = os.MkdirTemp("", "ticks-inbox-"); err != nil {
+			return fmt.Errorf("open sqlite inbox: %w", err)
+		}
+		in.temp = true
+	} else {
+		s.raw = newRawReaders(path)
+	}
+	return nil
+}
+
+func (sqliteDialect) migrations() (string, goose.Dialect) {
+	return "migrations/sqlite", goose.DialectSQLite3
+}
+
+func (sqliteDialect) checkpoint() string { return `PRAGMA wal_checkpoint(TRUNCATE)` }
+
+// A SQLite read transaction sees one snapshot from its first read on.
+func (sqliteDialect) readTxOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+func (sqliteDialect) indexedBy(index string) string {
+	if index == "" {
+		return ""
+	}
+	return ` INDEXED BY ` + index
+}
+
+// SQLite tests the conditions on the index entry and reads the row only
+// when they hold, so a page reads its rows in one statement.
+func (d sqliteDialect) reportPage(index, where, limit string) string {
+	return `SELECT ` + messageColumns + ` FROM messages m` + d.indexedBy(index) +
+		` LEFT JOIN contacts c ON c.id = m.contact_id` + where + ` ORDER BY m.at DESC, m.id DESC LIMIT ` + limit
+}
+
+// On SQLite the rollup tables are exact as they stand: row triggers (and
+// the apply of status webhooks, applier.writeRollup) write them directly.
+func (d sqliteDialect) rollupFrom(l rollupLevel, index string) string {
+	return rollupTables[l].name + ` r` + d.indexedBy(index)
+}
+
+func (sqliteDialect) rollupRebuild() (before, after []string) { return nil, nil }
+
+func (sqliteDialect) rollupFold() []string { return nil }
+
+// A reader per core: SQLite reads in the goroutine that steps it.
+func (sqliteDialect) exportReaders(cores int) int { return cores }
+
+// postgresDialect is PostgreSQL through pgx's database/sql driver: one pool
+// for reads and writes.
+type postgresDialect struct{}
+
+func (postgresDialect) name() Dialect { return Postgres }
+
+func (postgresDialect) open(s *Store, dsn string, _ options) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	// Statements are prepared once per connection, and after five runs
+	// PostgreSQL may keep a generic plan for any parameters: one made
+	// while a table was small (a new install's first minutes) scans the
+	// table on every run until the next ANALYZE, and one for a report
+	// cannot know this content type is rare or this range an hour. Every
+	// statement is planned for its values instead.
+	if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.w, s.r = db, db
+	s.inbox = &inboxTable{s: s}
+	return nil
+}
+
+func (postgresDialect) migrations() (string, goose.Dialect) {
+	return "migrations/postgres", goose.DialectPostgres
+}
+
+func (postgresDialect) checkpoint() string { return "" }
+
+// PostgreSQL's default, read committed, takes a snapshot per statement.
+func (postgresDialect) readTxOptions() *sql.TxOptions {
+	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+}
+
+func (postgresDialect) indexedBy(string) string { return "" }
+
+// PostgreSQL reads the row before testing conditions on columns an index
+// includes, unless the scan is index-only: a page finds its ids that way
+// first, then reads those rows.
+func (postgresDialect) reportPage(_, where, limit string) string {
+	return `SELECT ` + messageColumns + ` FROM (SELECT m.id FROM messages m` + where +
+		` ORDER BY m.at DESC, m.id DESC LIMIT ` + limit + `) k JOIN messages m ON m.id = k.id
+			LEFT JOIN contacts c ON c.id = m.contact_id ORDER BY m.at DESC, m.id DESC`
+}
+
+// On PostgreSQL the triggers append changes to message_rollup_delta
+// (concurrent writers would otherwise queue on the rollup's hot rows
+// until commit), folded into the tables from time to time; readers add
+// the two in one statement, hence one snapshot.
+func (postgresDialect) rollupFrom(l rollupLevel, _ string) string {
+	t := rollupTables[l]
+	where := ``
+	if l == levelAttributed {
+		where = ` WHERE campaign_id <> 0 OR sender_user_id <> 0`
+	}
+	return `(SELECT ` + t.key + `, n FROM ` + t.name + ` UNION ALL SELECT ` + t.key + `, n FROM message_rollup_delta` + where + `) r`
+}
+
+func (postgresDialect) rollupRebuild() (before, after []string) {
+	// Writers wait while the messages are counted; pending changes are
+	// part of what is recounted. Every row is new afterwards: without
+	// fresh statistics the planner takes the rollup for empty and reads
+	// it by index.
+	return []string{`LOCK TABLE messages IN SHARE MODE`, `DELETE FROM message_rollup_delta`},
+		[]string{`ANALYZE message_rollup_status, message_rollup, message_rollup_attributed`}
+}
+
+func (postgresDialect) rollupFold() []string {
+	// The lock is the one the triggers take when they fold by themselves.
+	return []string{`SELECT pg_advisory_xact_lock(7311470155206528001)`, `SELECT message_rollup_fold()`}
+}
+
+// One reader more than cores: the server does much of the reading in
+// processes of its own (measured: 440–480k rows/s with three readers on
+// two cores, 360–440k with two).
+func (postgresDialect) exportReaders(cores int) int { return cores + 1 }
+
+// The errors of either database that the store tells apart, by their text:
+// database/sql hands both drivers' errors over as they are.
+
+// isUniqueViolation reports whether err is a unique-constraint failure.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// isForeignKeyViolation reports whether err is a foreign-key failure.
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "FOREIGN KEY") || strings.Contains(msg, "23503")
+}
+
+// isRetryable reports whether err is a deadlock or serialization failure
+// that running the transaction again resolves (PostgreSQL only: SQLite's
+// single writer has neither).
+func isRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
+}
