@@ -188,6 +188,10 @@ type Message struct {
 	ErrorCode   int    `json:"error_code,omitempty"`
 	ErrorTitle  string `json:"error_title,omitempty"`
 	ErrorDetail string `json:"error_detail,omitempty"`
+	// ErrorArgs are the parameters of ticks's own refusal reason (the
+	// template's name, the tier's limit, …), so that reports say it in the
+	// reader's language; Meta's reasons have none.
+	ErrorArgs []string `json:"-"`
 
 	WithSession          bool             `json:"with_session"`
 	ConversationID       string           `json:"conversation_id,omitempty"`

@@ -84,22 +84,40 @@ func ContentLabel(lang, contentType string) string {
 	return contentType
 }
 
-// Reason explains a failed message: Meta's code, title and details, or the
-// platform's reason.
-func Reason(m *domain.Message) string {
+// Reason explains a failed message in lang: ticks's own reasons
+// translated, with their parameters; Meta's as Meta sent them, after its
+// code ("131026 Message undeliverable: …").
+func Reason(lang string, m *domain.Message) string {
+	title, detail := m.ErrorTitle, m.ErrorDetail
+	if r, ok := domain.RefusalOf(m); ok {
+		title = i18n.T(lang, "reason."+r.Key)
+		switch {
+		case !strings.Contains(r.Detail, "%"):
+			detail = i18n.T(lang, "reason."+r.Key+".detail")
+		case len(m.ErrorArgs) > 0:
+			args := make([]any, len(m.ErrorArgs))
+			for i, a := range m.ErrorArgs {
+				args[i] = a
+			}
+			detail = i18n.T(lang, "reason."+r.Key+".detail", args...)
+		} // else a row stored before its parameters were: its English detail
+	}
 	var parts []string
 	if m.ErrorCode != 0 {
 		parts = append(parts, strconv.Itoa(m.ErrorCode))
 	}
-	if m.ErrorTitle != "" {
-		parts = append(parts, m.ErrorTitle)
+	if title != "" {
+		parts = append(parts, title)
 	}
 	s := strings.Join(parts, " ")
-	if m.ErrorDetail != "" && m.ErrorDetail != m.ErrorTitle {
-		if s != "" {
+	if detail != "" && detail != title && detail != m.ErrorTitle {
+		switch {
+		case strings.HasSuffix(s, "."): // Meta's titles may end a sentence
+			s += " "
+		case s != "":
 			s += ": "
 		}
-		s += m.ErrorDetail
+		s += detail
 	}
 	return s
 }
@@ -108,6 +126,7 @@ func Reason(m *domain.Message) string {
 // zone and set of names. Its labels are looked up once, so it is cheap per
 // row; build one per page or export. It is safe for concurrent use.
 type Formatter struct {
+	lang     string
 	loc      *time.Location
 	layout   string
 	names    *Names
@@ -120,7 +139,7 @@ type Formatter struct {
 // NewFormatter returns the formatter of a language, time zone and names
 // (which may be nil).
 func NewFormatter(lang string, loc *time.Location, names *Names) *Formatter {
-	f := &Formatter{loc: loc, layout: TimeLayout(lang), names: names, yes: i18n.T(lang, "common.yes"), no: i18n.T(lang, "common.no"),
+	f := &Formatter{lang: lang, loc: loc, layout: TimeLayout(lang), names: names, yes: i18n.T(lang, "common.yes"), no: i18n.T(lang, "common.no"),
 		statuses: map[domain.Status]string{}, contents: map[string]string{}, convs: map[domain.ConversationType]string{}}
 	for _, key := range i18n.Keys(i18n.Default) {
 		switch prefix, value, _ := strings.Cut(key, "."); prefix {
@@ -184,7 +203,7 @@ func (f *Formatter) Row(m *domain.Message) []string {
 	if m.ConversationExpires != nil {
 		expires = m.ConversationExpires.In(f.loc).Format(f.layout)
 	}
-	return []string{at, status, Reason(m), m.Phone, waUser, campaign, user, content, m.Text, session, m.ConversationID,
+	return []string{at, status, Reason(f.lang, m), m.Phone, waUser, campaign, user, content, m.Text, session, m.ConversationID,
 		convType, expires}
 }
 

@@ -9,8 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -154,7 +154,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	// 1. Number validity.
 	e164, err := phone.Normalize(req.To, "BR")
 	if err != nil {
-		return p.refuse(ctx, m, req, domain.StatusInvalidNumber, "invalid destination number", err.Error())
+		return p.refuse(ctx, m, req, domain.RefusedNumber, req.To, err.Error())
 	}
 	m.Phone, m.WAID = e164, strings.TrimPrefix(e164, "+")
 	// Most contacts exist already: read, and write only what is new.
@@ -182,9 +182,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 			fb = &TemplateRef{Name: ch.FallbackTemplate, Language: ch.FallbackLanguage}
 		}
 		if fb == nil {
-			return p.refuse(ctx, m, req, domain.StatusInvalidSession,
-				"session closed and no fallback template",
-				"free-form messages can only be sent within 24 hours of the contact's last message")
+			return p.refuse(ctx, m, req, domain.RefusedSession)
 		}
 		ref, m.ContentType = fb, "template"
 	}
@@ -196,19 +194,16 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 		tpl, err = p.Store.Template(ctx, ch.WABAID, ref.Name, ref.Language)
 		switch {
 		case domain.ErrorCode(err) == domain.ENOTFOUND:
-			return p.refuse(ctx, m, req, domain.StatusInvalidContent, "template not found",
-				fmt.Sprintf("template %q (%s) does not exist on this WhatsApp account", ref.Name, ref.Language))
+			return p.refuse(ctx, m, req, domain.RefusedNoTemplate, ref.Name, ref.Language)
 		case err != nil:
 			return nil, err
 		case tpl.Status != "APPROVED":
-			return p.refuse(ctx, m, req, domain.StatusInvalidContent, "template not approved",
-				fmt.Sprintf("template %q (%s) is %s", ref.Name, ref.Language, tpl.Status))
+			return p.refuse(ctx, m, req, domain.RefusedNotApproved, ref.Name, ref.Language, tpl.Status)
 		}
 		m.TemplateCategory = domain.TemplateCategoryOf(tpl.Category)
 		body, want := tpl.Body()
 		if len(ref.Components) == 0 && len(ref.Params) != want {
-			return p.refuse(ctx, m, req, domain.StatusInvalidContent, "wrong parameter count",
-				fmt.Sprintf("template %q takes %d body parameters, %d given", ref.Name, want, len(ref.Params)))
+			return p.refuse(ctx, m, req, domain.RefusedParamCount, ref.Name, strconv.Itoa(want), strconv.Itoa(len(ref.Params)))
 		}
 		m.Text = domain.RenderBody(body, ref.Params)
 	}
@@ -216,8 +211,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	// 4. Opt-out: no marketing or utility templates to a contact who opted
 	// out; authentication codes it asked for, and replies in a session, go.
 	if contact.OptedOut && tpl != nil && m.TemplateCategory != "authentication" {
-		return p.refuse(ctx, m, req, domain.StatusOptedOut, "contact opted out",
-			"the contact asked to stop receiving messages")
+		return p.refuse(ctx, m, req, domain.RefusedOptOut)
 	}
 
 	// 5. Tier limit: unique contacts reached outside a window in 24 h.
@@ -227,16 +221,14 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 			return nil, err
 		}
 		if !ok {
-			return p.refuse(ctx, m, req, domain.StatusTierLimit, "messaging limit reached",
-				fmt.Sprintf("%s allows %d unique contacts outside a session in 24 hours", ch.Tier, ch.TierLimit()))
+			return p.refuse(ctx, m, req, domain.RefusedTier, ch.Tier, strconv.Itoa(ch.TierLimit()))
 		}
 	}
 
 	// 6. Warm-up: only the program's own sends, within its daily quota.
 	if ch.InWarmup(now) {
 		if req.Origin != "warmup" {
-			return p.refuse(ctx, m, req, domain.StatusWarmupBlocked, "number in warm-up",
-				"the number is in a warm-up program until "+ch.WarmupUntil.Format(time.RFC3339)+"; only its scheduled sends go")
+			return p.refuse(ctx, m, req, domain.RefusedWarmup, ch.WarmupUntil.Format(time.RFC3339))
 		}
 		if ch.WarmupDailyLimit > 0 {
 			day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
@@ -245,8 +237,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 				return nil, err
 			}
 			if n >= ch.WarmupDailyLimit {
-				return p.refuse(ctx, m, req, domain.StatusWarmupBlocked, "warm-up quota reached",
-					fmt.Sprintf("the warm-up program sends at most %d messages a day", ch.WarmupDailyLimit))
+				return p.refuse(ctx, m, req, domain.RefusedWarmupQuota, strconv.Itoa(ch.WarmupDailyLimit))
 			}
 		}
 	}
@@ -280,11 +271,11 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	}
 	if ch.AccessTokenEnc != "" {
 		if p.Box == nil {
-			return p.fail(ctx, m, domain.StatusInternalError, domain.MetaError{Title: "channel token cannot be opened",
+			return p.fail(ctx, m, domain.StatusInternalError, domain.MetaError{Title: domain.FailedToken.Title,
 				Details: "TICKS_SECRET_KEY is not set"})
 		}
 		if out.AccessToken, err = p.Box.Open(ch.AccessTokenEnc); err != nil {
-			return p.fail(ctx, m, domain.StatusInternalError, domain.MetaError{Title: "channel token cannot be opened",
+			return p.fail(ctx, m, domain.StatusInternalError, domain.MetaError{Title: domain.FailedToken.Title,
 				Details: "TICKS_SECRET_KEY differs from the one the token was stored with"})
 		}
 	}
@@ -295,9 +286,9 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 		if errors.As(err, &se) {
 			return p.fail(ctx, m, domain.StatusFromMetaError(se.Meta.Code), se.Meta)
 		}
-		title := "provider unreachable"
+		title := domain.FailedUnreachable.Title
 		if ctx.Err() != nil {
-			title = "sending interrupted" // shutdown or a client gone; Meta may or may not have it
+			title = domain.FailedInterrupted.Title // shutdown or a client gone; Meta may or may not have it
 		}
 		slog.Warn("send: "+title, slog.Int64("message", m.ID), slog.Any("err", err))
 		return p.fail(context.WithoutCancel(ctx), m, domain.StatusInternalError, domain.MetaError{Title: title, Details: err.Error()})
@@ -314,8 +305,8 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 
 // refuse stores a message the platform will not send, with its status and
 // reason, and returns it.
-func (p *Pipeline) refuse(ctx context.Context, m *domain.Message, req *Request, st domain.Status, title, detail string) (*Outcome, error) {
-	m.State, m.Status, m.ErrorTitle, m.ErrorDetail = domain.StateFailed, st, title, detail
+func (p *Pipeline) refuse(ctx context.Context, m *domain.Message, req *Request, r domain.Refusal, args ...string) (*Outcome, error) {
+	r.Apply(m, args...)
 	m.PricingModel = ""
 	if err := p.Store.InsertOutbound(ctx, m, req.IdempotencyKey); err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ var exportWindowRows int64 = 16000
 // columns read faster, and an export reads millions of rows.
 const exportColumns = `m.id, m.direction, m.at, m.status, m.error_code, m.error_title, m.error_detail, m.phone, m.wa_id,
 	m.user_id, m.sender_user_id, m.bot_id, m.campaign_id, m.content_type, m.text, m.with_session,
-	COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_expires_at, m.button_payload`
+	COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_expires_at, m.button_payload, m.error_args`
 
 // exportScanner scans exportColumns into one reused message.
 type exportScanner struct {
@@ -31,6 +31,7 @@ type exportScanner struct {
 	dir, status, convType          string
 	sender, bot, campaign, convExp sql.NullInt64
 	at                             int64
+	args                           string
 	senderV, botV, campaignV       int64
 	expires                        time.Time
 }
@@ -39,12 +40,13 @@ func (sc *exportScanner) scan(rows *sql.Rows) (*domain.Message, error) {
 	m := &sc.m
 	err := rows.Scan(&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
 		&m.WAID, &m.UserID, &sc.sender, &sc.bot, &sc.campaign, &m.ContentType, &m.Text, &m.WithSession,
-		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload)
+		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload, &sc.args)
 	if err != nil {
 		return nil, err
 	}
 	m.Direction, m.Status, m.ConversationType = domain.Direction(sc.dir), domain.Status(sc.status), domain.ConversationType(sc.convType)
 	m.At = fromMS(sc.at)
+	m.ErrorArgs = decodeArgs(sc.args)
 	m.SenderUserID, m.BotID, m.CampaignID, m.ConversationExpires = nil, nil, nil, nil
 	if sc.sender.Valid {
 		sc.senderV = sc.sender.Int64

@@ -16,7 +16,7 @@ const messageColumns = `m.id, m.subaccount_id, m.channel_id, m.direction, COALES
 	m.error_detail, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_category,
 	m.conversation_expires_at, m.meta_conversation_id, m.meta_conversation_type, m.pricing_model,
 	m.pricing_category, m.pricing_type, m.billable, m.at, m.delivered_at, m.read_at, m.failed_at,
-	m.context_wamid, m.button_payload, m.referral, m.created_at, m.template_category, m.content, m.origin`
+	m.context_wamid, m.button_payload, m.referral, m.created_at, m.template_category, m.content, m.origin, m.error_args`
 
 const messageFrom = ` FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`
 
@@ -27,12 +27,13 @@ func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
 	var billable sql.NullBool
 	var referral, content sql.NullString
 	var at, created int64
+	var args string
 	err := row.Scan(&m.ID, &m.SubaccountID, &m.ChannelID, &dir, &m.WAMID, &m.ContactID, &m.Phone, &m.WAID, &m.UserID,
 		&sender, &bot, &campaign, &m.ContentType, &m.Text, &m.TemplateName, &m.TemplateLang, &m.CorrelationID,
 		&state, &status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.WithSession, &m.ConversationID,
 		&convType, &m.ConversationCategory, &convExp, &m.MetaConversationID, &m.MetaConversationType,
 		&m.PricingModel, &m.PricingCategory, &m.PricingType, &billable, &at, &delivered, &read, &failed,
-		&m.ContextWAMID, &m.ButtonPayload, &referral, &created, &m.TemplateCategory, &content, &m.Origin)
+		&m.ContextWAMID, &m.ButtonPayload, &referral, &created, &m.TemplateCategory, &content, &m.Origin, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +52,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
 	}
 	m.ConversationExpires, m.DeliveredAt, m.ReadAt, m.FailedAt = ptrMS(convExp), ptrMS(delivered), ptrMS(read), ptrMS(failed)
 	m.At, m.CreatedAt = fromMS(at), fromMS(created)
+	m.ErrorArgs = decodeArgs(args)
 	if content.Valid {
 		m.Content = json.RawMessage(content.String)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -45,13 +46,13 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
 			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
 			 correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session,
-			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at)
-			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
+			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at, error_args)
+			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
 			m.ID, m.SubaccountID, m.ChannelID, origin, m.ContactID, m.Phone, m.WAID, m.SenderUserID, m.BotID, m.CampaignID,
 			m.ContentType, m.Text, m.TemplateName, m.TemplateLang, m.TemplateCategory, m.CorrelationID,
 			string(m.State), m.State.Rank(), string(m.Status), m.ErrorCode, m.ErrorTitle, m.ErrorDetail, m.WithSession,
 			m.PricingModel, m.PricingCategory, m.PricingType, billable, ms(m.At), nullStr(string(m.Content)),
-			nullStr(idempotencyKey), ms(m.CreatedAt))
+			nullStr(idempotencyKey), ms(m.CreatedAt), encodeArgs(m.ErrorArgs))
 		if isUniqueViolation(err) {
 			return domain.Errorf(domain.ECONFLICT, "idempotency key %q was already used", idempotencyKey)
 		}
@@ -207,4 +208,24 @@ func (s *Store) ExpireUndelivered(ctx context.Context, before time.Time) (int64,
 		total += n
 	}
 	return total, nil
+}
+
+// encodeArgs stores a refusal reason's parameters as a JSON array ("" for
+// none).
+func encodeArgs(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(args)
+	return string(b)
+}
+
+// decodeArgs reads what encodeArgs stored.
+func decodeArgs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var args []string
+	_ = json.Unmarshal([]byte(s), &args)
+	return args
 }

@@ -210,6 +210,7 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 		m.ErrorCode = st.ColumnInt(4)
 		m.ErrorTitle = st.ColumnText(5)
 		m.ErrorDetail = st.ColumnText(6)
+		m.ErrorArgs = decodeArgs(st.ColumnText(20))
 		m.Phone = st.ColumnText(7)
 		m.WAID = st.ColumnText(8)
 		m.UserID = st.ColumnText(9)

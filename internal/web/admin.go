@@ -36,8 +36,9 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, v *visitor, 
 		h.fail(w, r, v, err)
 		return nil
 	}
-	for _, s := range d.Subaccounts {
-		d.SubaccountNames[s.ID] = s.Name
+	for i := range d.Subaccounts {
+		d.Subaccounts[i].Name = subaccountName(v.lang(), &d.Subaccounts[i])
+		d.SubaccountNames[d.Subaccounts[i].ID] = d.Subaccounts[i].Name
 	}
 	d.Roles = []domain.Role{domain.RoleViewer, domain.RoleAgent}
 	if v.principal.OrgAdmin() {
@@ -178,4 +179,14 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, v *visitor
 		return
 	}
 	http.Redirect(w, r, "/admin/tokens", http.StatusSeeOther)
+}
+
+// subaccountName is a subaccount's name as a page shows it: the unassigned
+// subaccount, where what arrives for numbers no channel owns is kept, is
+// named in the reader's language.
+func subaccountName(lang string, sa *domain.Subaccount) string {
+	if sa.ID == domain.UnassignedSubaccountID {
+		return i18n.T(lang, "subaccount.unassigned")
+	}
+	return sa.Name
 }

@@ -298,7 +298,7 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 	subs, _ := h.Access.Subaccounts(r.Context(), v.principal)
 	fm.Subaccounts = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, s := range subs {
-		fm.Subaccounts = append(fm.Subaccounts, option{Value: strconv.FormatInt(s.ID, 10), Label: s.Name,
+		fm.Subaccounts = append(fm.Subaccounts, option{Value: strconv.FormatInt(s.ID, 10), Label: subaccountName(lang, &s),
 			Selected: q.Get("subaccount") == strconv.FormatInt(s.ID, 10)})
 	}
 	users, _ := h.Reports.Users(r.Context(), v.principal)

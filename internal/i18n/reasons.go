@@ -1,0 +1,63 @@
+package i18n
+
+// ticks's own reasons for not sending a message (domain.Refusal): the
+// title as reason.<key>, the detail with its parameters as
+// reason.<key>.detail. Meta's reasons are shown as Meta sent them.
+func init() {
+	labels(map[string]map[string]string{
+		"pt-BR": {
+			"reason.invalid_number":               "número de destino inválido",
+			"reason.invalid_number.detail":        "%[1]s não é um número de telefone válido",
+			"reason.session_closed":               "sessão encerrada e sem template de fallback",
+			"reason.session_closed.detail":        "mensagens de texto livre só podem ser enviadas até 24 horas depois da última mensagem do contato",
+			"reason.template_not_found":           "template não encontrado",
+			"reason.template_not_found.detail":    "o template %[1]q (%[2]s) não existe nesta conta do WhatsApp",
+			"reason.template_not_approved":        "template não aprovado",
+			"reason.template_not_approved.detail": "o template %[1]q (%[2]s) está %[3]s",
+			"reason.parameter_count":              "número de parâmetros errado",
+			"reason.parameter_count.detail":       "o template %[1]q recebe %[2]s parâmetros no corpo; %[3]s foram enviados",
+			"reason.opted_out":                    "contato fez opt-out",
+			"reason.opted_out.detail":             "o contato pediu para não receber mais mensagens",
+			"reason.tier_limit":                   "limite de mensagens atingido",
+			"reason.tier_limit.detail":            "%[1]s permite %[2]s contatos únicos fora de sessão em 24 horas",
+			"reason.warmup":                       "número em aquecimento",
+			"reason.warmup.detail":                "o número está num programa de aquecimento até %[1]s; só os envios programados dele saem",
+			"reason.warmup_quota":                 "cota do aquecimento atingida",
+			"reason.warmup_quota.detail":          "o programa de aquecimento envia no máximo %[1]s mensagens por dia",
+			"reason.token":                        "o token do canal não pode ser aberto",
+			"reason.token.detail":                 "%[1]s",
+			"reason.unreachable":                  "WhatsApp inacessível",
+			"reason.unreachable.detail":           "%[1]s",
+			"reason.interrupted":                  "envio interrompido",
+			"reason.interrupted.detail":           "%[1]s",
+			"subaccount.unassigned":               "Sem subconta",
+		},
+		"en": {
+			"reason.invalid_number":               "invalid destination number",
+			"reason.invalid_number.detail":        "%[1]s is not a valid phone number",
+			"reason.session_closed":               "session closed and no fallback template",
+			"reason.session_closed.detail":        "free-form messages can only be sent within 24 hours of the contact's last message",
+			"reason.template_not_found":           "template not found",
+			"reason.template_not_found.detail":    "template %[1]q (%[2]s) does not exist on this WhatsApp account",
+			"reason.template_not_approved":        "template not approved",
+			"reason.template_not_approved.detail": "template %[1]q (%[2]s) is %[3]s",
+			"reason.parameter_count":              "wrong parameter count",
+			"reason.parameter_count.detail":       "template %[1]q takes %[2]s body parameters, %[3]s given",
+			"reason.opted_out":                    "contact opted out",
+			"reason.opted_out.detail":             "the contact asked to stop receiving messages",
+			"reason.tier_limit":                   "messaging limit reached",
+			"reason.tier_limit.detail":            "%[1]s allows %[2]s unique contacts outside a session in 24 hours",
+			"reason.warmup":                       "number in warm-up",
+			"reason.warmup.detail":                "the number is in a warm-up program until %[1]s; only its scheduled sends go",
+			"reason.warmup_quota":                 "warm-up quota reached",
+			"reason.warmup_quota.detail":          "the warm-up program sends at most %[1]s messages a day",
+			"reason.token":                        "the channel's token cannot be opened",
+			"reason.token.detail":                 "%[1]s",
+			"reason.unreachable":                  "WhatsApp unreachable",
+			"reason.unreachable.detail":           "%[1]s",
+			"reason.interrupted":                  "sending interrupted",
+			"reason.interrupted.detail":           "%[1]s",
+			"subaccount.unassigned":               "No subaccount",
+		},
+	})
+}
