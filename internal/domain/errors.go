@@ -19,7 +19,10 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
 	ETOOMANY      = "too_many_requests" // slow down: throttled, or a queue is full
-	EINTERNAL     = "internal"
+	// EUNPROCESSABLE is a well-formed request that cannot be done as asked
+	// (an idempotency key reused for another request).
+	EUNPROCESSABLE = "unprocessable"
+	EINTERNAL      = "internal"
 )
 
 // Error is a failure a user can act on: a code from the vocabulary above and

@@ -65,6 +65,8 @@ func HTTPStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case domain.ETOOMANY:
 		return http.StatusTooManyRequests
+	case domain.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
 }

@@ -7,6 +7,8 @@ package send
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -137,8 +139,13 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 		return nil, err
 	}
 	if req.IdempotencyKey != "" {
-		m, err := p.Store.MessageByIdempotencyKey(ctx, ch.SubaccountID, req.IdempotencyKey)
+		m, fingerprint, err := p.Store.MessageByIdempotencyKey(ctx, ch.SubaccountID, req.IdempotencyKey)
 		if err == nil {
+			// Keys stored before fingerprints were have none: taken as a match.
+			if fingerprint != "" && fingerprint != req.fingerprint(ch.ID) {
+				return nil, domain.Errorf(domain.EUNPROCESSABLE, "idempotency key %q was used for a different request (message %d); use a new key for a new message",
+					req.IdempotencyKey, m.ID)
+			}
 			return &Outcome{Message: m, Replayed: true, Refused: m.State == domain.StateFailed}, nil
 		}
 		if domain.ErrorCode(err) != domain.ENOTFOUND {
@@ -263,7 +270,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 		}
 	}
 	m.Content = out.Content
-	if err := p.Store.InsertOutbound(ctx, m, req.IdempotencyKey); err != nil {
+	if err := p.Store.InsertOutboundOnce(ctx, m, req.IdempotencyKey, req.fingerprint(ch.ID)); err != nil {
 		return nil, err
 	}
 	if !session {
@@ -308,7 +315,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 func (p *Pipeline) refuse(ctx context.Context, m *domain.Message, req *Request, r domain.Refusal, args ...string) (*Outcome, error) {
 	r.Apply(m, args...)
 	m.PricingModel = ""
-	if err := p.Store.InsertOutbound(ctx, m, req.IdempotencyKey); err != nil {
+	if err := p.Store.InsertOutboundOnce(ctx, m, req.IdempotencyKey, req.fingerprint(m.ChannelID)); err != nil {
 		return nil, err
 	}
 	stored, err := p.Store.Message(ctx, m.ID, nil)
@@ -396,4 +403,15 @@ func (p *Pipeline) tierRecord(channelID, contactID int64, now time.Time) {
 	if w := p.tiers[channelID]; w != nil {
 		w.last[contactID] = now
 	}
+}
+
+// fingerprint is a hash of what a request asks, without its idempotency
+// key: two requests with the same key must have the same one. Sent on the
+// channel channelID, so that a request naming no channel matches itself.
+func (r *Request) fingerprint(channelID int64) string {
+	what := *r
+	what.IdempotencyKey, what.ChannelID = "", channelID
+	b, _ := json.Marshal(what)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

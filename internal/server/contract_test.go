@@ -357,10 +357,11 @@ func TestContractWalk(t *testing.T) {
 		"language": "pt_BR", "category": "utility", "components": []any{map[string]any{"type": "BODY", "text": "Olá {{1}}"}}})
 
 	// Messages: a sent template, a refusal, and what webhooks bring in.
-	sent := idOf(call(201, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650103", "type": "template",
-		"correlation_id": "PED-9", "contact_name": "Caio", "template": map[string]any{"name": "hello_world", "language": "en_US"}},
-		"Idempotency-Key", "walk-1"))
-	call(200, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650103", "type": "template",
+	first := map[string]any{"to": "+5511987650103", "type": "template", "correlation_id": "PED-9", "contact_name": "Caio",
+		"template": map[string]any{"name": "hello_world", "language": "en_US"}}
+	sent := idOf(call(201, "POST /api/v1/messages", "/api/v1/messages", token, first, "Idempotency-Key", "walk-1"))
+	call(200, "POST /api/v1/messages", "/api/v1/messages", token, first, "Idempotency-Key", "walk-1")
+	call(422, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650103", "type": "template",
 		"template": map[string]any{"name": "hello_world", "language": "en_US"}}, "Idempotency-Key", "walk-1")
 	call(422, "POST /api/v1/messages", "/api/v1/messages", token, map[string]any{"to": "+5511987650104", "type": "text", "text": "oi",
 		"fallback_template": map[string]any{"name": "nao_existe", "language": "pt_BR"}})

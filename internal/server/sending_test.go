@@ -83,6 +83,20 @@ func TestSendOverTheAPI(t *testing.T) {
 	if a.code != 201 || b.code != 200 || string(a.body[:30]) != string(b.body[:30]) {
 		t.Errorf("idempotency: %d %s / %d %s", a.code, a.body, b.code, b.body)
 	}
+	// The same key with another request: refused, and nothing sent or stored
+	// (the payment APIs' convention).
+	var before struct{ Total int }
+	s.must(200, "GET", "/api/v1/reports/messages?from=2020-01-01", adminToken, nil, &before)
+	other := map[string]any{"to": "+5511911113333", "type": "template", "template": map[string]any{"name": "hello_world", "language": "en_US"}}
+	if c := s.do("POST", "/api/v1/messages", tok.Token, other, "Idempotency-Key", "k-1"); c.code != 422 ||
+		!strings.Contains(string(c.body), `"unprocessable"`) || !strings.Contains(string(c.body), "used for a different request") {
+		t.Errorf("key reused for another request: %d %s", c.code, c.body)
+	}
+	var after struct{ Total int }
+	s.must(200, "GET", "/api/v1/reports/messages?from=2020-01-01", adminToken, nil, &after)
+	if after.Total != before.Total {
+		t.Errorf("the refused reuse stored a message: %d, then %d", before.Total, after.Total)
+	}
 	// Malformed sends store nothing.
 	for _, bad := range []string{`{"type":"text","text":"x"}`, `{"to":"+5511911112222","type":"fax"}`,
 		`{"to":"+5511911112222","type":"template"}`, `{"to":"+5511911112222","type":"image","content":"x"}`} {

@@ -11,15 +11,17 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// MessageByIdempotencyKey returns the message a subaccount created with key.
-func (s *Store) MessageByIdempotencyKey(ctx context.Context, subaccountID int64, key string) (*domain.Message, error) {
-	id := int64(0)
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE subaccount_id = $1 AND idempotency_key = $2`,
-		subaccountID, key).Scan(&id)
+// MessageByIdempotencyKey returns the message a subaccount created with
+// key, and the fingerprint of the request that created it.
+func (s *Store) MessageByIdempotencyKey(ctx context.Context, subaccountID int64, key string) (*domain.Message, string, error) {
+	id, fingerprint := int64(0), ""
+	err := s.r.QueryRowContext(ctx, `SELECT id, idempotency_fingerprint FROM messages WHERE subaccount_id = $1 AND idempotency_key = $2`,
+		subaccountID, key).Scan(&id, &fingerprint)
 	if err != nil {
-		return nil, notFound(err, "message with idempotency key", key)
+		return nil, "", notFound(err, "message with idempotency key", key)
 	}
-	return s.Message(ctx, id, nil)
+	m, err := s.Message(ctx, id, nil)
+	return m, fingerprint, err
 }
 
 // InsertOutbound stores an outbound message before it is sent (state
@@ -27,6 +29,12 @@ func (s *Store) MessageByIdempotencyKey(ctx context.Context, subaccountID int64,
 // and derives its session and conversation. On return m carries its ID and
 // the derived fields. A repeated idempotency key returns ECONFLICT.
 func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempotencyKey string) error {
+	return s.InsertOutboundOnce(ctx, m, idempotencyKey, "")
+}
+
+// InsertOutboundOnce is InsertOutbound keeping the fingerprint of the
+// request the idempotency key came with.
+func (s *Store) InsertOutboundOnce(ctx context.Context, m *domain.Message, idempotencyKey, fingerprint string) error {
 	m.ID = s.NewID()
 	origin := m.Origin
 	if origin == "" {
@@ -46,13 +54,14 @@ func (s *Store) InsertOutbound(ctx context.Context, m *domain.Message, idempoten
 			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
 			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
 			 correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session,
-			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at, error_args)
-			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
+			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at, error_args,
+			 idempotency_fingerprint)
+			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
 			m.ID, m.SubaccountID, m.ChannelID, origin, m.ContactID, m.Phone, m.WAID, m.SenderUserID, m.BotID, m.CampaignID,
 			m.ContentType, m.Text, m.TemplateName, m.TemplateLang, m.TemplateCategory, m.CorrelationID,
 			string(m.State), m.State.Rank(), string(m.Status), m.ErrorCode, m.ErrorTitle, m.ErrorDetail, m.WithSession,
 			m.PricingModel, m.PricingCategory, m.PricingType, billable, ms(m.At), nullStr(string(m.Content)),
-			nullStr(idempotencyKey), ms(m.CreatedAt), encodeArgs(m.ErrorArgs))
+			nullStr(idempotencyKey), ms(m.CreatedAt), encodeArgs(m.ErrorArgs), fingerprint)
 		if isUniqueViolation(err) {
 			return domain.Errorf(domain.ECONFLICT, "idempotency key %q was already used", idempotencyKey)
 		}
