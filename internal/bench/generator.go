@@ -56,7 +56,7 @@ var mix = struct {
 	writes: 0.28, transactional: 0.28, code: 0.11, active: 0.13, followUp: 0.08, media: 0.04, agentOld: 0.01, mistake: 0.04,
 	ctwa: 0.12, optOutWord: 0.004,
 	botAnswer: 0.55, agentAnswer: 0.45, agentSecond: 0.4, agentLate: 0.03,
-	tap: 0.22, reply: 0.08, chatReply: 0.25, marketingStop: 0.008,
+	tap: 0.22, reply: 0.08, chatReply: 0.25, marketingStop: 0.0025,
 	syncFail: 0.006, failed: 0.07, read: 0.55, delivered: 0.33,
 	readSkipsDelivered: 0.05,
 }

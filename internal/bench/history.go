@@ -13,7 +13,7 @@ type HistoryOptions struct {
 	// From and To bound the messages written by when they were created:
 	// [From, To). Zero values stand for the history's start and end.
 	From, To time.Time
-	// Chunk is how many rows each transaction writes (2,000 when 0): a
+	// Chunk is how many rows each transaction writes (5,000 when 0): a
 	// server writing beside the history waits at most one chunk.
 	Chunk int
 	// Progress, when set, is told how many rows were written so far after
@@ -92,7 +92,7 @@ func WriteHistory(ctx context.Context, dsn string, w *World, o HistoryOptions) (
 		return nil, err
 	}
 	if o.Chunk <= 0 {
-		o.Chunk = 2000
+		o.Chunk = 5000
 	}
 	l, err := openLoader(ctx, dsn, true)
 	if err != nil {

@@ -181,7 +181,7 @@ func openLoader(ctx context.Context, dsn string, live bool) (*loader, error) {
 	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)&_pragma=cache_size(-1000000)"
 	if live {
-		pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	}
 	l.db, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {

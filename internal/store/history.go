@@ -10,9 +10,11 @@ import (
 // ConversationDrift derives every contact's timeline again from its first
 // message, with the derivation the ingestion and the send pipeline use,
 // and returns how many messages have a stored session or conversation that
-// differs from it. It changes nothing. Loads that write messages directly
-// (the bench's and the demo's histories) check with it that they stored
-// what ticks derives.
+// differs from it. It changes nothing, but reads in a write transaction,
+// as the derivation's statements belong to the writer: a check for tests
+// and repairs, not for requests. Loads that write messages directly (the
+// bench's and the demo's histories) check with it that they stored what
+// ticks derives.
 func (s *Store) ConversationDrift(ctx context.Context) (int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT contact_id, channel_id FROM messages WHERE contact_id <> 0
 		ORDER BY contact_id, channel_id`)
@@ -35,7 +37,7 @@ func (s *Store) ConversationDrift(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	drift := 0
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(keys); start += preloadChunk {
 			u, err := s.deriveTimelines(ctx, tx, keys[start:min(start+preloadChunk, len(keys))], from)
 			if err != nil {
