@@ -141,14 +141,14 @@ func (h *History) World(ctx context.Context) (*bench.World, error) {
 	ids := func(v ...int64) []int64 { return slices.DeleteFunc(v, func(id int64) bool { return id == 0 }) }
 	admin := userID("admin@ticks.local")
 	for _, s := range []struct {
-		name                string
-		share, campaigns    float64
-		audience            [2]float64
-		agents, marketers   []int64
-		bots                []int64
-		phones              []int
-		since               []time.Duration // before the end: a number added late
-		shares              []float64
+		name              string
+		share, campaigns  float64
+		audience          [2]float64
+		agents, marketers []int64
+		bots              []int64
+		phones            []int
+		since             []time.Duration // before the end: a number added late
+		shares            []float64
 	}{
 		{"Varejo Centro", 0.68, 1, [2]float64{0.15, 0.4},
 			ids(userID("atendimento.centro@ticks.local"), userID("supervisor@ticks.local")),
