@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -485,6 +486,24 @@ func newGenerator(w *World, ids [][]int64) *generator {
 		s.starts, s.baseRows = 1, 2 // a first guess of rows per start
 		g.subs = append(g.subs, s)
 	}
+	// Campaigns are numbered by when they start, all before the history is
+	// made: their list is whole from the start (a campaigns table can be
+	// written before their messages), and their sends tell their end.
+	var runs []*campaignRun
+	for _, s := range g.subs {
+		for i := range s.campaignPlan {
+			if c := &s.campaignPlan[i]; c.start < g.stop {
+				runs = append(runs, c)
+			}
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b *campaignRun) int { return cmp.Compare(a.start, b.start) })
+	for i, c := range runs {
+		c.ID, c.Name = int64(i+1), campaignName(c.tpl.Name, c.start)
+		c.Start = time.UnixMilli(c.start).UTC()
+		c.End = c.Start
+		g.campaigns = append(g.campaigns, c.Campaign)
+	}
 	// Hours weigh by São Paulo business hours, weekdays and holidays, and
 	// each day by a factor of its own.
 	g.hours = w.Days * 24
@@ -600,7 +619,7 @@ func (g *generator) planCampaigns(s *subGen) {
 			s.campaignPlan = append(s.campaignPlan, c)
 		}
 	}
-	slices.SortStableFunc(s.campaignPlan, func(a, b campaignRun) int { return int(a.start - b.start) })
+	slices.SortStableFunc(s.campaignPlan, func(a, b campaignRun) int { return cmp.Compare(a.start, b.start) })
 }
 
 // coprimeStride returns a step that walks every index of [0, n) once.
@@ -756,12 +775,7 @@ func (g *generator) hour(at int64) {
 			}
 		}
 		for s.nextCampaign < len(s.campaignPlan) && s.campaignPlan[s.nextCampaign].start < at+hour {
-			c := &s.campaignPlan[s.nextCampaign]
-			if c.start >= g.start && c.start < g.stop {
-				c.ID = int64(len(g.campaigns) + 1)
-				c.Name = campaignName(c.tpl.Name, c.start)
-				c.Start = time.UnixMilli(c.start).UTC()
-				g.campaigns = append(g.campaigns, c.Campaign)
+			if c := &s.campaignPlan[s.nextCampaign]; c.ID != 0 {
 				g.schedule(event{at: c.start, kind: evCampaign, camp: true, sub: int32(s.idx), n: int32(s.nextCampaign)})
 			}
 			s.nextCampaign++
@@ -915,7 +929,17 @@ func (g *generator) wamid(at int64) string {
 	if at != g.instant {
 		n = 0
 	}
-	return fmt.Sprintf("wamid.HBgMNTUxMTk%015X", at<<20|n)
+	return wamidOf(at<<20 | n)
+}
+
+// wamidOf is the wamid of the message with id: a Meta-like prefix and the
+// id in hexadecimal, so that wamids are unique as ids are.
+func wamidOf(id int64) string {
+	const prefix = "wamid.HBgMNTUxMTk"
+	var b [len(prefix) + 16]byte
+	copy(b[:], prefix)
+	hex := strconv.AppendUint(b[len(prefix):len(prefix)], uint64(id), 16)
+	return string(b[:len(prefix)+len(hex)])
 }
 
 // send runs req through the send pipeline's checks, in its order, then

@@ -202,7 +202,7 @@ func (l *loader) contactIDs(ctx context.Context, subaccount int64) (map[string]i
 
 // contactStates sets what the history says of its contacts, where it is
 // the latest word: their last message (the pipeline's session) and the
-// opt-outs it saw.
+// opt-outs it saw; and that they existed before it.
 func (l *loader) contactStates(ctx context.Context, g *generator) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -220,9 +220,18 @@ func (l *loader) contactStates(ctx context.Context, g *generator) error {
 		return err
 	}
 	defer optOut.Close()
+	created, err := tx.PrepareContext(ctx, l.q(`UPDATE contacts SET created_at = ? WHERE id = ? AND created_at > ?`))
+	if err != nil {
+		return err
+	}
+	defer created.Close()
+	before := g.start - day
 	for _, s := range g.subs {
 		for i := range s.contacts {
 			c := &s.contacts[i]
+			if _, err := created.ExecContext(ctx, before, c.id, before); err != nil {
+				return fmt.Errorf("history: contact %d: %w", c.id, err)
+			}
 			if c.lastInbound > 0 {
 				if _, err := inbound.ExecContext(ctx, c.lastInbound, c.id, c.lastInbound); err != nil {
 					return fmt.Errorf("history: contact %d: %w", c.id, err)

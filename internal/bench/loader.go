@@ -13,7 +13,9 @@ import (
 	"github.com/ticksapp/ticks/internal/store"
 )
 
-const seedColumns = `id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
+// seedColumns are the columns of messages a history writes; the others keep
+// their defaults (user_id is always empty: the contacts have phones).
+const seedColumns = `id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id,
 	sender_user_id, bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
 	correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session, conversation_id,
 	conversation_type, conversation_category, conversation_expires_at, meta_conversation_id, meta_conversation_type,
@@ -50,18 +52,18 @@ func (m *msg) row(row []any) {
 	if c := m.conv; c != nil {
 		convID, convType, convCat, convExp = c.ID, string(c.Type), c.Category, c.ExpiresAt.UnixMilli()
 	}
-	row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9] =
-		m.id, m.sub, m.ch, m.direction, nullStr(m.wamid), m.origin, m.contact, m.phone, m.waID, ""
-	row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17] =
+	row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
+		m.id, m.sub, m.ch, m.direction, nullStr(m.wamid), m.origin, m.contact, m.phone, m.waID
+	row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16] =
 		nullInt(m.sender), nullInt(m.bot), nullInt(m.campaign), m.contentType, m.text, m.tplName, m.tplLang, m.tplCat
-	row[18], row[19], row[20], row[21], row[22], row[23], row[24], row[25] =
+	row[17], row[18], row[19], row[20], row[21], row[22], row[23], row[24] =
 		m.correlation, string(m.state), rank, string(m.status), int64(m.errCode), m.errTitle, m.errDetail, m.withSession
-	row[26], row[27], row[28], row[29], row[30], row[31], row[32] =
+	row[25], row[26], row[27], row[28], row[29], row[30], row[31] =
 		convID, convType, convCat, convExp, m.metaConvID, m.metaConvTyp, nullInt(m.metaConvExp)
-	row[33], row[34], row[35], row[36], row[37], row[38], row[39], row[40], row[41], row[42] =
+	row[32], row[33], row[34], row[35], row[36], row[37], row[38], row[39], row[40], row[41] =
 		m.pricingModel, m.pricingC, m.pricingType, billable, int64(m.pricingRank), m.at, nullInt(m.sentAt),
 		nullInt(m.deliveredAt), nullInt(m.readAt), nullInt(m.failedAt)
-	row[43], row[44], row[45], row[46] = m.context, m.button, nullStr(m.referral), m.created
+	row[42], row[43], row[44], row[45] = m.context, m.button, nullStr(m.referral), m.created
 }
 
 // rowBatch is rows the generator made, handed to the loader.
@@ -179,7 +181,7 @@ func openLoader(ctx context.Context, dsn string, live bool) (*loader, error) {
 		return l, err
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)&_pragma=cache_size(-1000000)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)&_pragma=cache_size(-1000000)&_pragma=temp_store(MEMORY)"
 	if live {
 		pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	}
