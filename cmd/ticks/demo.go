@@ -20,7 +20,8 @@ import (
 )
 
 // runDemo runs the whole product locally: SQLite, the simulator in place of
-// Meta, seeded data and continuous traffic.
+// Meta, seeded data, 90 days of history written in the background on the
+// first start, and continuous traffic.
 func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("ticks demo", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -87,7 +88,8 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		if err := demo.Seed(ctx, srv.Services, state); err != nil {
 			return fmt.Errorf("seed the demo: %w", err)
 		}
-		state.Seeded = true
+		// The history ends here: live traffic starts after it.
+		state.Seeded, state.HistoryEnd = true, time.Now().UTC().Truncate(time.Second)
 		if err := state.Save(*dir); err != nil {
 			return err
 		}
@@ -102,9 +104,29 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	go func() { defer wg.Done(); sim.Run(runCtx) }()
 	var runErr error
 	go func() { defer wg.Done(); runErr = srv.Run(runCtx, ln); cancel() }()
+	// The history's last days go in before live traffic starts, which
+	// builds on them; the rest fills in behind.
 	traffic := &demo.Traffic{Services: srv.Services, Sim: sim, Rate: *rate}
+	history := &demo.History{Services: srv.Services, DSN: server.DSN(cfg), State: state, Dir: *dir, TTL: cfg.MessageTTL}
+	historyNote := ""
+	switch {
+	case history.Pending():
+		historyNote = fmt.Sprintf("\n    History    %d days before %s, being written in the background: the report fills in",
+			demo.HistoryDays, state.HistoryEnd.Local().Format("2006-01-02 15:04"))
+	case state.HistoryDone:
+		historyNote = fmt.Sprintf("\n    History    %d days before %s", demo.HistoryDays, state.HistoryEnd.Local().Format("2006-01-02 15:04"))
+	}
 	wg.Add(1)
-	go func() { defer wg.Done(); traffic.Run(runCtx) }()
+	go func() {
+		defer wg.Done()
+		err := history.Run(runCtx, func() {
+			wg.Add(1)
+			go func() { defer wg.Done(); traffic.Run(runCtx) }()
+		})
+		if err != nil && runCtx.Err() == nil {
+			slog.Error("the demo's history stopped; it resumes on the next start", slog.Any("err", err))
+		}
+	}()
 
 	fmt.Fprintf(out, `
   ticks demo is running — WhatsApp is simulated, nothing leaves this machine.
@@ -113,11 +135,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
     Login      admin@ticks.local  /  %s
     API token  %s   (admin; a supervisor token of "Varejo Centro": %s)
     Try        curl -H "Authorization: Bearer %s" "http://%s/api/v1/reports/messages?limit=5"
-    Data       %s   (delete it to start over)
+    Data       %s   (delete it to start over)%s
 
   Traffic: %.1f messages/s. Ctrl-C stops; running it again resumes.
 
-`, ln.Addr(), state.Password, state.AdminToken, state.APIToken, state.AdminToken, ln.Addr(), *dir, *rate)
+`, ln.Addr(), state.Password, state.AdminToken, state.APIToken, state.AdminToken, ln.Addr(), *dir, historyNote, *rate)
 	if cfg.AdminToken != "" {
 		fmt.Fprintf(out, "  Your TICKS_ADMIN_TOKEN is accepted too, with admin rights.\n\n")
 	}

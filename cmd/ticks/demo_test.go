@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,31 +15,61 @@ import (
 	"time"
 )
 
+var statuses = []string{"delivered", "read", "ttl_expired", "rejected", "undelivered", "invalid_number", "opted_out",
+	"invalid_session", "internal_error", "invalid_content", "warmup_blocked", "tier_limit", "invalid_parameter"}
+
+// demoState is the part of demo.json the tests read.
+type demoState struct {
+	AdminToken  string    `json:"admin_token"`
+	HistoryEnd  time.Time `json:"history_end"`
+	HistoryDone bool      `json:"history_done"`
+	HistoryMT   int64     `json:"history_mt"`
+	HistoryMO   int64     `json:"history_mo"`
+}
+
+func readState(t *testing.T, dir string) demoState {
+	t.Helper()
+	var st demoState
+	b, err := os.ReadFile(filepath.Join(dir, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// span is a report query of the messages from from to to.
+func span(from, to time.Time) string {
+	return "from=" + url.QueryEscape(from.Format(time.RFC3339)) + "&to=" + url.QueryEscape(to.Format(time.RFC3339))
+}
+
 // TestDemoShowsEveryStatusWithinAMinute runs `ticks demo` as the README
 // says, on a fresh data folder, and checks that within a minute the
-// detailed report has messages in every status of SPEC section 2; then that
-// Ctrl-C stops it cleanly and a second run resumes the same data.
+// detailed report has messages in every status of SPEC section 2, and 90
+// days of history behind them; that live traffic, which starts where the
+// history ends, has every status too; then that Ctrl-C stops it cleanly and
+// a second run resumes the same data.
 func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the demo for up to a minute")
+		t.Skip("runs the demo for up to two minutes")
 	}
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	start := time.Now()
-	cmd := startDemo(t, bin, addr, dir)
-
-	var state struct {
-		AdminToken string `json:"admin_token"`
+	cmd, banner := startDemo(t, bin, addr, dir)
+	t.Logf("banner after %v", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(banner, "being written in the background") {
+		t.Errorf("the first start's banner does not say the history is being written:\n%s", banner)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "demo.json"))
-	if err != nil {
-		t.Fatal(err)
+	state := readState(t, dir)
+	if state.HistoryEnd.IsZero() || time.Since(state.HistoryEnd) > time.Minute {
+		t.Fatalf("the history ends at %v, want the first start", state.HistoryEnd)
 	}
-	json.Unmarshal(b, &state)
+	live := span(state.HistoryEnd, time.Now().Add(time.Hour))
 
-	statuses := []string{"delivered", "read", "ttl_expired", "rejected", "undelivered", "invalid_number", "opted_out",
-		"invalid_session", "internal_error", "invalid_content", "warmup_blocked", "tier_limit", "invalid_parameter"}
 	missing := statuses
 	for time.Since(start) < 60*time.Second && len(missing) > 0 {
 		time.Sleep(2 * time.Second)
@@ -55,13 +86,42 @@ func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 	} else {
 		t.Logf("every status present after %v", time.Since(start).Round(time.Second))
 	}
-	if n := reportTotal(t, addr, state.AdminToken, "direction=mo"); n == 0 {
-		t.Error("the demo has no inbound messages")
+	// The history fills in from its first days: messages 80 days ago
+	// within a minute too.
+	end := state.HistoryEnd
+	old := span(end.AddDate(0, 0, -81), end.AddDate(0, 0, -79))
+	n := reportTotal(t, addr, state.AdminToken, old)
+	for ; n < 500 && time.Since(start) < 60*time.Second; n = reportTotal(t, addr, state.AdminToken, old) {
+		time.Sleep(time.Second)
+	}
+	if n < 500 {
+		t.Errorf("%d messages 80 days ago after %v, want the history's two days of them", n, time.Since(start).Round(time.Second))
+	} else {
+		t.Logf("messages of 80 days ago after %v", time.Since(start).Round(time.Second))
+	}
+	// Live traffic, after the history, shows every status by itself.
+	missing = statuses
+	for time.Since(start) < 2*time.Minute && len(missing) > 0 {
+		var still []string
+		for _, st := range missing {
+			if reportTotal(t, addr, state.AdminToken, live+"&status="+st) == 0 {
+				still = append(still, st)
+			}
+		}
+		if missing = still; len(missing) > 0 {
+			time.Sleep(2 * time.Second)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("after %v live traffic has no message in status %v", time.Since(start).Round(time.Second), missing)
+	}
+	if n := reportTotal(t, addr, state.AdminToken, live+"&direction=mo"); n == 0 {
+		t.Error("the demo's live traffic has no inbound messages")
 	}
 	// Free text outside the window on Varejo Centro goes out as its
 	// fallback template, which shows the template's text.
 	fallbacks, refused := 0, 0
-	for _, m := range reportRows(t, addr, state.AdminToken, "content_type=template&limit=1000") {
+	for _, m := range reportRows(t, addr, state.AdminToken, live+"&content_type=template&limit=1000") {
 		if strings.HasPrefix(m.Text, "Olá! Recebemos sua mensagem") {
 			fallbacks++
 			if m.Status == "invalid_content" && m.ErrorCode == 0 { // refused by ticks, not by (simulated) Meta
@@ -90,7 +150,10 @@ func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 	// The second start with an admin token of the user's own: the demo
 	// accepts it, as `ticks serve` would, and its own token still works.
 	const userToken = "tk_chosen_by_the_user_0123456789"
-	cmd = startDemo(t, bin, addr, dir, "TICKS_ADMIN_TOKEN="+userToken)
+	cmd, banner = startDemo(t, bin, addr, dir, "TICKS_ADMIN_TOKEN="+userToken)
+	if !strings.Contains(banner, "History") {
+		t.Errorf("the second start's banner says nothing of the history:\n%s", banner)
+	}
 	defer func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() }()
 	if after := reportTotal(t, addr, state.AdminToken, ""); after < before {
 		t.Errorf("restart lost data: %d messages before, %d after", before, after)
@@ -112,7 +175,9 @@ func TestDemoShowsEveryStatusWithinAMinute(t *testing.T) {
 	}
 }
 
-func startDemo(t *testing.T, bin, addr, dir string, env ...string) *exec.Cmd {
+// startDemo starts the demo and returns once it printed its banner, with
+// the banner.
+func startDemo(t *testing.T, bin, addr, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "demo", "-addr", addr, "-data-dir", dir, "-rate", "20")
 	cmd.Env = append(append(os.Environ(), "TICKS_LOG_LEVEL=warn"), env...)
@@ -121,24 +186,69 @@ func startDemo(t *testing.T, bin, addr, dir string, env ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	banner := make(chan bool, 1)
+	banner := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		found := false
+		var lines []string
 		for sc.Scan() {
-			if !found && strings.Contains(sc.Text(), "API token") {
-				found = true
-				banner <- true
+			if lines = append(lines, sc.Text()); strings.Contains(sc.Text(), "Traffic:") {
+				banner <- strings.Join(lines, "\n")
+				break
 			}
+		}
+		for sc.Scan() {
 		}
 	}()
 	select {
-	case <-banner:
+	case b := <-banner:
+		return cmd, b
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("the demo printed no banner within 30s")
 	}
-	return cmd
+	return nil, ""
+}
+
+// TestDemoHistoryResumesAfterKill kills the demo (kill -9) while it writes
+// its history, and checks the next start completes it: every message of
+// the history once, as many as the history says it holds.
+func TestDemoHistoryResumesAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo twice")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cmd, _ := startDemo(t, bin, addr, dir)
+	state := readState(t, dir)
+	end := state.HistoryEnd
+	// Once the older part has begun (messages 80 days ago), kill.
+	old := span(end.AddDate(0, 0, -81), end.AddDate(0, 0, -79))
+	deadline := time.Now().Add(time.Minute)
+	for reportTotal(t, addr, state.AdminToken, old) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if state = readState(t, dir); state.HistoryDone {
+		t.Fatal("the history was done before the kill; the test proves nothing")
+	}
+
+	cmd, _ = startDemo(t, bin, addr, dir)
+	defer func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() }()
+	deadline = time.Now().Add(3 * time.Minute)
+	for !state.HistoryDone && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		state = readState(t, dir)
+	}
+	if !state.HistoryDone {
+		t.Fatal("the history was not completed within 3 minutes of the restart")
+	}
+	all := span(end.AddDate(0, 0, -90), end)
+	mt, mo := reportTotal(t, addr, state.AdminToken, all), reportTotal(t, addr, state.AdminToken, all+"&direction=mo")
+	if mt != state.HistoryMT || mo != state.HistoryMO || mt < 100_000 {
+		t.Errorf("the history holds %d MT and %d MO messages; it says it wrote %d and %d", mt, mo, state.HistoryMT, state.HistoryMO)
+	}
 }
 
 type reportRow struct {

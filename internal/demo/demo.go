@@ -1,7 +1,8 @@
 // Package demo is what `ticks demo` shows a new user: an organization with
 // subaccounts, numbers, users, tokens and contacts, created once through
-// the same services as the API, then continuous traffic sent through the
-// real pipeline to the simulator, which answers as WhatsApp would.
+// the same services as the API; 90 days of its past traffic, written once
+// in the background; then continuous traffic sent through the real
+// pipeline to the simulator, which answers as WhatsApp would.
 package demo
 
 import (
@@ -13,6 +14,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ticksapp/ticks/internal/simulator"
 )
@@ -27,6 +29,14 @@ type State struct {
 	APIToken    string `json:"api_token"` // a supervisor token of the first subaccount
 	Seeded      bool   `json:"seeded"`
 	SimulatorID uint64 `json:"simulator_seed"`
+	// HistoryEnd is when the demo first started: its history ends there
+	// and live traffic begins. Zero for a demo seeded before it had one.
+	HistoryEnd time.Time `json:"history_end,omitzero"`
+	// HistoryDone is set once the whole history is written, with how many
+	// messages it holds.
+	HistoryDone bool `json:"history_done,omitempty"`
+	HistoryMT   int  `json:"history_mt,omitempty"`
+	HistoryMO   int  `json:"history_mo,omitempty"`
 	// Runs counts the demo's starts: each gives the simulator a run of its
 	// own, so a resumed demo does not make the wamids of an earlier run.
 	Runs uint64 `json:"runs"`
@@ -95,7 +105,12 @@ func Phone(i int) string { return fmt.Sprintf("+55119%08d", 80000000+i) }
 var firstNames = []string{"Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João", "Larissa", "Marcos"}
 var lastNames = []string{"Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa", "Ferreira", "Almeida", "Conceição"}
 
-// Name is the name of the demo's contact i.
+// Name is the name of the demo's contact i: a first name and one family
+// name, two beyond the first 120 contacts.
 func Name(i int) string {
-	return firstNames[i%len(firstNames)] + " " + lastNames[(i/len(firstNames))%len(lastNames)]
+	n := firstNames[i%len(firstNames)] + " " + lastNames[(i/len(firstNames))%len(lastNames)]
+	if k := len(firstNames) * len(lastNames); i >= k {
+		n += " " + lastNames[(i/k+3)%len(lastNames)]
+	}
+	return n
 }

@@ -14,9 +14,11 @@ import (
 
 // Seed creates the demo organization once, through the services an admin
 // would use: two subaccounts, three numbers (one with a fallback template,
-// one warming up) and their templates, synced from the simulator, an admin, a supervisor and a viewer with state's
-// password, a supervisor API token (kept in state) and the contacts, a few
-// of whom opted out.
+// one warming up) and their templates, synced from the simulator; an
+// admin, a supervisor, a viewer and an agent of each subaccount with
+// state's password; a supervisor API token (kept in state) and the token
+// of Loja Online's store integration; and the contacts, a few of whom
+// opted out.
 func Seed(ctx context.Context, svc server.Services, state *State) error {
 	admin := access.System()
 	var subs []*domain.Subaccount
@@ -63,6 +65,8 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 		{Email: "admin@ticks.local", Name: "Administradora", Role: domain.RoleAdmin},
 		{Email: "supervisor@ticks.local", Name: "Supervisor Centro", Role: domain.RoleSupervisor, Subaccounts: []int64{centro}},
 		{Email: "viewer@ticks.local", Name: "Analista Online", Role: domain.RoleViewer, Subaccounts: []int64{online}, Lang: "en"},
+		{Email: "atendimento.centro@ticks.local", Name: "Beatriz Atendimento", Role: domain.RoleAgent, Subaccounts: []int64{centro}},
+		{Email: "atendimento.online@ticks.local", Name: "Caio Atendimento", Role: domain.RoleAgent, Subaccounts: []int64{online}},
 	}
 	for _, in := range users {
 		in.Password = state.Password
@@ -75,6 +79,12 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 		return err
 	}
 	state.APIToken = tok.Token
+	// The store's integration sends order updates and codes; its secret
+	// lives in the integration, not here.
+	if _, err := svc.Access.CreateToken(ctx, admin, access.TokenInput{Name: integrationToken, Role: domain.RoleSupervisor,
+		SubaccountID: online}); err != nil {
+		return err
+	}
 	for _, sa := range []int64{centro, online} {
 		list := make([]contacts.Input, Contacts)
 		for i := range list {
@@ -100,3 +110,6 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// integrationToken names Loja Online's API token.
+const integrationToken = "integracao-loja"
