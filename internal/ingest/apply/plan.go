@@ -110,10 +110,13 @@ type Message struct {
 	New   bool // created by the plan from a status of a message ticks did not send
 	Moved bool // At or TemplateCategory changed: the store writes them too
 
-	inbound bool      // inserted by the plan from an inbound message
-	changed bool      // listed in Plan.Messages
-	visited bool      // seen by a status event: before is set
-	before  RollupKey // where the row is counted, as preloaded
+	inbound bool // inserted by the plan from an inbound message
+	changed bool // listed in Plan.Messages
+	visited bool // seen by a status event: the fields below are set
+	// As preloaded: where the row is counted, its time and category.
+	before         RollupKey
+	storedAt       time.Time
+	storedCategory string
 }
 
 // Counted reports whether Plan.Rollup counts the changes of m: those of the
@@ -331,6 +334,13 @@ func (r Rules) Plan(items []Webhook, pre *Preload) (*Plan, error) {
 		}
 	}
 	for _, m := range p.plan.Messages {
+		// Compared with the row as preloaded (zero for a new row), not
+		// after each event, so that a category that changed and changed
+		// back is no move.
+		if m.Origin == "webhook" && !m.inbound && (!m.At.Equal(m.storedAt) || m.TemplateCategory != m.storedCategory) {
+			m.Moved = true
+			p.touch(TimelineKey{m.ChannelID, m.ContactID}, m.At)
+		}
 		if m.Counted() {
 			if after := m.rollupKey(false); after != m.before {
 				p.plan.Rollup[m.before]--
@@ -505,7 +515,7 @@ func (p *planner) status(e *domain.StatusEvent) (bool, error) {
 		p.plan.Stats.StubsCreated++
 	case !m.visited && m.Counted():
 		m.visited = true
-		m.before = m.rollupKey(true)
+		m.before, m.storedAt, m.storedCategory = m.rollupKey(true), m.At, m.TemplateCategory
 		if m.Origin == "webhook" {
 			m.Progress.FirstAt = m.At
 		}
@@ -526,15 +536,12 @@ func (p *planner) status(e *domain.StatusEvent) (bool, error) {
 	m.changed = true
 	if m.Origin == "webhook" && !m.inbound {
 		// A message seen only through webhooks happened when its first
-		// status says, and its category is the one Meta priced it in.
+		// status says, and its category is the one Meta priced it in. Plan
+		// marks it Moved, and its timeline to derive again, at the end.
 		if m.At.IsZero() || m.Progress.FirstAt.Before(m.At) {
-			m.At, m.Moved = m.Progress.FirstAt, true
-			p.touch(TimelineKey{m.ChannelID, m.ContactID}, m.At)
+			m.At = m.Progress.FirstAt
 		}
-		if c := domain.TemplateCategoryOf(m.Progress.Pricing.Category); c != m.TemplateCategory {
-			m.TemplateCategory, m.Moved = c, true
-			p.touch(TimelineKey{m.ChannelID, m.ContactID}, m.At)
-		}
+		m.TemplateCategory = domain.TemplateCategoryOf(m.Progress.Pricing.Category)
 	}
 	return true, nil
 }
