@@ -110,7 +110,10 @@ type Message struct {
 	New   bool // created by the plan from a status of a message ticks did not send
 	Moved bool // At or TemplateCategory changed: the store writes them too
 
-	inbound bool // inserted by the plan from an inbound message
+	// inbound marks a row the plan inserts from an inbound message. Meta
+	// sends statuses only of the business's messages; one naming such a row
+	// changes its state but neither moves it nor counts it in the rollup.
+	inbound bool
 	changed bool // listed in Plan.Messages
 	visited bool // seen by a status event: the fields below are set
 	// As preloaded: where the row is counted, its time and category.
@@ -304,15 +307,14 @@ type planner struct {
 
 func newPlanner(r *Rules, pre *Preload) *planner {
 	plan := &Plan{Rollup: map[RollupKey]int64{}, Timelines: map[TimelineKey]time.Time{}, optOuts: map[int64]int{}}
-	msgs := pre.Messages
-	if msgs == nil {
-		msgs = map[string]*Message{}
+	if pre.Messages == nil {
+		pre.Messages = map[string]*Message{}
 	}
 	channels := make(map[string]Channel, len(pre.Channels))
 	for k, v := range pre.Channels {
 		channels[k] = v
 	}
-	return &planner{rules: r, plan: plan, msgs: msgs, channels: channels, wabas: pre.WABAs,
+	return &planner{rules: r, plan: plan, msgs: pre.Messages, channels: channels, wabas: pre.WABAs,
 		contacts: newContacts(pre.Contacts, plan)}
 }
 
