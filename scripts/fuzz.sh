@@ -23,6 +23,7 @@ FuzzCheckPassword     ./internal/secret    100000   800000
 FuzzNeutralizeFormula ./internal/export    150000   800000
 FuzzNormalize         ./internal/phone     100000   400000
 FuzzFromWAID          ./internal/phone     100000   600000
+FuzzPlanInAnyOrder    ./internal/ingest/apply  3000    30000
 "
 
 listed=$(echo "$targets" | awk 'NF {print $2 "/" $1}' | sort)

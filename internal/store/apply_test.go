@@ -146,3 +146,47 @@ func TestStatusOfAnInboundMessageInTheSameBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplyInheritsTheCampaignItAnswers: an inbound reply takes the
+// campaign and sending user of the message it answers, whether that message
+// was sent earlier or created earlier in the same batch; a reply to a
+// message ticks never saw takes none.
+func TestReplyInheritsTheCampaignItAnswers(t *testing.T) {
+	fx := newReportFixture(t)
+	ctx := context.Background()
+	m := fx.send(t, 0, base, "template", 7, 3, "", "")
+	c := fx.contacts[0]
+	if err := fx.st.MarkAccepted(ctx, m.ID, "wamid.CAMPAIGN", c.Phone[1:]); err != nil {
+		t.Fatal(err)
+	}
+	reply := func(wamid, context string, at time.Time) domain.InboundMessage {
+		return domain.InboundMessage{Recipient: recipientOf(fx.ch1), WAMID: wamid, FromWAID: c.Phone[1:], Timestamp: at,
+			Type: "text", Text: "quero", ContextWAMID: context}
+	}
+	fx.apply(t, &domain.WebhookBatch{
+		Statuses: []domain.StatusEvent{statusOf(fx.ch1, "wamid.OTHER", c.Phone[1:], domain.StateSent, base.Add(time.Minute))},
+		Messages: []domain.InboundMessage{reply("wamid.R1", "wamid.CAMPAIGN", base.Add(time.Hour)),
+			reply("wamid.R2", "wamid.R1", base.Add(2*time.Hour)), reply("wamid.R3", "wamid.UNKNOWN", base.Add(3*time.Hour)),
+			reply("wamid.R4", "wamid.OTHER", base.Add(4*time.Hour))},
+	})
+	for _, tc := range []struct {
+		wamid            string
+		campaign, sender int64
+	}{{"wamid.R1", 7, 3}, {"wamid.R2", 7, 3}, {"wamid.R3", 0, 0}, {"wamid.R4", 0, 0}} {
+		got, err := fx.st.MessageByWAMID(ctx, tc.wamid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var campaign, sender int64
+		if got.CampaignID != nil {
+			campaign = *got.CampaignID
+		}
+		if got.SenderUserID != nil {
+			sender = *got.SenderUserID
+		}
+		if campaign != tc.campaign || sender != tc.sender {
+			t.Errorf("%s: campaign %d sender %d, want %d %d", tc.wamid, campaign, sender, tc.campaign, tc.sender)
+		}
+	}
+	checkRollup(t, fx.st, "replies")
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/ticksapp/ticks/internal/ingest/apply"
 )
 
 // ConversationDrift derives every contact's timeline again from its first
@@ -21,11 +23,11 @@ func (s *Store) ConversationDrift(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("conversation drift: %w", err)
 	}
-	var keys []timelineKey
-	from := map[timelineKey]time.Time{}
+	var keys []apply.TimelineKey
+	from := map[apply.TimelineKey]time.Time{}
 	for rows.Next() {
-		var k timelineKey
-		if err := rows.Scan(&k.contactID, &k.channelID); err != nil {
+		var k apply.TimelineKey
+		if err := rows.Scan(&k.ContactID, &k.ChannelID); err != nil {
 			rows.Close()
 			return 0, err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/ingest/apply"
 )
 
 // MessageByIdempotencyKey returns the message a subaccount created with
@@ -78,18 +79,18 @@ func (s *Store) InsertOutboundOnce(ctx context.Context, m *domain.Message, idemp
 // rederiveTx re-derives one contact's timeline on one channel from at and
 // copies the result for m (when not nil) onto it.
 func (s *Store) rederiveTx(ctx context.Context, tx *sql.Tx, channelID, contactID int64, at time.Time, m *domain.Message) error {
-	k := timelineKey{channelID, contactID}
-	u, err := s.deriveTimelines(ctx, tx, []timelineKey{k}, map[timelineKey]time.Time{k: at})
+	k := apply.TimelineKey{ChannelID: channelID, ContactID: contactID}
+	u, err := s.deriveTimelines(ctx, tx, []apply.TimelineKey{k}, map[apply.TimelineKey]time.Time{k: at})
 	if err != nil {
 		return fmt.Errorf("derive conversations: %w", err)
 	}
 	for _, a := range u {
-		if m != nil && a.id == m.ID {
-			m.WithSession, m.ConversationID = a.withSession, a.convID
-			m.ConversationType, m.ConversationCategory = domain.ConversationType(a.convType), a.convCat
+		if m != nil && a.ID == m.ID {
+			m.WithSession, m.ConversationID = a.WithSession, a.ConversationID
+			m.ConversationType, m.ConversationCategory = domain.ConversationType(a.ConversationType), a.ConversationCategory
 			m.ConversationExpires = nil
-			if a.convExp != 0 {
-				t := fromMS(a.convExp)
+			if a.ConversationExpires != 0 {
+				t := fromMS(a.ConversationExpires)
 				m.ConversationExpires = &t
 			}
 		}
