@@ -34,9 +34,9 @@ func (s *Store) SetAside(ctx context.Context, inboxID int64, cause error) error 
 		}
 		payload, _ := json.Marshal(map[string]any{"inbox_id": inboxID, "error": detail})
 		h := sha256.Sum256(payload)
-		_, err := s.txExec(ctx, tx, `INSERT INTO webhook_events
+		_, err := s.stmtExec(ctx, tx, `INSERT INTO webhook_events
 			(id, subaccount_id, channel_id, field, event, detail, payload, hash, at)
-			VALUES (?, ?, NULL, 'ingest_error', 'set_aside', ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+			VALUES ($1, $2, NULL, 'ingest_error', 'set_aside', $3, $4, $5, $6) ON CONFLICT (hash) DO NOTHING`,
 			s.NewID(), domain.UnassignedSubaccountID, detail, string(payload), hex.EncodeToString(h[:]), ms(s.Now()))
 		if err != nil {
 			return fmt.Errorf("set aside inbox %d: %w", inboxID, err)
@@ -53,16 +53,13 @@ func (s *Store) SetAside(ctx context.Context, inboxID int64, cause error) error 
 // The rules are package apply's: the transaction preloads the rows they
 // need, apply.Rules.Plan says what to write, and the transaction writes it.
 //
-// On PostgreSQL the transaction does not wait for its disk sync: what it
-// writes derives from inbox rows that are already durable, and the cursor
-// is in the same transaction, so a crash that loses it leaves the cursor
-// before those rows and they are applied again. (This machine's syncs take
-// 20 ms to 1 s; the processor would spend most of its time waiting.)
+// On PostgreSQL the transaction does not wait for its disk sync
+// (postgresDialect.applyBegin says why).
 func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor int64) (ApplyStats, error) {
 	var st ApplyStats
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		for _, q := range s.sqlDialect.applyBegin() {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("apply: %w", err)
 			}
 		}
@@ -144,7 +141,7 @@ func (a *applier) write(plan *apply.Plan) error {
 	if err := a.flush(plan.Messages); err != nil {
 		return err
 	}
-	if a.s.dialect == SQLite {
+	if a.s.sqlDialect.appliesRollup() {
 		if err := a.writeRollup(plan.Rollup); err != nil {
 			return err
 		}
@@ -157,7 +154,7 @@ func (a *applier) write(plan *apply.Plan) error {
 func (a *applier) preloadChannels(pnids, wabas []string, pre *apply.Preload) error {
 	for _, id := range pnids {
 		var c apply.Channel
-		err := a.s.txQueryRow(a.ctx, a.tx, (`SELECT id, subaccount_id FROM channels WHERE phone_number_id = ?`),
+		err := a.s.stmtQueryRow(a.ctx, a.tx, (`SELECT id, subaccount_id FROM channels WHERE phone_number_id = $1`),
 			id).Scan(&c.ID, &c.SubaccountID)
 		switch {
 		case err == nil:
@@ -168,7 +165,7 @@ func (a *applier) preloadChannels(pnids, wabas []string, pre *apply.Preload) err
 	}
 	for _, id := range wabas {
 		var sa int64
-		err := a.s.txQueryRow(a.ctx, a.tx, (`SELECT subaccount_id FROM channels WHERE waba_id = ?
+		err := a.s.stmtQueryRow(a.ctx, a.tx, (`SELECT subaccount_id FROM channels WHERE waba_id = $1
 			ORDER BY subaccount_id = 1, id LIMIT 1`), id).Scan(&sa)
 		switch {
 		case err == nil:
@@ -184,9 +181,9 @@ func (a *applier) preloadChannels(pnids, wabas []string, pre *apply.Preload) err
 func (a *applier) createChannels(list []apply.NewChannel) error {
 	for i := range list {
 		c := &list[i]
-		err := a.s.txQueryRow(a.ctx, a.tx, (`INSERT INTO channels
+		err := a.s.stmtQueryRow(a.ctx, a.tx, (`INSERT INTO channels
 			(subaccount_id, name, waba_id, phone_number_id, display_phone, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`),
 			c.SubaccountID, c.Name, c.WABAID, c.PhoneNumberID, c.DisplayPhone, ms(a.s.Now())).Scan(&c.ID)
 		if err != nil {
 			return fmt.Errorf("resolve channel %s: %w", c.PhoneNumberID, err)
@@ -210,7 +207,7 @@ func (a *applier) preloadContacts(lookups []apply.ContactLookup, pre *apply.Prel
 
 func (a *applier) lookupContacts(subaccountID int64, column string, values []string, pre *apply.Preload) error {
 	query := `SELECT id, COALESCE(phone_key, ''), COALESCE(user_id, ''), wa_id FROM contacts
-		WHERE subaccount_id = ? AND ` + column + ` IN (` + placeholders(preloadChunk) + `)`
+		WHERE subaccount_id = ` + a.s.params(1, 1) + ` AND ` + column + ` IN (` + a.s.params(2, preloadChunk) + `)`
 	args := make([]any, preloadChunk+1)
 	args[0] = subaccountID
 	for start := 0; start < len(values); start += preloadChunk {
@@ -218,7 +215,7 @@ func (a *applier) lookupContacts(subaccountID int64, column string, values []str
 		for i := range preloadChunk {
 			args[i+1] = part[min(i, len(part)-1)]
 		}
-		rows, err := a.s.txQuery(a.ctx, a.tx, query, args...)
+		rows, err := a.s.stmtQuery(a.ctx, a.tx, query, args...)
 		if err != nil {
 			return fmt.Errorf("preload contacts: %w", err)
 		}
@@ -257,7 +254,6 @@ func (a *applier) createContacts(list []apply.NewContact) error {
 			index[key{c.SubaccountID, true, c.UserID}] = i
 		}
 	}
-	const row = `(?, ?, ?, ?, ?, ?, ?)`
 	now := ms(a.s.Now())
 	for start := 0; start < len(list); start += upsertChunk {
 		part := list[start:min(start+upsertChunk, len(list))]
@@ -265,9 +261,9 @@ func (a *applier) createContacts(list []apply.NewContact) error {
 		for _, c := range part {
 			args = append(args, c.SubaccountID, c.Phone, nullStr(c.PhoneKey), c.WAID, nullStr(c.UserID), c.Name, now)
 		}
-		rows, err := a.s.txQuery(a.ctx, a.tx, `INSERT INTO contacts
+		rows, err := a.s.stmtQuery(a.ctx, a.tx, `INSERT INTO contacts
 			(subaccount_id, phone, phone_key, wa_id, user_id, name, created_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",")+
+			a.s.valuesRows(len(part), 7, func(p string) string { return p })+
 			` RETURNING id, subaccount_id, COALESCE(phone_key, ''), COALESCE(user_id, '')`, args...)
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
@@ -303,12 +299,12 @@ func (a *applier) createContacts(list []apply.NewContact) error {
 // learnContactIDs sets the ids known contacts were missing.
 func (a *applier) learnContactIDs(list []apply.ContactIDs) error {
 	for _, c := range list {
-		_, err := a.s.txExec(a.ctx, a.tx, `UPDATE contacts SET
-			user_id = COALESCE(user_id, ?),
-			wa_id = CASE WHEN wa_id = '' THEN ? ELSE wa_id END,
-			phone = CASE WHEN phone = '' THEN ? ELSE phone END,
-			phone_key = CASE WHEN phone_key IS NULL OR phone_key LIKE 'wa:%' THEN COALESCE(?, phone_key) ELSE phone_key END
-			WHERE id = ?`, nullStr(c.UserID), c.WAID, c.Phone, nullStr(c.PhoneKey), c.ContactID)
+		_, err := a.s.stmtExec(a.ctx, a.tx, `UPDATE contacts SET
+			user_id = COALESCE(user_id, $1),
+			wa_id = CASE WHEN wa_id = '' THEN $2 ELSE wa_id END,
+			phone = CASE WHEN phone = '' THEN $3 ELSE phone END,
+			phone_key = CASE WHEN phone_key IS NULL OR phone_key LIKE 'wa:%' THEN COALESCE($4, phone_key) ELSE phone_key END
+			WHERE id = $5`, nullStr(c.UserID), c.WAID, c.Phone, nullStr(c.PhoneKey), c.ContactID)
 		if err != nil {
 			return fmt.Errorf("update contact ids: %w", err)
 		}
@@ -329,7 +325,7 @@ const preloadChunk = 64
 // preload loads the rows of every wamid in one batch with a few IN
 // queries, instead of one query per event.
 func (a *applier) preload(wamids []string, msgs map[string]*apply.Message) error {
-	query := `SELECT wamid, ` + msgColumns + ` FROM messages WHERE wamid IN (` + placeholders(preloadChunk) + `)`
+	query := `SELECT wamid, ` + msgColumns + ` FROM messages WHERE wamid IN (` + a.s.params(1, preloadChunk) + `)`
 	args := make([]any, preloadChunk)
 	for start := 0; start < len(wamids); start += preloadChunk {
 		part := wamids[start:min(start+preloadChunk, len(wamids))]
@@ -358,7 +354,7 @@ func (a *applier) preloadChunk(query string, args []any, msgs map[string]*apply.
 			return nil
 		})
 	}
-	rows, err := a.s.txQuery(a.ctx, a.tx, query, args...)
+	rows, err := a.s.stmtQuery(a.ctx, a.tx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -487,16 +483,29 @@ const upsertStatus = ` ON CONFLICT (id) DO UPDATE SET rollup_gen = messages.roll
 const upsertMoved = upsertStatus + `, at = excluded.at,
 	template_category = CASE WHEN messages.origin = 'webhook' THEN excluded.template_category ELSE messages.template_category END`
 
-var upsertRow = "(" + placeholders(strings.Count(upsertColumns, ",")+1) + ")"
+// upsertWidth is the number of upsertColumns.
+var upsertWidth = strings.Count(upsertColumns, ",") + 1
 
-// upsertStatusRow is a row of the status-only upsert. Its rows exist (read
-// by the preload under the write lock, or written earlier in the
-// transaction), so only the id (the conflict target), what the update sets
-// (the status columns and rollup_gen) and the wamid are bound; the other
-// columns, which the insert attempt needs and the update leaves alone, are
-// constants. Binding a
-// value through the driver costs about as much as SQLite's update of it.
-var upsertStatusRow = "(?, 0, 0, 'mt', ?, '', 0, '', '', '', '', " + placeholders(14) + ", 0, " + placeholders(4) + ", 0, '', ?)"
+// upsertStatusRow is a row of the status-only upsert, its parameters
+// named by p. Its rows exist (read by the preload under the write lock, or
+// written earlier in the transaction), so only the id (the conflict
+// target), what the update sets (the status columns and rollup_gen) and the
+// wamid are bound; the other columns, which the insert attempt needs and
+// the update leaves alone, are constants. Binding a value through the
+// driver costs about as much as SQLite's update of it.
+func upsertStatusRow(p func() string) string {
+	ps := func(n int) string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = p()
+		}
+		return strings.Join(out, ", ")
+	}
+	return "(" + p() + ", 0, 0, 'mt', " + p() + ", '', 0, '', '', '', '', " + ps(14) + ", 0, " + ps(4) + ", 0, '', " + p() + ")"
+}
+
+// upsertStatusWidth is the parameters of an upsertStatusRow.
+const upsertStatusWidth = 21
 
 // flush writes the messages changed by status events, new and existing
 // alike, with multi-row upserts: those a status moved in time, then the
@@ -516,13 +525,12 @@ func (a *applier) flush(msgs []*apply.Message) error {
 		if *n == 0 {
 			return nil
 		}
-		row := upsertRow
+		values := a.s.valuesRows(*n, upsertWidth, func(p string) string { return p })
 		if update == upsertStatus {
-			row = upsertStatusRow
+			values = a.s.rowsOf(*n, upsertStatusRow)
 		}
-		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(row+",", *n), ",") + update
-		if _, err := a.s.txExec(a.ctx, a.tx, query, (*rows)...); err != nil {
+		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` + values + update
+		if _, err := a.s.stmtExec(a.ctx, a.tx, query, (*rows)...); err != nil {
 			return fmt.Errorf("write messages: %w", err)
 		}
 		*rows, *n = (*rows)[:0], 0
@@ -542,7 +550,7 @@ func (a *applier) flush(msgs []*apply.Message) error {
 			billable = *p.Pricing.Billable
 		}
 		gen := 0
-		if a.s.dialect == SQLite && m.Counted() {
+		if a.s.sqlDialect.appliesRollup() && m.Counted() {
 			gen = 1
 		}
 		if update == upsertStatus {
@@ -594,7 +602,7 @@ func (a *applier) writeRollup(moves map[apply.RollupKey]int64) error {
 	}
 	for l, t := range rollupTables {
 		cols := strings.Count(t.key, ",") + 2
-		query := `INSERT INTO ` + t.name + ` (` + t.key + `, n) VALUES (` + placeholders(cols) + `)
+		query := `INSERT INTO ` + t.name + ` (` + t.key + `, n) VALUES (` + a.s.params(1, cols) + `)
 			ON CONFLICT (` + t.key + `) DO UPDATE SET n = ` + t.name + `.n + excluded.n`
 		for k, n := range levels[l] {
 			if n == 0 {
@@ -607,7 +615,7 @@ func (a *applier) writeRollup(moves map[apply.RollupKey]int64) error {
 			if rollupLevel(l) == levelAttributed {
 				args = append(args, k.CampaignID, k.SenderUserID)
 			}
-			if _, err := a.s.txExec(a.ctx, a.tx, query, append(args, n)...); err != nil {
+			if _, err := a.s.stmtExec(a.ctx, a.tx, query, append(args, n)...); err != nil {
 				return fmt.Errorf("count in %s: %w", t.name, err)
 			}
 		}
@@ -620,11 +628,11 @@ func (a *applier) writeRollup(moves map[apply.RollupKey]int64) error {
 func (a *applier) inbound(in *apply.Inbound) error {
 	m := in.Message
 	m.ID = a.s.NewID()
-	_, err := a.s.txExec(a.ctx, a.tx, (`INSERT INTO messages
+	_, err := a.s.stmtExec(a.ctx, a.tx, (`INSERT INTO messages
 		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 		 campaign_id, sender_user_id, bot_id, content_type, text, state, state_rank, status,
 		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at)
-		VALUES (?, ?, ?, 'mo', ?, 'webhook', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', -1, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		VALUES ($1, $2, $3, 'mo', $4, 'webhook', $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', -1, 'received', $14, $15, $16, $17, $18, $19, $20, $21, $22)`),
 		m.ID, m.SubaccountID, m.ChannelID, m.WAMID, m.ContactID, m.Phone, m.WAID, m.UserID,
 		nullInt(m.CampaignID), nullInt(m.SenderUserID), nullInt(m.BotID), m.ContentType, in.Text, ms(m.At),
 		in.ContextWAMID, in.ButtonPayload, nullStr(in.Referral), nullStr(in.Content),
@@ -636,10 +644,10 @@ func (a *applier) inbound(in *apply.Inbound) error {
 		return nil
 	}
 	at := ms(m.At)
-	_, err = a.s.txExec(a.ctx, a.tx, (`UPDATE contacts SET
-		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ? THEN ? ELSE last_inbound_at END,
-		name = CASE WHEN ? <> '' AND (last_inbound_at IS NULL OR last_inbound_at <= ?) THEN ? ELSE name END
-		WHERE id = ?`), at, at, in.ProfileName, at, in.ProfileName, m.ContactID)
+	_, err = a.s.stmtExec(a.ctx, a.tx, (`UPDATE contacts SET
+		last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $1 THEN $2 ELSE last_inbound_at END,
+		name = CASE WHEN $3 <> '' AND (last_inbound_at IS NULL OR last_inbound_at <= $4) THEN $5 ELSE name END
+		WHERE id = $6`), at, at, in.ProfileName, at, in.ProfileName, m.ContactID)
 	if err != nil {
 		return fmt.Errorf("update contact %d: %w", m.ContactID, err)
 	}
@@ -651,8 +659,8 @@ func (a *applier) inbound(in *apply.Inbound) error {
 // not matter.
 func (a *applier) optOut(o apply.OptOut) error {
 	at := ms(o.At)
-	_, err := a.s.txExec(a.ctx, a.tx, `UPDATE contacts SET opted_out = ?, preference_at = ?
-		WHERE id = ? AND (preference_at < ? OR (preference_at = ? AND ?))`,
+	_, err := a.s.stmtExec(a.ctx, a.tx, `UPDATE contacts SET opted_out = $1, preference_at = $2
+		WHERE id = $3 AND (preference_at < $4 OR (preference_at = $5 AND $6))`,
 		o.Stop, at, o.ContactID, at, at, o.Stop)
 	if err != nil {
 		return fmt.Errorf("update preference: %w", err)
@@ -663,9 +671,9 @@ func (a *applier) optOut(o apply.OptOut) error {
 // template stores a template's status, quality or category, each only if
 // at least as recent as the stored one.
 func (a *applier) template(u *apply.TemplateUpdate) error {
-	_, err := a.s.txExec(a.ctx, a.tx, (`INSERT INTO templates
+	_, err := a.s.stmtExec(a.ctx, a.tx, (`INSERT INTO templates
 		(subaccount_id, waba_id, meta_id, name, language, category, status, quality, reason, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (waba_id, name, language) DO UPDATE SET
 		  meta_id = CASE WHEN excluded.meta_id <> '' THEN excluded.meta_id ELSE templates.meta_id END,
 		  status = CASE WHEN excluded.status <> '' AND excluded.updated_at >= templates.updated_at THEN excluded.status ELSE templates.status END,
@@ -683,19 +691,19 @@ func (a *applier) template(u *apply.TemplateUpdate) error {
 // channelUpdate stores a channel's tier or quality, if at least as recent
 // as the stored ones.
 func (a *applier) channelUpdate(u *apply.ChannelUpdate) error {
-	where, arg := `waba_id = ?`, any(u.WABAID)
+	where, arg := `waba_id = $6`, any(u.WABAID)
 	switch {
 	case u.ChannelID != 0:
-		where, arg = `id = ?`, u.ChannelID
+		where, arg = `id = $6`, u.ChannelID
 	case u.DisplayPhone != "":
-		where, arg = `display_phone = ?`, u.DisplayPhone
+		where, arg = `display_phone = $6`, u.DisplayPhone
 	}
 	at := ms(u.At)
-	_, err := a.s.txExec(a.ctx, a.tx, (`UPDATE channels SET
-		tier = CASE WHEN ? <> '' THEN ? ELSE tier END,
-		quality = CASE WHEN ? <> '' THEN ? ELSE quality END,
-		account_at = ?
-		WHERE ` + where + ` AND account_at <= ?`), u.Tier, u.Tier, u.Quality, u.Quality, at, arg, at)
+	_, err := a.s.stmtExec(a.ctx, a.tx, (`UPDATE channels SET
+		tier = CASE WHEN $1 <> '' THEN $2 ELSE tier END,
+		quality = CASE WHEN $3 <> '' THEN $4 ELSE quality END,
+		account_at = $5
+		WHERE ` + where + ` AND account_at <= $7`), u.Tier, u.Tier, u.Quality, u.Quality, at, arg, at)
 	if err != nil {
 		return fmt.Errorf("update channel tier: %w", err)
 	}
@@ -709,9 +717,9 @@ func (a *applier) event(e *apply.Event) error {
 	if e.ChannelID != 0 {
 		channelID = e.ChannelID
 	}
-	_, err := a.s.txExec(a.ctx, a.tx, (`INSERT INTO webhook_events
+	_, err := a.s.stmtExec(a.ctx, a.tx, (`INSERT INTO webhook_events
 		(id, subaccount_id, channel_id, field, event, detail, payload, hash, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`),
 		a.s.NewID(), e.SubaccountID, channelID, e.Field, e.Event, e.Detail, e.Payload, e.Hash, ms(e.At))
 	if err != nil {
 		return fmt.Errorf("record %s event: %w", e.Field, err)
@@ -762,12 +770,12 @@ func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []apply.Ti
 		}
 	}
 	ids[preloadChunk] = ms(minFrom.Add(-domain.FreeEntryPointWindow))
-	rows, err := s.txQuery(ctx, tx, `SELECT m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
+	rows, err := s.stmtQuery(ctx, tx, `SELECT m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
 			m.referral IS NOT NULL, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type,
 			m.conversation_category, COALESCE(m.conversation_expires_at, 0), ch.phone_number_id,
 			COALESCE(c.phone_key, c.user_id, '')
 		FROM messages m JOIN channels ch ON ch.id = m.channel_id JOIN contacts c ON c.id = m.contact_id
-		WHERE m.contact_id IN (`+placeholders(preloadChunk)+`) AND m.at >= ?
+		WHERE m.contact_id IN (`+s.params(1, preloadChunk)+`) AND m.at >= `+s.params(preloadChunk+1, 1)+`
 			AND (m.wamid IS NOT NULL OR m.state <> 'failed')
 			AND NOT (m.direction = 'mo' AND m.content_type = 'system')
 		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, COALESCE(m.wamid, ''), m.id`, ids...)
@@ -798,7 +806,7 @@ func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []apply.Ti
 
 // writeTimelines stores derived assignments with multi-row updates.
 func (s *Store) writeTimelines(ctx context.Context, tx *sql.Tx, updates []apply.Assignment) error {
-	const row = `(CAST(? AS BIGINT), CAST(? AS BOOLEAN), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))`
+	casts := []string{"BIGINT", "BOOLEAN", "TEXT", "TEXT", "TEXT", "BIGINT"}
 	for start := 0; start < len(updates); start += upsertChunk {
 		part := updates[start:min(start+upsertChunk, len(updates))]
 		args := make([]any, 0, 6*len(part))
@@ -807,12 +815,18 @@ func (s *Store) writeTimelines(ctx context.Context, tx *sql.Tx, updates []apply.
 				u.ConversationCategory, nullInt(u.ConversationExpires))
 		}
 		query := `WITH v(id, with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at)
-			AS (VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",") + `)
+			AS (VALUES ` + s.rowsOf(len(part), func(p func() string) string {
+			cells := make([]string, len(casts))
+			for i, t := range casts {
+				cells[i] = "CAST(" + p() + " AS " + t + ")"
+			}
+			return "(" + strings.Join(cells, ", ") + ")"
+		}) + `)
 			UPDATE messages SET with_session = v.with_session, conversation_id = v.conversation_id,
 				conversation_type = v.conversation_type, conversation_category = v.conversation_category,
 				conversation_expires_at = v.conversation_expires_at
 			FROM v WHERE messages.id = v.id`
-		if _, err := s.txExec(ctx, tx, query, args...); err != nil {
+		if _, err := s.stmtExec(ctx, tx, query, args...); err != nil {
 			return fmt.Errorf("write conversations: %w", err)
 		}
 	}
@@ -824,4 +838,31 @@ func nullInt(v int64) any {
 		return nil
 	}
 	return v
+}
+
+// rowsOf is n rows of a multi-row VALUES, each written by row with the
+// statement's next parameters (sqlDialect.param).
+func (s *Store) rowsOf(n int, row func(p func() string) string) string {
+	next := 0
+	p := func() string {
+		next++
+		return s.sqlDialect.param(next)
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = row(p)
+	}
+	return strings.Join(out, ",")
+}
+
+// valuesRows is n rows of width parameters each, every parameter written
+// through cell (to wrap it in a CAST, say).
+func (s *Store) valuesRows(n, width int, cell func(p string) string) string {
+	return s.rowsOf(n, func(p func() string) string {
+		cells := make([]string, width)
+		for i := range cells {
+			cells[i] = cell(p())
+		}
+		return "(" + strings.Join(cells, ", ") + ")"
+	})
 }

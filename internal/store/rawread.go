@@ -155,8 +155,8 @@ func (p *rawReaders) query(ctx context.Context, query string, keep bool, args []
 // $N parameters in the order they first appear in the text, which is not
 // always N (a statement built in pieces may number a later piece's
 // placeholders first), so each is bound by its name. A ? parameter takes
-// the argument of its own index, for apply.go's preload, whose SQL is
-// still written with ? (rebind_apply.go).
+// the argument of its own index: the long generated lists of the apply of
+// webhooks are written with ? on SQLite (sqliteDialect.param).
 func bindArgs(st *sqlite.Stmt, args []any) error {
 	for i := 1; i <= st.BindParamCount(); i++ {
 		k := i

@@ -55,8 +55,6 @@ type Store struct {
 	rstmts sync.Map // query text → *sql.Stmt prepared on the readers
 	wanted sync.Map // query text → true: to prepare on the writer when it is free
 
-	rebound sync.Map // for apply.go only, until its SQL uses $N: ? text → $N text (rebind_apply.go)
-
 	groupOnce sync.Once
 	groupQ    chan *writeReq
 }
