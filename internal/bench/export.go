@@ -141,11 +141,8 @@ func benchSubaccount(ctx context.Context, db *sql.DB) (int64, error) {
 // newestHours returns the newest whole UTC hours of the subaccount's MT
 // messages that hold at least rows messages, by the rollup.
 func newestHours(ctx context.Context, db *sql.DB, d store.Dialect, sa, rows int64) (time.Time, time.Time, error) {
-	query := `SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status WHERE subaccount_id = ? AND direction = 'mt'
+	query := `SELECT hour, CAST(SUM(n) AS BIGINT) FROM message_rollup_status WHERE subaccount_id = $1 AND direction = 'mt'
 		GROUP BY hour ORDER BY hour DESC`
-	if d == store.Postgres {
-		query = placeholderRE(query, func() string { return "$1" })
-	}
 	r, err := db.QueryContext(ctx, query, sa)
 	if err != nil {
 		return time.Time{}, time.Time{}, err

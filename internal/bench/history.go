@@ -107,7 +107,7 @@ func WriteHistory(ctx context.Context, dsn string, w *World, o HistoryOptions) (
 	res.Contacts = created
 	lo, hi := w.span(o)
 	var after int64
-	if err := l.db.QueryRowContext(ctx, l.q(`SELECT COALESCE(MAX(id), 0) FROM messages WHERE id >= ? AND id < ?`),
+	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages WHERE id >= $1 AND id < $2`,
 		lo<<20, hi<<20).Scan(&after); err != nil {
 		return nil, fmt.Errorf("history: find where to resume: %w", err)
 	}
@@ -183,7 +183,7 @@ func (l *loader) resolveContacts(ctx context.Context, w *World) ([][]int64, int,
 }
 
 func (l *loader) contactIDs(ctx context.Context, subaccount int64) (map[string]int64, error) {
-	rows, err := l.db.QueryContext(ctx, l.q(`SELECT id, phone_key FROM contacts WHERE subaccount_id = ? AND phone_key IS NOT NULL`), subaccount)
+	rows, err := l.db.QueryContext(ctx, `SELECT id, phone_key FROM contacts WHERE subaccount_id = $1 AND phone_key IS NOT NULL`, subaccount)
 	if err != nil {
 		return nil, fmt.Errorf("history: read contacts: %w", err)
 	}
@@ -209,18 +209,18 @@ func (l *loader) contactStates(ctx context.Context, g *generator) error {
 		return err
 	}
 	defer tx.Rollback()
-	inbound, err := tx.PrepareContext(ctx, l.q(`UPDATE contacts SET last_inbound_at = ?
-		WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at < ?)`))
+	inbound, err := tx.PrepareContext(ctx, `UPDATE contacts SET last_inbound_at = $1
+		WHERE id = $2 AND (last_inbound_at IS NULL OR last_inbound_at < $3)`)
 	if err != nil {
 		return err
 	}
 	defer inbound.Close()
-	optOut, err := tx.PrepareContext(ctx, l.q(`UPDATE contacts SET opted_out = ?, preference_at = ? WHERE id = ? AND preference_at < ?`))
+	optOut, err := tx.PrepareContext(ctx, `UPDATE contacts SET opted_out = $1, preference_at = $2 WHERE id = $3 AND preference_at < $4`)
 	if err != nil {
 		return err
 	}
 	defer optOut.Close()
-	created, err := tx.PrepareContext(ctx, l.q(`UPDATE contacts SET created_at = ? WHERE id = ? AND created_at > ?`))
+	created, err := tx.PrepareContext(ctx, `UPDATE contacts SET created_at = $1 WHERE id = $2 AND created_at > $3`)
 	if err != nil {
 		return err
 	}

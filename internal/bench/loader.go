@@ -195,15 +195,6 @@ func openLoader(ctx context.Context, dsn string, live bool) (*loader, error) {
 
 func (l *loader) close() { l.db.Close() }
 
-// q numbers ? placeholders for PostgreSQL.
-func (l *loader) q(query string) string {
-	if l.dialect != store.Postgres {
-		return query
-	}
-	n := 0
-	return placeholderRE(query, func() string { n++; return fmt.Sprintf("$%d", n) })
-}
-
 // savedDDL is what dropIndexes removed, to put back.
 type savedDDL struct {
 	indexes, triggers []string

@@ -149,10 +149,6 @@ func reportCases(ctx context.Context, st *store.Store, dsn string) ([]ReportCase
 	}
 	defer db.Close()
 	q := func(query string, args []any, dest ...any) error {
-		if st.Dialect() == store.Postgres {
-			n := 0
-			query = placeholderRE(query, func() string { n++; return fmt.Sprintf("$%d", n) })
-		}
 		return db.QueryRowContext(ctx, query, args...).Scan(dest...)
 	}
 	sa, err := benchSubaccount(ctx, db)
@@ -160,39 +156,39 @@ func reportCases(ctx context.Context, st *store.Store, dsn string) ([]ReportCase
 		return nil, nil, err
 	}
 	var minAt, maxAt int64
-	if err := q(`SELECT MIN(at), MAX(at) FROM messages WHERE subaccount_id = ? AND direction = 'mt'`, []any{sa}, &minAt, &maxAt); err != nil {
+	if err := q(`SELECT MIN(at), MAX(at) FROM messages WHERE subaccount_id = $1 AND direction = 'mt'`, []any{sa}, &minAt, &maxAt); err != nil {
 		return nil, nil, err
 	}
-	if err := q(`SELECT CAST(SUM(n) AS BIGINT) FROM message_rollup WHERE subaccount_id = ?`, []any{sa}, &res.Messages); err != nil {
+	if err := q(`SELECT CAST(SUM(n) AS BIGINT) FROM message_rollup WHERE subaccount_id = $1`, []any{sa}, &res.Messages); err != nil {
 		return nil, nil, err
 	}
 	// A typical contact (the generator skews traffic to low ids) and the
 	// busiest one.
 	var contactID, busiestID int64
 	var phoneE164, busiest, corr string
-	if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = ? ORDER BY id LIMIT 1 OFFSET 20000`, []any{sa}, &contactID, &phoneE164); err != nil {
-		if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = ? ORDER BY id DESC LIMIT 1 OFFSET 10`, []any{sa}, &contactID, &phoneE164); err != nil {
+	if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = $1 ORDER BY id LIMIT 1 OFFSET 20000`, []any{sa}, &contactID, &phoneE164); err != nil {
+		if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = $1 ORDER BY id DESC LIMIT 1 OFFSET 10`, []any{sa}, &contactID, &phoneE164); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = ? ORDER BY id LIMIT 1`, []any{sa}, &busiestID, &busiest); err != nil {
+	if err := q(`SELECT id, phone FROM contacts WHERE subaccount_id = $1 ORDER BY id LIMIT 1`, []any{sa}, &busiestID, &busiest); err != nil {
 		return nil, nil, err
 	}
-	if err := q(`SELECT correlation_id FROM contacts WHERE subaccount_id = ? AND correlation_id <> '' ORDER BY id LIMIT 1 OFFSET 500`,
+	if err := q(`SELECT correlation_id FROM contacts WHERE subaccount_id = $1 AND correlation_id <> '' ORDER BY id LIMIT 1 OFFSET 500`,
 		[]any{sa}, &corr); err != nil {
 		return nil, nil, err
 	}
 	var convID string
-	if err := q(`SELECT conversation_id FROM messages WHERE contact_id = ? AND direction = 'mt' AND conversation_id IS NOT NULL
+	if err := q(`SELECT conversation_id FROM messages WHERE contact_id = $1 AND direction = 'mt' AND conversation_id IS NOT NULL
 		ORDER BY at DESC LIMIT 1`, []any{contactID}, &convID); err != nil {
 		return nil, nil, err
 	}
 	var campaign, campaignN, user, userN int64
-	if err := q(`SELECT campaign_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = ? AND direction = 'mt'
+	if err := q(`SELECT campaign_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = $1 AND direction = 'mt'
 		AND campaign_id <> 0 GROUP BY campaign_id ORDER BY 2 DESC LIMIT 1 OFFSET 20`, []any{sa}, &campaign, &campaignN); err != nil {
 		return nil, nil, err
 	}
-	if err := q(`SELECT sender_user_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = ? AND direction = 'mt'
+	if err := q(`SELECT sender_user_id, CAST(SUM(n) AS BIGINT) FROM message_rollup_attributed WHERE subaccount_id = $1 AND direction = 'mt'
 		AND sender_user_id <> 0 AND campaign_id = 0 GROUP BY sender_user_id ORDER BY 2 DESC LIMIT 1 OFFSET 10`, []any{sa}, &user, &userN); err != nil {
 		return nil, nil, err
 	}
@@ -258,19 +254,6 @@ func reportCases(ctx context.Context, st *store.Store, dsn string) ([]ReportCase
 		})},
 	}
 	return cases, res, nil
-}
-
-// placeholderRE numbers ? placeholders for PostgreSQL.
-func placeholderRE(query string, next func() string) string {
-	var b strings.Builder
-	for _, c := range query {
-		if c == '?' {
-			b.WriteString(next())
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 func rawDB(d store.Dialect, dsn string) (*sql.DB, error) {
