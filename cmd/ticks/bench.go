@@ -148,11 +148,28 @@ func benchExport(ctx context.Context, args []string, out io.Writer) error {
 	formats := fs.String("formats", "csv,xlsx", "formats to export, comma-separated: csv, xlsx, pdf")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	overHTTP := fs.Bool("http", false, "download through a running server, as a client does, instead of writing in process")
+	concurrent := fs.Int("concurrent", 1, "with -http: downloads at once (peak RSS of server and client together)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if o.DatabaseURL == "" {
 		return fmt.Errorf("-database-url is required")
+	}
+	if *overHTTP {
+		stop, err := bench.StartCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		for _, f := range strings.Split(*formats, ",") {
+			res, err := bench.ExportHTTP(ctx, bench.HTTPExportOptions{DatabaseURL: o.DatabaseURL, Rows: o.Rows, Format: f, Concurrent: *concurrent})
+			if err != nil {
+				return err
+			}
+			res.Print(out)
+		}
+		return nil
 	}
 	for _, f := range strings.Split(*formats, ",") {
 		if _, ok := reports.Formats[f]; !ok {
