@@ -210,6 +210,9 @@ type Message struct {
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	ReadAt      *time.Time `json:"read_at,omitempty"`
 	FailedAt    *time.Time `json:"failed_at,omitempty"`
+	// RepliedAt is when the contact first replied to an outbound message;
+	// only the report manager's notification rows read it.
+	RepliedAt *time.Time `json:"replied_at,omitempty"`
 
 	ContextWAMID  string    `json:"context_wamid,omitempty"`
 	ButtonPayload string    `json:"button_payload,omitempty"`

@@ -40,7 +40,7 @@ const DateTimeLayout = "2006-01-02 15:04:05"
 type Meta struct {
 	Title     string      // e.g. "Relatório Detalhado — Enviadas (MT)"
 	Filters   [][2]string // label, value pairs shown in order, e.g. {"Período", "01/11/2026 – 07/11/2026"}
-	Total     int64       // the total count the report found (may exceed the rows written to a PDF)
+	Total     int64       // the total count the report found (may exceed the rows written to a PDF); XLSX leaves it out when negative
 	Generated time.Time   // when the export was made; zero means now
 	Location  *time.Location
 	Note      string // optional extra line under the header

@@ -261,10 +261,10 @@ func (x *xlsxWriter) headerBlock() [][]xcell {
 	for _, kv := range m.Filters {
 		block = append(block, []xcell{label(kv[0]), text(kv[1])})
 	}
-	block = append(block,
-		[]xcell{label(m.TotalLabel), {count: m.Total, isNum: true, style: styleCount}},
-		[]xcell{label(m.GeneratedLabel), text(m.generatedText())},
-	)
+	if m.Total >= 0 {
+		block = append(block, []xcell{label(m.TotalLabel), {count: m.Total, isNum: true, style: styleCount}})
+	}
+	block = append(block, []xcell{label(m.GeneratedLabel), text(m.generatedText())})
 	if m.Note != "" {
 		block = append(block, []xcell{text(m.Note)})
 	}

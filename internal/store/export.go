@@ -25,8 +25,17 @@ const exportColumns = `m.id, m.direction, m.at, m.status, m.error_code, m.error_
 	m.user_id, m.sender_user_id, m.bot_id, m.campaign_id, m.content_type, m.text, m.with_session,
 	COALESCE(m.conversation_id, ''), m.conversation_type, m.conversation_expires_at, m.button_payload, m.error_args`
 
-// exportScanner scans exportColumns into one reused message.
+// notificationColumns are exportColumns and what the report manager's
+// notifications summary adds: the template, when the message was delivered
+// and read, and when the contact first replied to it (the earliest inbound
+// message quoting it, found through messages_context).
+const notificationColumns = exportColumns + `, m.template_name, m.delivered_at, m.read_at,
+	(SELECT MIN(r.at) FROM messages r WHERE r.context_wamid = m.wamid)`
+
+// exportScanner scans exportColumns (and, when notifications is set,
+// notificationColumns) into one reused message.
 type exportScanner struct {
+	notifications                  bool
 	m                              domain.Message
 	dir, status, convType          string
 	sender, bot, campaign, convExp sql.NullInt64
@@ -34,15 +43,25 @@ type exportScanner struct {
 	args                           string
 	senderV, botV, campaignV       int64
 	expires                        time.Time
+	delivered, read, replied       sql.NullInt64
+	deliveredV, readV, repliedV    time.Time
 }
 
 func (sc *exportScanner) scan(rows *sql.Rows) (*domain.Message, error) {
 	m := &sc.m
-	err := rows.Scan(&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
+	dest := []any{&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
 		&m.WAID, &m.UserID, &sc.sender, &sc.bot, &sc.campaign, &m.ContentType, &m.Text, &m.WithSession,
-		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload, &sc.args)
-	if err != nil {
+		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload, &sc.args}
+	if sc.notifications {
+		dest = append(dest, &m.TemplateName, &sc.delivered, &sc.read, &sc.replied)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return nil, err
+	}
+	if sc.notifications {
+		m.DeliveredAt = reuseMS(sc.delivered, &sc.deliveredV)
+		m.ReadAt = reuseMS(sc.read, &sc.readV)
+		m.RepliedAt = reuseMS(sc.replied, &sc.repliedV)
 	}
 	m.Direction, m.Status, m.ConversationType = domain.Direction(sc.dir), domain.Status(sc.status), domain.ConversationType(sc.convType)
 	m.At = fromMS(sc.at)
@@ -89,6 +108,20 @@ type exportWindow[T any] struct {
 // once (row must be safe for that), a few windows ahead of emit, so memory
 // stays flat in the row count and no transaction spans the export.
 func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, row func(*domain.Message) T, emit func(T) error) error {
+	return exportRows(ctx, s, f, false, row, emit)
+}
+
+// ExportNotificationRows is ExportRows over outbound messages with the
+// report manager's notification fields set as well: TemplateName,
+// DeliveredAt, ReadAt and RepliedAt (the first reply quoting the message).
+func ExportNotificationRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, row func(*domain.Message) T, emit func(T) error) error {
+	if f.Direction != domain.DirectionMT {
+		return fmt.Errorf("export notifications: direction %q, want MT", f.Direction)
+	}
+	return exportRows(ctx, s, f, true, row, emit)
+}
+
+func exportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, notifications bool, row func(*domain.Message) T, emit func(T) error) error {
 	q := newReportQuery(f)
 	if q.empty() {
 		return nil
@@ -129,7 +162,7 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 		go func() {
 			defer wg.Done()
 			for w := range todo {
-				w.rows, w.err = readWindow(ctx, s, q, streams, w.lo, w.hi, row)
+				w.rows, w.err = readWindow(ctx, s, q, streams, w.lo, w.hi, notifications, row)
 				close(w.done)
 			}
 		}()
@@ -165,7 +198,7 @@ func ExportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, r
 }
 
 // readWindow reads the rows of every stream in [lo, hi), newest first.
-func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []*stream, lo, hi int64, row func(*domain.Message) T) ([]T, error) {
+func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []*stream, lo, hi int64, notifications bool, row func(*domain.Message) T) ([]T, error) {
 	type keyed struct {
 		at, id int64
 		v      T
@@ -188,12 +221,16 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 				merged = append(merged, keyed{at, m.ID, row(m)})
 			}
 		}
-		query := `SELECT ` + exportColumns + ` FROM ` + from + w.sql() + ` ORDER BY m.at DESC, m.id DESC`
+		columns := exportColumns
+		if notifications {
+			columns = notificationColumns
+		}
+		query := `SELECT ` + columns + ` FROM ` + from + w.sql() + ` ORDER BY m.at DESC, m.id DESC`
 		var err error
 		if s.raw != nil {
-			err = s.raw.rawExport(ctx, query, w.args, each)
+			err = s.raw.rawExport(ctx, query, w.args, notifications, each)
 		} else {
-			err = s.queryExport(ctx, query, w.args, each)
+			err = s.queryExport(ctx, query, w.args, notifications, each)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("export messages: %w", err)
@@ -215,16 +252,16 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 	return out, nil
 }
 
-// queryExport runs query, which selects exportColumns, through database/sql
-// and calls each with every row in order; the message is reused between
-// calls.
-func (s *Store) queryExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) error {
+// queryExport runs query, which selects exportColumns (notificationColumns
+// when notifications is set), through database/sql and calls each with
+// every row in order; the message is reused between calls.
+func (s *Store) queryExport(ctx context.Context, query string, args []any, notifications bool, each func(m *domain.Message, at int64)) error {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var sc exportScanner
+	sc := exportScanner{notifications: notifications}
 	for rows.Next() {
 		m, err := sc.scan(rows)
 		if err != nil {
@@ -233,6 +270,16 @@ func (s *Store) queryExport(ctx context.Context, query string, args []any, each 
 		each(m, sc.at)
 	}
 	return rows.Err()
+}
+
+// reuseMS sets *t to a time read in milliseconds and returns t, or nil for
+// NULL, so a reused message points into memory its reader owns.
+func reuseMS(v sql.NullInt64, t *time.Time) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	*t = fromMS(v.Int64)
+	return t
 }
 
 func cmpDesc(a, b int64) int {

@@ -194,12 +194,21 @@ func nullInt64(st *sqlite.Stmt, col int) sql.NullInt64 {
 	return sql.NullInt64{Int64: st.ColumnInt64(col), Valid: true}
 }
 
-// rawExport runs query, which selects exportColumns, with args, and calls
-// each with every row in order; the message is reused between calls.
-func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, each func(m *domain.Message, at int64)) error {
+// rawExport runs query, which selects exportColumns (notificationColumns
+// when notifications is set), with args, and calls each with every row in
+// order; the message is reused between calls.
+func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, notifications bool, each func(m *domain.Message, at int64)) error {
 	var m domain.Message
 	var sender, bot, campaign int64
-	var expires time.Time
+	var expires, delivered, read, replied time.Time
+	// rawTime reads a time column that may be NULL into *t.
+	rawTime := func(st *sqlite.Stmt, col int, t *time.Time) *time.Time {
+		if st.ColumnType(col) == sqlite.TypeNull {
+			return nil
+		}
+		*t = fromMS(st.ColumnInt64(col))
+		return t
+	}
 	return p.query(ctx, query, false, args, func(st *sqlite.Stmt) error {
 		// The columns of exportColumns, in order.
 		at := st.ColumnInt64(2)
@@ -237,6 +246,12 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, ea
 			m.ConversationExpires = &expires
 		}
 		m.ButtonPayload = st.ColumnText(19)
+		if notifications {
+			m.TemplateName = st.ColumnText(21)
+			m.DeliveredAt = rawTime(st, 22, &delivered)
+			m.ReadAt = rawTime(st, 23, &read)
+			m.RepliedAt = rawTime(st, 24, &replied)
+		}
 		each(&m, at)
 		return nil
 	})

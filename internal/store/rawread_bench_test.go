@@ -38,8 +38,8 @@ func BenchmarkReadExportColumns(b *testing.B) {
 		name string
 		read func(each func(*domain.Message, int64)) error
 	}{
-		{"direct", func(each func(*domain.Message, int64)) error { return s.raw.rawExport(ctx, query, args, each) }},
-		{"database-sql", func(each func(*domain.Message, int64)) error { return s.queryExport(ctx, query, args, each) }},
+		{"direct", func(each func(*domain.Message, int64)) error { return s.raw.rawExport(ctx, query, args, false, each) }},
+		{"database-sql", func(each func(*domain.Message, int64)) error { return s.queryExport(ctx, query, args, false, each) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			rows := 0

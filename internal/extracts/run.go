@@ -1,0 +1,265 @@
+package extracts
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/export"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/reports"
+)
+
+// progressEvery is how many rows are written between two progress
+// records (and checks that the extraction was not canceled).
+var progressEvery int64 = 20000
+
+// partSuffix marks a file being written; only a finished file is renamed
+// to its name, so a crash never leaves a half file under a ready name.
+const partSuffix = ".part"
+
+// errStopped stops writing an extraction that was canceled or deleted.
+var errStopped = errors.New("extraction stopped")
+
+// Run writes an extraction's file from its first row: the background
+// work's body. A queued extraction, or a running one a restart
+// interrupted, is run; any other is left alone. An error is returned for
+// the caller to retry later (Fail gives up); the period or type being
+// wrong fails the extraction at once.
+func (s *Service) Run(ctx context.Context, id int64) error {
+	e, err := s.Store.Extraction(ctx, id)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return nil // deleted before it ran
+	}
+	if err != nil {
+		return err
+	}
+	if e.Status.Done() {
+		return nil
+	}
+	table, ok := Lookup(e.Type)
+	if !ok {
+		return s.fail(ctx, e, fmt.Sprintf("unknown type %q", e.Type))
+	}
+	// Not Period: a period valid when asked for may be past five years by now, and is run anyway.
+	from, to := s.bounds(e)
+	names, err := reports.LoadNames(ctx, s.Store, e.Scope)
+	if err != nil {
+		return err
+	}
+	q := &Query{Store: s.Store, Scope: e.Scope, From: from, To: to, Lang: e.Lang, Location: s.location(),
+		TimeLayout: reports.TimeLayout(e.Lang), Names: names}
+	if e.Format == "xlsx" {
+		q.TimeLayout = export.DateTimeLayout
+	}
+	var total int64
+	if table.Count != nil {
+		if total, err = table.Count(ctx, q); err != nil {
+			return err
+		}
+	}
+	if started, err := s.Store.StartExtraction(ctx, id, total); err != nil || !started {
+		return err
+	}
+	name, rows, size, err := s.write(ctx, e, table, q)
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	if err != nil {
+		return err // it stays running, to be run again (or failed by Fail)
+	}
+	ready, err := s.Store.FinishExtraction(ctx, id, name, rows, size, s.now().Add(s.keep()))
+	if err != nil || !ready {
+		os.Remove(filepath.Join(s.Dir, name))
+		return err
+	}
+	if s.Notify != nil {
+		if done, err := s.Store.Extraction(ctx, id); err == nil {
+			s.Notify(ctx, done)
+		}
+	}
+	return nil
+}
+
+// Fail gives up on an extraction after its last attempt failed with err:
+// it is marked failed with a message for its requester.
+func (s *Service) Fail(ctx context.Context, id int64, err error) error {
+	e, gerr := s.Store.Extraction(ctx, id)
+	if gerr != nil {
+		return gerr
+	}
+	msg := "the extraction could not be written"
+	if de := (*domain.Error)(nil); errors.As(err, &de) {
+		msg = de.Message
+	}
+	return s.fail(ctx, e, msg)
+}
+
+func (s *Service) fail(ctx context.Context, e *domain.Extraction, msg string) error {
+	if err := s.Store.FailExtraction(ctx, e.ID, msg); err != nil {
+		return err
+	}
+	if s.Notify != nil {
+		if done, err := s.Store.Extraction(ctx, e.ID); err == nil {
+			s.Notify(ctx, done)
+		}
+	}
+	return nil
+}
+
+// bounds are an extraction's instants [from, to), its days in the
+// account's time zone.
+func (s *Service) bounds(e *domain.Extraction) (time.Time, time.Time) {
+	loc := s.location()
+	from, _ := time.ParseInLocation(time.DateOnly, e.From, loc)
+	last, _ := time.ParseInLocation(time.DateOnly, e.To, loc)
+	return from, last.AddDate(0, 0, 1)
+}
+
+func (s *Service) location() *time.Location {
+	if s.Location == nil {
+		return time.UTC
+	}
+	return s.Location
+}
+
+func (s *Service) keep() time.Duration {
+	if s.Keep <= 0 {
+		return DefaultKeep
+	}
+	return s.Keep
+}
+
+// write writes the table into a new file of the folder, under a temporary
+// name until it is complete, and returns its name, rows and size.
+func (s *Service) write(ctx context.Context, e *domain.Extraction, table *Table, q *Query) (string, int64, int64, error) {
+	if err := os.MkdirAll(s.Dir, 0o750); err != nil {
+		return "", 0, 0, fmt.Errorf("extractions folder: %w", err)
+	}
+	random := make([]byte, 8)
+	rand.Read(random)
+	name := fmt.Sprintf("%d-%s.%s", e.ID, hex.EncodeToString(random), e.Format)
+	part := filepath.Join(s.Dir, name+partSuffix)
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("create extraction file: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(part) // gone once renamed
+	}()
+	buf := bufio.NewWriterSize(f, 256<<10)
+	var written int64
+	rows := func(emit func([]string) error) error {
+		return table.Rows(ctx, q, func(row []string) error {
+			if err := emit(row); err != nil {
+				return err
+			}
+			if written++; written%progressEvery == 0 {
+				running, err := s.Store.ExtractionProgress(ctx, e.ID, written)
+				if err != nil {
+					return err
+				}
+				if !running {
+					return errStopped
+				}
+			}
+			return ctx.Err()
+		})
+	}
+	cols := table.exportColumns(e.Lang)
+	var n int64
+	switch e.Format {
+	case "xlsx":
+		meta := export.Meta{Title: Title(e.Lang, e.Type), Generated: s.now(), Location: q.Location,
+			Filters: [][2]string{{i18n.T(e.Lang, "export.period"), e.From + " – " + e.To}},
+			SheetName: i18n.T(e.Lang, "export.sheet"), TotalLabel: i18n.T(e.Lang, "export.total"),
+			GeneratedLabel: i18n.T(e.Lang, "export.generated"), DateTimeFormat: spreadsheetTimeFormat(e.Lang),
+			FormatCount: func(n int64) string { return reports.FormatCount(e.Lang, n) }}
+		meta.Total = -1 // the rows are counted as they are written, after the header
+		n, err = export.WriteXLSX(buf, cols, meta, rows)
+	default:
+		n, err = export.WriteCSV(buf, cols, rows, export.CSVOptions{BOM: true})
+	}
+	if err == nil {
+		err = buf.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return "", 0, 0, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if err := os.Rename(part, filepath.Join(s.Dir, name)); err != nil {
+		return "", 0, 0, fmt.Errorf("extraction file: %w", err)
+	}
+	return name, n, info.Size(), nil
+}
+
+// spreadsheetTimeFormat is Excel's number format for dates in lang.
+func spreadsheetTimeFormat(lang string) string {
+	if i18n.Normalize(lang) == "en" {
+		return "yyyy-mm-dd hh:mm:ss"
+	}
+	return "dd/mm/yyyy hh:mm:ss"
+}
+
+// Expire marks the extractions whose time is up expired and deletes their
+// files, and deletes the files no extraction holds that a crash left
+// (partial files once a day old). It returns the number of files deleted.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	files, err := s.Store.ExpireExtractions(ctx, s.now())
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.Dir, f)); err == nil {
+			deleted++
+		} else if !os.IsNotExist(err) {
+			slog.Warn("delete expired extraction", slog.String("file", f), slog.Any("err", err))
+		}
+	}
+	held, err := s.Store.ExtractionFiles(ctx)
+	if err != nil {
+		return deleted, err
+	}
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return deleted, nil
+		}
+		return deleted, err
+	}
+	for _, ent := range entries {
+		name := ent.Name()
+		info, err := ent.Info()
+		if err != nil || ent.IsDir() || held[name] {
+			continue
+		}
+		// A file finished a moment ago is renamed before its row says so; a partial one may be written now.
+		age := s.now().Sub(info.ModTime())
+		if (strings.HasSuffix(name, partSuffix) && age > 24*time.Hour) || (!strings.HasSuffix(name, partSuffix) && age > time.Hour) {
+			if os.Remove(filepath.Join(s.Dir, name)) == nil {
+				deleted++
+			}
+		}
+	}
+	return deleted, nil
+}
