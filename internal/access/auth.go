@@ -64,6 +64,11 @@ func (s *Service) Authenticate(ctx context.Context, token, addr string) (*Princi
 	if t.Role == domain.RoleAdmin {
 		p.Scope = nil // admin is organization-wide (SPEC section 1)
 	}
+	if bot, err := s.Store.IsBot(ctx, t.ID); err != nil {
+		return nil, err
+	} else if bot {
+		p.BotID = t.ID
+	}
 	// Recording use at most once a minute keeps reads off the single writer.
 	if t.LastUsedAt == nil || s.Now().Sub(*t.LastUsedAt) > time.Minute {
 		_ = s.Store.TouchAPIToken(ctx, t.ID)

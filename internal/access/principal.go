@@ -17,6 +17,7 @@ type Principal struct {
 	Role    domain.Role
 	TokenID int64 // the API token used; 0 for the admin token, a session or the system
 	UserID  int64 // the user of a web session
+	BotID   int64 // the bot whose token was used (its id is the token's); 0 for none
 	// Scope is the subaccounts the principal may see; nil means all of them
 	// (an organization admin).
 	Scope []int64

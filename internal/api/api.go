@@ -19,6 +19,7 @@ import (
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/send"
+	"github.com/ticksapp/ticks/internal/tracking"
 )
 
 // Handler serves the REST API: it parses a request, calls a capability's
@@ -31,6 +32,7 @@ type Handler struct {
 	Send     *send.Service
 	Reports  *reports.Service
 	Ingest   *ingest.Admin
+	Tracking *tracking.Service
 }
 
 // maxBody bounds API request bodies.
@@ -70,6 +72,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/reports/messages/summary", h.reportSummary)
 	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
 	handle("POST /api/v1/ingest/replay", h.replay)
+	h.trackingRoutes(handle)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

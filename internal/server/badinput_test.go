@@ -90,6 +90,29 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"message unknown", "GET", "/api/v1/messages/wamid.nothing", adminToken, nil, "", 404, "not found"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", adminToken, nil, "", 404, "no API endpoint"},
 		{"wrong content type", "POST", "/api/v1/subaccounts", adminToken, `name=x`, "", 400, "Content-Type"},
+		// Events, bots and custom reports (issue 17); a batch's bad events are in TestEvents.
+		{"event malformed JSON", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":`, "", 400, "JSON"},
+		{"event without category", "POST", "/api/v1/events?subaccount=2", adminToken, `{"action":"a","contact":"+5511987654321"}`, "", 400, "category is required"},
+		{"event action too long", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"` + strings.Repeat("a", 101) + `","contact":"+5511987654321"}`, "", 400, "over 100"},
+		{"event bad contact", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":"abc"}`, "", 400, "not a valid phone"},
+		{"event unknown contact id", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":4242}`, "", 400, "not a contact"},
+		{"event extras too large", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":"+5511987654321","extras":{"x":"` + strings.Repeat("y", 5000) + `"}}`, "", 400, "at most 4096"},
+		{"event too old", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":"+5511987654321","at":"2020-01-01T00:00:00Z"}`, "", 400, "7 days"},
+		{"event unknown bot", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":"+5511987654321","bot":99}`, "", 400, "not a bot"},
+		{"event wrong type", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":["c"],"action":"a","contact":"+5511987654321"}`, "", 400, "category must be a string"},
+		{"event unknown field", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":"c","action":"a","contact":"+5511987654321","colour":1}`, "", 400, "colour"},
+		{"events over 1,000", "POST", "/api/v1/events?subaccount=2", adminToken, `{"events":[` + strings.Repeat(`{"category":"c","action":"a","contact":"+5511987654321"},`, 1000) + `{}]}`, "", 413, "at most 1000"},
+		{"events empty batch", "POST", "/api/v1/events?subaccount=2", adminToken, `{"events":[]}`, "", 400, "empty"},
+		{"events by viewer", "POST", "/api/v1/events", viewer.Token, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 403, "viewer"},
+		{"events without subaccount", "POST", "/api/v1/events", adminToken, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 400, "subaccount"},
+		{"bot without name", "POST", "/api/v1/bots", adminToken, `{"subaccount_id":2}`, "", 400, "name"},
+		{"bot bad kind", "POST", "/api/v1/bots", adminToken, `{"name":"b","kind":"robot","subaccount_id":2}`, "", 400, "kind"},
+		{"router without channel", "POST", "/api/v1/bots", adminToken, `{"name":"b","kind":"router","subaccount_id":2}`, "", 400, "channel_id"},
+		{"event report bad granularity", "GET", "/api/v1/reports/events?granularity=year", adminToken, nil, "", 400, "granularity"},
+		{"event report too long", "GET", "/api/v1/reports/events?from=2020-01-01&to=2026-01-01", adminToken, nil, "", 400, "400 days"},
+		{"event report hours too long", "GET", "/api/v1/reports/events?from=2026-01-01&to=2026-03-01&granularity=hour", adminToken, nil, "", 400, "31 days"},
+		{"event report bad from", "GET", "/api/v1/reports/events?from=yesterday", adminToken, nil, "", 400, "from"},
+		{"event report bad format", "GET", "/api/v1/reports/events?format=pdf", adminToken, nil, "", 400, "format"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,6 +149,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	users, _ := s.srv.Store.Users(ctx, nil)
 	tokens, _ := s.srv.Store.APITokens(ctx, nil)
 	channels, _ := s.srv.Store.Channels(ctx, nil)
+	var events struct{ Rows []struct{ Count int64 } }
+	s.must(200, "GET", "/api/v1/reports/events?from=2025-01-01&to=2027-12-31&granularity=month", adminToken, nil, &events)
+	if n := sumCounts(events.Rows); n != 0 {
+		t.Errorf("bad events were stored: %d", n)
+	}
 	if len(subs) != 2 || len(users) != 0 || len(tokens) != 1 || len(channels) != 0 {
 		t.Errorf("bad input changed data: %d subaccounts, %d users, %d tokens, %d channels", len(subs), len(users), len(tokens), len(channels))
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/send"
 	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/tracking"
 	"github.com/ticksapp/ticks/internal/web"
 )
 
@@ -53,6 +54,7 @@ type Services struct {
 	Send     *send.Service
 	Reports  *reports.Service
 	Ingest   *ingest.Admin
+	Tracking *tracking.Service
 }
 
 // DSN returns the database the configuration names.
@@ -108,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		Send:     &send.Service{Pipeline: s.Pipeline, Channels: chans},
 		Reports:  reports.New(st, cfg.Location()),
 		Ingest:   &ingest.Admin{Store: st, Replay: s.Processor.Replay},
+		Tracking: tracking.New(st, cfg.Location()),
 	}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
@@ -129,7 +132,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
-		Reports: svc.Reports, Ingest: svc.Ingest}).Routes(mux)
+		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking}).Routes(mux)
 	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports}, cfg.Location())
 	if err != nil {
 		st.Close()

@@ -132,6 +132,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/api/v1/templates", map[string]any{"channel_id": b.channelID, "name": "x", "language": "pt_BR", "category": "utility", "components": []any{map[string]any{"type": "BODY", "text": "x"}}}},
 		{"POST", "/api/v1/contacts", map[string]any{"subaccount_id": b.subaccount, "phone": "+5511987650009"}},
 		{"POST", fmt.Sprintf("/api/v1/contacts/import?subaccount_id=%d", b.subaccount), "phone\n+5511987650009\n"},
+		{"POST", fmt.Sprintf("/api/v1/events?subaccount=%d", b.subaccount), map[string]any{"category": "c", "action": "a", "contact": "+5511987650009"}},
+		{"POST", "/api/v1/bots", map[string]any{"name": "x", "subaccount_id": b.subaccount}},
 	} {
 		r := s.do(w.method, w.path, a.token, w.body)
 		if r.code != 404 && r.code != 403 {
@@ -176,7 +178,7 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/reports/messages?from=2020-01-01&format=csv", "/api/v1/reports/messages?from=2020-01-01&format=csv&direction=mo",
 		"/api/v1/reports/messages?from=2020-01-01&format=xlsx", "/api/v1/reports/messages?from=2020-01-01&format=pdf",
 		"/api/v1/reports/messages/summary?from=2020-01-01", "/api/v1/reports/messages/summary?from=2020-01-01&format=csv",
-		"/api/v1/me",
+		"/api/v1/me", "/api/v1/bots", "/api/v1/reports/events?from=2025-01-01&granularity=month",
 	} {
 		r := s.do("GET", path, a.token, nil)
 		if r.code != 200 {

@@ -1,0 +1,467 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// CreateBot stores a bot and the API token it authenticates with, in one
+// transaction: the bot's id is the token's.
+func (s *Store) CreateBot(ctx context.Context, b *domain.Bot, t *domain.APIToken) error {
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	t.CreatedAt, b.CreatedAt = now, now
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (subaccount_id, name, role, prefix, hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			t.SubaccountID, t.Name, string(t.Role), t.Prefix, t.Hash, ms(now)).Scan(&t.ID)
+		if err != nil {
+			return err
+		}
+		b.ID = t.ID
+		_, err = tx.ExecContext(ctx, `INSERT INTO bots (id, subaccount_id, name, kind, router_id, channel_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			b.ID, b.SubaccountID, b.Name, b.Kind, nullIntPtr(b.RouterID), nullIntPtr(b.ChannelID), ms(now))
+		return err
+	})
+	switch {
+	case isUniqueViolation(err):
+		return domain.Errorf(domain.ECONFLICT, "a bot named %q, or a router of that channel, already exists", b.Name)
+	case isForeignKeyViolation(err):
+		return domain.Errorf(domain.EINVALID, "subaccount, router or channel does not exist")
+	case err != nil:
+		return fmt.Errorf("create bot: %w", err)
+	}
+	return nil
+}
+
+func nullIntPtr(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+const botColumns = `id, subaccount_id, name, kind, router_id, channel_id, created_at`
+
+func scanBot(row interface{ Scan(...any) error }) (*domain.Bot, error) {
+	var b domain.Bot
+	var router, channel sql.NullInt64
+	var at int64
+	if err := row.Scan(&b.ID, &b.SubaccountID, &b.Name, &b.Kind, &router, &channel, &at); err != nil {
+		return nil, err
+	}
+	if router.Valid {
+		b.RouterID = &router.Int64
+	}
+	if channel.Valid {
+		b.ChannelID = &channel.Int64
+	}
+	b.CreatedAt = fromMS(at)
+	return &b, nil
+}
+
+// Bots lists the bots of the given subaccounts (all when nil), routers
+// first.
+func (s *Store) Bots(ctx context.Context, subaccounts []int64) ([]domain.Bot, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return []domain.Bot{}, nil
+		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+botColumns+` FROM bots`+w.sql()+` ORDER BY subaccount_id, kind DESC, name`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list bots: %w", err)
+	}
+	defer rows.Close()
+	out := []domain.Bot{}
+	for rows.Next() {
+		b, err := scanBot(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *b)
+	}
+	return out, rows.Err()
+}
+
+// Bot returns one bot.
+func (s *Store) Bot(ctx context.Context, id int64) (*domain.Bot, error) {
+	b, err := scanBot(s.r.QueryRowContext(ctx, `SELECT `+botColumns+` FROM bots WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "bot", id)
+	}
+	return b, nil
+}
+
+// IsBot reports whether an API token is a bot's.
+func (s *Store) IsBot(ctx context.Context, tokenID int64) (bool, error) {
+	st, err := s.readStmt(ctx, `SELECT COUNT(*) FROM bots WHERE id = $1`)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	if err := st.QueryRowContext(ctx, tokenID).Scan(&n); err != nil {
+		return false, fmt.Errorf("is bot: %w", err)
+	}
+	return n > 0, nil
+}
+
+// ContactIDs returns which of ids are contacts of a subaccount.
+func (s *Store) ContactIDs(ctx context.Context, subaccountID int64, ids []int64) (map[int64]bool, error) {
+	found := map[int64]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	w := &whereBuilder{}
+	w.add(`subaccount_id = ` + w.arg(subaccountID))
+	w.in(`id`, len(ids), func(i int) any { return ids[i] })
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM contacts`+w.sql(), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("contact ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		found[id] = true
+	}
+	return found, rows.Err()
+}
+
+// MessageRef names a message by ticks id or by WhatsApp id.
+type MessageRef struct {
+	ID    int64
+	WAMID string
+}
+
+// MessageIDs resolves message references to the ids of a subaccount's
+// messages; references it does not know are absent from the answer.
+func (s *Store) MessageIDs(ctx context.Context, subaccountID int64, refs []MessageRef) (map[MessageRef]int64, error) {
+	out := map[MessageRef]int64{}
+	var ids []int64
+	var wamids []string
+	for _, r := range refs {
+		if r.WAMID != "" {
+			wamids = append(wamids, r.WAMID)
+		} else {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) > 0 {
+		w := &whereBuilder{}
+		w.add(`subaccount_id = ` + w.arg(subaccountID))
+		w.in(`id`, len(ids), func(i int) any { return ids[i] })
+		rows, err := s.r.QueryContext(ctx, `SELECT id FROM messages`+w.sql(), w.args...)
+		if err != nil {
+			return nil, fmt.Errorf("message ids: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[MessageRef{ID: id}] = id
+		}
+		rows.Close()
+	}
+	if len(wamids) > 0 {
+		w := &whereBuilder{}
+		w.add(`subaccount_id = ` + w.arg(subaccountID))
+		w.in(`wamid`, len(wamids), func(i int) any { return wamids[i] })
+		rows, err := s.r.QueryContext(ctx, `SELECT id, wamid FROM messages`+w.sql(), w.args...)
+		if err != nil {
+			return nil, fmt.Errorf("message wamids: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var wamid string
+			if err := rows.Scan(&id, &wamid); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[MessageRef{WAMID: wamid}] = id
+		}
+		rows.Close()
+	}
+	return out, nil
+}
+
+// EventContact is the contact of an event to record: an id already
+// checked, or a canonical phone key whose contact is created when the
+// subaccount has none.
+type EventContact struct {
+	ID  int64
+	Key string // canonical E.164
+}
+
+// RecordEvents stores a subaccount's events, each with its contact, and
+// counts them into the hourly and daily rollups in the same transaction.
+// An event whose idempotency key the subaccount already used is not stored
+// again. It returns how many were new.
+func (s *Store) RecordEvents(ctx context.Context, subaccountID int64, events []domain.TrackEvent, contacts []EventContact) (int, error) {
+	stored := 0
+	err := s.grouped(ctx, func(tx *sql.Tx) error {
+		stored = 0
+		ids, err := s.eventContactsTx(ctx, tx, subaccountID, contacts)
+		if err != nil {
+			return err
+		}
+		type hourKey struct {
+			hour, bot        int64
+			category, action string
+		}
+		type dayKey struct {
+			day, bot, contact int64
+			category, action  string
+		}
+		hours := map[hourKey]int64{}
+		days := map[dayKey]bool{}
+		now := ms(s.Now())
+		for i := range events {
+			e := &events[i]
+			e.ContactID = ids[i]
+			if e.ID == 0 {
+				e.ID = s.NewID()
+			}
+			res, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_events (id, subaccount_id, bot_id, category, action,
+				contact_id, message_id, extras, at, idempotency_key, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+				ON CONFLICT (subaccount_id, idempotency_key) DO NOTHING`,
+				e.ID, subaccountID, e.BotID, e.Category, e.Action, e.ContactID, nullInt(e.MessageID), e.Extras,
+				ms(e.At), nullStr(e.IdempotencyKey), now)
+			if err != nil {
+				return fmt.Errorf("insert event: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			stored++
+			hours[hourKey{ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
+			days[dayKey{e.Day, e.BotID, e.ContactID, e.Category, e.Action}] = true
+		}
+		for k, n := range hours {
+			if _, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_hourly (subaccount_id, hour, bot_id, category, action, events)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (subaccount_id, hour, bot_id, category, action) DO UPDATE SET events = tracking_hourly.events + excluded.events`,
+				subaccountID, k.hour, k.bot, k.category, k.action, n); err != nil {
+				return fmt.Errorf("count events: %w", err)
+			}
+		}
+		for k := range days {
+			if _, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_contact_days (subaccount_id, day, category, action, bot_id, contact_id)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+				subaccountID, k.day, k.category, k.action, k.bot, k.contact); err != nil {
+				return fmt.Errorf("count contacts: %w", err)
+			}
+		}
+		return nil
+	})
+	return stored, err
+}
+
+// eventContactsTx returns the contact id of each of contacts, creating the
+// contacts of phone keys the subaccount does not have yet.
+func (s *Store) eventContactsTx(ctx context.Context, tx *sql.Tx, subaccountID int64, contacts []EventContact) ([]int64, error) {
+	byKey := map[string]int64{}
+	var keys []string
+	for _, c := range contacts {
+		if c.ID == 0 {
+			if _, ok := byKey[c.Key]; !ok {
+				byKey[c.Key] = 0
+				keys = append(keys, c.Key)
+			}
+		}
+	}
+	for start := 0; start < len(keys); start += 500 {
+		part := keys[start:min(start+500, len(keys))]
+		w := &whereBuilder{}
+		w.add(`subaccount_id = ` + w.arg(subaccountID))
+		w.in(`phone_key`, len(part), func(i int) any { return part[i] })
+		rows, err := tx.QueryContext(ctx, `SELECT id, phone_key FROM contacts`+w.sql(), w.args...)
+		if err != nil {
+			return nil, fmt.Errorf("event contacts: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byKey[key] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	now := ms(s.Now())
+	for _, key := range keys {
+		if byKey[key] != 0 {
+			continue
+		}
+		var id int64
+		err := s.stmtQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, subaccountID, key, key, key[1:], now).Scan(&id)
+		if err != nil {
+			return nil, fmt.Errorf("create event contact: %w", err)
+		}
+		byKey[key] = id
+	}
+	out := make([]int64, len(contacts))
+	for i, c := range contacts {
+		out[i] = c.ID
+		if c.ID == 0 {
+			out[i] = byKey[c.Key]
+		}
+	}
+	return out, nil
+}
+
+// EventFilter narrows the custom report: its subaccounts, a bot (0 for
+// all), categories and actions (empty for all).
+type EventFilter struct {
+	Subaccounts []int64 // nil for all
+	BotID       int64
+	Categories  []string
+	Actions     []string
+}
+
+func (f *EventFilter) where(w *whereBuilder) bool {
+	if f.Subaccounts != nil {
+		if len(f.Subaccounts) == 0 {
+			return false
+		}
+		w.in(`subaccount_id`, len(f.Subaccounts), func(i int) any { return f.Subaccounts[i] })
+	}
+	if f.BotID != 0 {
+		w.add(`bot_id = ` + w.arg(f.BotID))
+	}
+	if len(f.Categories) > 0 {
+		w.in(`category`, len(f.Categories), func(i int) any { return f.Categories[i] })
+	}
+	if len(f.Actions) > 0 {
+		w.in(`action`, len(f.Actions), func(i int) any { return f.Actions[i] })
+	}
+	return true
+}
+
+// HourlyCount is the events of an action in one unix hour.
+type HourlyCount struct {
+	Hour             int64
+	Category, Action string
+	Events           int64
+}
+
+// EventHours reads the hourly rollup between two unix hours (to excluded).
+func (s *Store) EventHours(ctx context.Context, f *EventFilter, fromHour, toHour int64) ([]HourlyCount, error) {
+	w := &whereBuilder{}
+	if !f.where(w) {
+		return nil, nil
+	}
+	w.add(`hour >= ` + w.arg(fromHour))
+	w.add(`hour < ` + w.arg(toHour))
+	rows, err := s.r.QueryContext(ctx, `SELECT hour, category, action, SUM(events) FROM tracking_hourly`+w.sql()+`
+		GROUP BY hour, category, action`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("event hours: %w", err)
+	}
+	defer rows.Close()
+	var out []HourlyCount
+	for rows.Next() {
+		var c HourlyCount
+		if err := rows.Scan(&c.Hour, &c.Category, &c.Action, &c.Events); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// BucketContacts is the distinct contacts of an action in one bucket.
+type BucketContacts struct {
+	Bucket           int64
+	Category, Action string
+	Contacts         int64
+}
+
+// ContactsByDay counts the distinct contacts of each action per day
+// between two days (to excluded), from the daily rollup.
+func (s *Store) ContactsByDay(ctx context.Context, f *EventFilter, fromDay, toDay int64) ([]BucketContacts, error) {
+	return s.bucketContacts(ctx, f, `tracking_contact_days`, `day`, fromDay, toDay, `day`)
+}
+
+// ContactsInDays counts the distinct contacts of each action in a range of
+// days (to excluded), as one bucket.
+func (s *Store) ContactsInDays(ctx context.Context, f *EventFilter, fromDay, toDay int64) ([]BucketContacts, error) {
+	return s.bucketContacts(ctx, f, `tracking_contact_days`, `day`, fromDay, toDay, ``)
+}
+
+// ContactsByHour counts the distinct contacts of each action per unix hour
+// from the events themselves.
+func (s *Store) ContactsByHour(ctx context.Context, f *EventFilter, from, to time.Time) ([]BucketContacts, error) {
+	return s.bucketContacts(ctx, f, `tracking_events`, `at`, ms(from), ms(to), `at / 3600000`)
+}
+
+func (s *Store) bucketContacts(ctx context.Context, f *EventFilter, table, column string, from, to int64, bucket string) ([]BucketContacts, error) {
+	w := &whereBuilder{}
+	if !f.where(w) {
+		return nil, nil
+	}
+	w.add(column + ` >= ` + w.arg(from))
+	w.add(column + ` < ` + w.arg(to))
+	sel, group := `0`, `category, action`
+	if bucket != "" {
+		sel, group = bucket, bucket+`, category, action`
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sel+`, category, action, COUNT(DISTINCT contact_id) FROM `+table+w.sql()+`
+		GROUP BY `+group, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("event contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []BucketContacts
+	for rows.Next() {
+		var c BucketContacts
+		if err := rows.Scan(&c.Bucket, &c.Category, &c.Action, &c.Contacts); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// EventNames lists the categories and actions the subaccounts recorded, for
+// the report's choices.
+func (s *Store) EventNames(ctx context.Context, subaccounts []int64) ([][2]string, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return nil, nil
+		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT category, action FROM tracking_hourly`+w.sql()+` ORDER BY category, action`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("event names: %w", err)
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var c, a string
+		if err := rows.Scan(&c, &a); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{c, a})
+	}
+	return out, rows.Err()
+}
