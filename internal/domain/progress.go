@@ -5,8 +5,9 @@ import "time"
 // Progress is the part of an outbound message that status webhooks change.
 // Apply merges one status event into it so that the result depends only on
 // the set of events seen, never on their order or repetition: states only
-// move up (failed is terminal), each timestamp is the earliest reported, and
-// read implies delivered.
+// move up (failed is terminal), each timestamp is the earliest reported,
+// read implies delivered, and a failed message has no time after its
+// failure.
 type Progress struct {
 	State       State
 	ErrorCode   int
@@ -56,6 +57,17 @@ func (p *Progress) Apply(e *StatusEvent) bool {
 			p.ErrorCode, p.ErrorTitle, p.ErrorDetail = code, title, detail
 		}
 		earliest(&p.FailedAt, ts)
+	}
+	if !p.FailedAt.IsZero() {
+		// A failed message keeps the times it had when it failed: a
+		// delivery or read reported after the failure (Meta sends them)
+		// is not one. Timestamps are compared, not arrival, so any order
+		// of the same events agrees.
+		for _, t := range []*time.Time{&p.SentAt, &p.DeliveredAt, &p.ReadAt} {
+			if t.After(p.FailedAt) {
+				*t = time.Time{}
+			}
+		}
 	}
 	if e.Pricing != nil && e.State.Rank() > p.PricingRank {
 		p.Pricing = *e.Pricing

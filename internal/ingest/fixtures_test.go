@@ -160,6 +160,9 @@ func fxDocFailed(code int, status domain.Status, title, detail string) fxCase {
 // since a non-numeric wa_id is not a phone number; the contact is matched
 // as "wa:" + the wa_id.
 func fxNetflieInbound(waID, name, contentType, text string, more func(*domain.Message)) fxCase {
+	if !fxDigits(waID) {
+		return fxSetAside(`from "`+waID+`" is not a WhatsApp id (digits only)`, `{"WAMID":"wamid.ID","FromWAID":"`+waID+`"}`)
+	}
 	return fxCase{
 		channel:  netflieChannel,
 		messages: []domain.Message{fxMO("wamid.ID", waID, "", 1669233778, contentType, text, more)},
@@ -168,21 +171,26 @@ func fxNetflieInbound(waID, name, contentType, text string, more func(*domain.Me
 }
 
 // fxNetflieCBPStatus is a netflie delivered status with a conversation-based
-// pricing object and a placeholder recipient.
-func fxNetflieCBPStatus(category string) fxCase {
-	return fxCase{
-		channel: netflieCustomer,
-		messages: []domain.Message{fxMT("wamid.ID", "CUSTOMER_PHONE_NUMBER", "", 1685626673, domain.StateDelivered, domain.StatusDelivered,
-			func(m *domain.Message) {
-				m.DeliveredAt = fxTP(1685626673)
-				m.MetaConversationID, m.MetaConversationType = "CONVERSATION_ID", category
-				m.PricingModel, m.PricingCategory, m.Billable = "CBP", category, fxBool(true)
-				if category != "service" {
-					m.ConversationCategory = category
-				}
-			})},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	}
+// pricing object and a placeholder recipient: set aside.
+func fxNetflieCBPStatus(string) fxCase { return fxPlaceholderStatus("wamid.ID") }
+
+// fxPlaceholderStatus is a status whose recipient_id is netflie's
+// placeholder: no phone number, so set aside (issue 13, 7), and with it no
+// channel, contact or message is created.
+func fxPlaceholderStatus(wamid string) fxCase {
+	return fxSetAside(`recipient_id "CUSTOMER_PHONE_NUMBER" is not a WhatsApp id (digits only)`,
+		`{"WAMID":"`+wamid+`","RecipientWAID":"CUSTOMER_PHONE_NUMBER"}`)
+}
+
+// fxSetAside is a fixture whose one event is set aside with reason: nothing
+// but the event for admins is stored, in the unassigned subaccount and of no
+// channel.
+func fxSetAside(reason, payload string) fxCase {
+	return fxCase{events: []fxEvent{{Field: "messages", Event: "set_aside", Detail: reason, Payload: payload}}}
+}
+
+func fxDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 var fxCases = map[string]fxCase{
@@ -432,63 +440,19 @@ var fxCases = map[string]fxCase{
 		func(m *domain.Message) { m.ContextWAMID = "MESSAGE_ID" }),
 	"netflie/can_build_a_removed_reaction_notification.json": fxNetflieInbound("PHONE_NUMBER", "NAME", "reaction", "",
 		func(m *domain.Message) { m.ContextWAMID = "MESSAGE_ID" }),
-	"netflie/can_build_a_service_status_notification.json": fxNetflieCBPStatus("service"),
-	"netflie/can_build_a_status_conversation_initiated_notification.json": {
-		channel: netflieChannel,
-		messages: []domain.Message{fxMT("wamid.ID", "CUSTOMER_PHONE_NUMBER", "", 1669233778, domain.StateRead, domain.StatusRead,
-			func(m *domain.Message) {
-				m.DeliveredAt, m.ReadAt = fxTP(1669233778), fxTP(1669233778)
-				m.MetaConversationID, m.MetaConversationType = "CONVERSATION_ID", "user_initiated"
-			})},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	},
-	"netflie/can_build_a_status_notification.json": {
-		channel: fxChannel{"114957184830690", "CUSTOMER_PHONE_NUMBER", "CUSTOMER_PHONE_NUMBER"},
-		messages: []domain.Message{fxMT("wamid.ID", "CUSTOMER_PHONE_NUMBER", "", 1674914356, domain.StateRead, domain.StatusRead,
-			func(m *domain.Message) { m.DeliveredAt, m.ReadAt = fxTP(1674914356), fxTP(1674914356) })},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	},
-	"netflie/can_build_a_status_notification_with_errors.json": {
-		channel: fxChannel{"114957184830690", "102944729380254", "15550483457"},
-		messages: []domain.Message{fxMT("amid.ID", "CUSTOMER_PHONE_NUMBER", "", 1674912647, domain.StateFailed, domain.StatusInvalidContent,
-			func(m *domain.Message) {
-				m.ErrorCode, m.ErrorTitle = 131053, "ERROR_TITLE"
-				m.FailedAt = fxTP(1674912647)
-			})},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	},
-	"netflie/can_build_a_status_notification_without_expiration_time.json": {
-		channel: netflieChannel,
-		messages: []domain.Message{fxMT("wamid.ID", "CUSTOMER_PHONE_NUMBER", "", 1669233778, domain.StateDelivered, domain.StatusDelivered,
-			func(m *domain.Message) {
-				m.DeliveredAt = fxTP(1669233778)
-				m.MetaConversationID, m.MetaConversationType = "CONVERSATION_ID", "user_initiated"
-			})},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	},
-	"netflie/can_build_a_status_with_pricing_notification.json": {
-		channel: netflieChannel,
-		messages: []domain.Message{fxMT("wamid.ID", "CUSTOMER_PHONE_NUMBER", "", 1690327464, domain.StateDelivered, domain.StatusDelivered,
-			func(m *domain.Message) {
-				m.DeliveredAt = fxTP(1690327464)
-				m.MetaConversationID, m.MetaConversationType = "CONVERSATION_ID", "marketing"
-				m.PricingModel, m.PricingCategory, m.Billable = "CBP", "marketing", fxBool(true)
-				m.ConversationCategory = "marketing"
-			})},
-		contacts: []domain.Contact{fxContact("", "CUSTOMER_PHONE_NUMBER", "", "", 0)},
-	},
-	"netflie/can_build_a_sticker_notification.json": func() fxCase {
-		c := fxNetflieInbound("SENDER_PHONE_NUMBER", "NAME", "sticker", "", nil)
-		c.channel.WABAID = "ID"
-		return c
-	}(),
-	"netflie/can_build_a_system_notification.json": func() fxCase {
-		// No contacts[]; a system notice is not the contact writing.
-		c := fxNetflieInbound("PHONE_NUMBER", "", "system", "NAME changed from PHONE_NUMBER to PHONE_NUMBER", nil)
-		c.channel.PhoneNumberID = "NEW_PHONE_NUMBER_ID"
-		c.contacts[0].LastInboundAt = nil
-		return c
-	}(),
+	"netflie/can_build_a_service_status_notification.json":                fxNetflieCBPStatus("service"),
+	"netflie/can_build_a_status_conversation_initiated_notification.json": fxPlaceholderStatus("wamid.ID"),
+
+	"netflie/can_build_a_status_notification.json": fxPlaceholderStatus("wamid.ID"),
+
+	"netflie/can_build_a_status_notification_with_errors.json": fxPlaceholderStatus("amid.ID"),
+
+	"netflie/can_build_a_status_notification_without_expiration_time.json": fxPlaceholderStatus("wamid.ID"),
+
+	"netflie/can_build_a_status_with_pricing_notification.json": fxPlaceholderStatus("wamid.ID"),
+
+	"netflie/can_build_a_sticker_notification.json":                fxNetflieInbound("SENDER_PHONE_NUMBER", "NAME", "sticker", "", nil),
+	"netflie/can_build_a_system_notification.json":                 fxNetflieInbound("PHONE_NUMBER", "", "system", "", nil),
 	"netflie/can_build_a_text_notification.json":                   fxNetflieInbound("PHONE_NUMBER", "NAME", "text", "MESSAGE_BODY", nil),
 	"netflie/can_build_an_authentication_status_notification.json": fxNetflieCBPStatus("authentication"),
 	"netflie/can_build_an_document_notification.json":              fxNetflieInbound("PHONE_NUMBER", "NAME", "document", "CAPTION_TEXT", nil),
@@ -502,16 +466,19 @@ var fxCases = map[string]fxCase{
 	"netflie/can_build_an_utility_status_notification.json": fxNetflieCBPStatus("utility"),
 	// Two changes with the same message id: the first is kept, the second is
 	// a duplicate.
-	"netflie/can_build_multiple_text_notification.json": fxNetflieInbound("PHONE_NUMBER", "NAME", "text", "MESSAGE_BODY", nil),
-	"netflie/can_keep_wa_id_priority_when_user_id_is_present.json": {
-		channel: netflieChannel,
-		// The placeholder wa_id is kept as sent; as "PHONE_NUMBER" is no
-		// phone, the contact is matched as "wa:PHONE_NUMBER" and by its
-		// business-scoped user id.
-		messages: []domain.Message{fxMO("wamid.ID", "PHONE_NUMBER", "", 1669233778, "text", "MESSAGE_BODY",
-			func(m *domain.Message) { m.UserID = "BSUID_123" })},
-		contacts: []domain.Contact{fxContact("", "PHONE_NUMBER", "BSUID_123", "NAME", 1669233778)},
-	},
+	"netflie/can_build_multiple_text_notification.json": func() fxCase {
+		// Two messages with one id but different texts: two parts set aside.
+		c := fxNetflieInbound("PHONE_NUMBER", "NAME", "text", "MESSAGE_BODY", nil)
+		second := c.events[0]
+		second.Payload = `{"WAMID":"wamid.ID","Text":"MESSAGE_BODY2"}`
+		c.events = append([]fxEvent{second}, c.events...)
+		return c
+	}(),
+	// A placeholder wa_id beside a business-scoped user id: the id is not
+	// digits, so the message is set aside rather than keyed on the user id.
+	"netflie/can_keep_wa_id_priority_when_user_id_is_present.json": fxSetAside(
+		`from "PHONE_NUMBER" is not a WhatsApp id (digits only)`, `{"WAMID":"wamid.ID","FromWAID":"PHONE_NUMBER","FromUserID":"BSUID_123"}`),
+
 	"netflie/without_contact_profile_can_build_a_notification.json": fxNetflieInbound("PHONE_NUMBER", "", "text", "MESSAGE_BODY", nil),
 }
 
@@ -617,7 +584,13 @@ func fxCheck(t *testing.T, h *harness, c fxCase, body []byte, start, end time.Ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(chs) != 1 {
+	if c.channel == (fxChannel{}) {
+		// Everything was set aside: no channel is made for its number.
+		if len(chs) != 0 {
+			t.Fatalf("%d channels, want none: %+v", len(chs), chs)
+		}
+		chs = []domain.Channel{{}}
+	} else if len(chs) != 1 {
 		t.Fatalf("%d channels, want 1: %+v", len(chs), chs)
 	}
 	ch := chs[0]
@@ -625,14 +598,16 @@ func fxCheck(t *testing.T, h *harness, c fxCase, body []byte, start, end time.Ti
 	if c.channel.DisplayPhone == "" {
 		name = "Unassigned " + c.channel.PhoneNumberID
 	}
-	fxCompare(t, "channel", ch, domain.Channel{
-		ID: ch.ID, SubaccountID: domain.UnassignedSubaccountID, Name: name,
-		WABAID: c.channel.WABAID, PhoneNumberID: c.channel.PhoneNumberID, DisplayPhone: c.channel.DisplayPhone,
-		AccessTokenEnc: ch.AccessTokenEnc, Tier: "TIER_250", ThroughputMPS: 80, CreatedAt: ch.CreatedAt,
-	})
-	inWindow("channel.CreatedAt", ch.CreatedAt)
-	if un, err := h.store.Channels(ctx, []int64{domain.UnassignedSubaccountID}); err != nil || len(un) != 1 || un[0].ID != ch.ID {
-		t.Errorf("channels of the unassigned subaccount = %+v, %v; want channel %d", un, err, ch.ID)
+	if ch.ID != 0 {
+		fxCompare(t, "channel", ch, domain.Channel{
+			ID: ch.ID, SubaccountID: domain.UnassignedSubaccountID, Name: name,
+			WABAID: c.channel.WABAID, PhoneNumberID: c.channel.PhoneNumberID, DisplayPhone: c.channel.DisplayPhone,
+			AccessTokenEnc: ch.AccessTokenEnc, Tier: "TIER_250", ThroughputMPS: 80, CreatedAt: ch.CreatedAt,
+		})
+		inWindow("channel.CreatedAt", ch.CreatedAt)
+		if un, err := h.store.Channels(ctx, []int64{domain.UnassignedSubaccountID}); err != nil || len(un) != 1 || un[0].ID != ch.ID {
+			t.Errorf("channels of the unassigned subaccount = %+v, %v; want channel %d", un, err, ch.ID)
+		}
 	}
 
 	// Contacts.
@@ -713,7 +688,9 @@ func fxCheck(t *testing.T, h *harness, c fxCase, body []byte, start, end time.Ti
 		if got.SubaccountID != domain.UnassignedSubaccountID {
 			t.Errorf("event %s: subaccount %d, want %d", got.Field, got.SubaccountID, domain.UnassignedSubaccountID)
 		}
-		if got.ChannelID == nil || *got.ChannelID != ch.ID {
+		if ch.ID == 0 && got.ChannelID != nil {
+			t.Errorf("event %s: channel %d, want none", got.Field, *got.ChannelID)
+		} else if ch.ID != 0 && (got.ChannelID == nil || *got.ChannelID != ch.ID) {
 			t.Errorf("event %s: channel %v, want %d", got.Field, got.ChannelID, ch.ID)
 		}
 		if got.Field != want.Field || got.Event != want.Event || got.Detail != want.Detail {
@@ -1015,7 +992,9 @@ func TestIngestFixtureStatusesInAnyOrder(t *testing.T) {
 	want := fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263773, domain.StateFailed, domain.StatusRejected, func(m *domain.Message) {
 		m.ErrorCode, m.ErrorTitle = 130472, "User's number is part of an experiment"
 		m.ErrorDetail = "Failed to send message because this user's phone number is part of an experiment"
-		m.DeliveredAt, m.ReadAt, m.FailedAt = fxTP(1750263780), fxTP(1750263900), fxTP(1750263790)
+		// The read status (…900) came after the failure (…790): a failed
+		// message keeps the times it had (issue 13, 4).
+		m.DeliveredAt, m.FailedAt = fxTP(1750263780), fxTP(1750263790)
 		m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "utility", "free_customer_service", fxBool(false)
 		m.ConversationCategory = "utility"
 		m.MetaConversationID, m.MetaConversationType = "5e2f6b3c0d7a4e8b9c1d2e3f4a5b6c7d", "referral_conversion"

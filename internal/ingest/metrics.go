@@ -7,13 +7,14 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the ingest counters and latency histograms served on /metrics.
 type Metrics struct {
-	Requests      *prometheus.CounterVec
-	RequestTime   prometheus.Histogram
-	CommitTime    prometheus.Histogram
-	CommitBatch   prometheus.Histogram
-	EventsApplied *prometheus.CounterVec
-	ApplyTime     prometheus.Histogram
-	Lag           prometheus.Gauge
+	Requests       *prometheus.CounterVec
+	RequestTime    prometheus.Histogram
+	CommitTime     prometheus.Histogram
+	CommitBatch    prometheus.Histogram
+	EventsApplied  *prometheus.CounterVec
+	EventsSetAside prometheus.Counter
+	ApplyTime      prometheus.Histogram
+	Lag            prometheus.Gauge
 }
 
 // NewMetrics creates the ingest metrics and registers them on reg.
@@ -37,6 +38,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		EventsApplied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ticks_ingest_events_applied_total", Help: "Webhook events applied to the message model, by kind.",
 		}, []string{"kind"}),
+		EventsSetAside: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ticks_ingest_events_set_aside_total", Help: "Webhook events and parts not applied, kept for admins with their reason.",
+		}),
 		ApplyTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ticks_ingest_apply_seconds", Help: "Time to apply one batch of inbox rows.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
@@ -45,6 +49,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ticks_ingest_lag_rows", Help: "Inbox rows stored but not yet applied.",
 		}),
 	}
-	reg.MustRegister(m.Requests, m.RequestTime, m.CommitTime, m.CommitBatch, m.EventsApplied, m.ApplyTime, m.Lag)
+	reg.MustRegister(m.Requests, m.RequestTime, m.CommitTime, m.CommitBatch, m.EventsApplied, m.EventsSetAside, m.ApplyTime, m.Lag)
 	return m
 }

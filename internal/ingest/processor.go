@@ -164,6 +164,7 @@ func (p *Processor) apply(ctx context.Context, items []store.InboxBatch, last in
 		m.EventsApplied.WithLabelValues("status").Add(float64(st.Statuses))
 		m.EventsApplied.WithLabelValues("inbound").Add(float64(st.Inbound))
 		m.EventsApplied.WithLabelValues("other").Add(float64(st.Other))
+		m.EventsSetAside.Add(float64(st.SetAside))
 	}
 	return n, nil
 }

@@ -69,7 +69,7 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 		if err := a.preload(apply.MessageIDs(items), pre.Messages); err != nil {
 			return err
 		}
-		pnids, wabas := apply.ChannelsNamed(items, pre.Messages)
+		pnids, wabas := apply.ChannelsNamed(items)
 		if err := a.preloadChannels(pnids, wabas, pre); err != nil {
 			return err
 		}

@@ -106,7 +106,9 @@ func (fx *reportFixture) send(t *testing.T, i int, at time.Time, ctype string, c
 
 func (fx *reportFixture) apply(t *testing.T, b *domain.WebhookBatch) {
 	t.Helper()
-	items := []store.InboxBatch{{InboxID: 1, ReceivedAt: base, Batch: b}}
+	// Received after every event the fixture dates: none may be dated more
+	// than a day after its receipt.
+	items := []store.InboxBatch{{InboxID: 1, ReceivedAt: base.Add(30 * 24 * time.Hour), Batch: b}}
 	if _, err := fx.st.ApplyWebhooks(context.Background(), items, 1); err != nil {
 		t.Fatalf("apply: %v", err)
 	}

@@ -43,6 +43,7 @@ type Stats struct {
 	StubsCreated    int // messages created from a status ticks had not sent
 	Inbound         int // new inbound messages
 	Other           int // preference, template, account, error and unknown events
+	SetAside        int // events not applied, kept for admins with their reason
 }
 
 // Add adds o's counts to st.
@@ -52,6 +53,7 @@ func (st *Stats) Add(o Stats) {
 	st.StubsCreated += o.StubsCreated
 	st.Inbound += o.Inbound
 	st.Other += o.Other
+	st.SetAside += o.SetAside
 }
 
 // Preload is what the store read for a batch before planning it.
@@ -366,18 +368,19 @@ func (p *planner) eachContact(items []Webhook, fn func(subaccountID int64, key, 
 	for _, it := range items {
 		b := it.Batch
 		for i := range b.Statuses {
-			if e := &b.Statuses[i]; p.msgs[e.WAMID] == nil {
+			if e := &b.Statuses[i]; p.msgs[e.WAMID] == nil && statusFault(e, it.ReceivedAt) == "" {
 				want(e.Recipient, e.RecipientWAID, e.RecipientUserID, e.ProfileName)
 			}
 		}
 		for i := range b.Messages {
-			if e := &b.Messages[i]; p.msgs[e.WAMID] == nil {
+			if e := &b.Messages[i]; p.msgs[e.WAMID] == nil && inboundFault(e, it.ReceivedAt) == "" {
 				want(e.Recipient, e.FromWAID, e.FromUserID, e.ProfileName)
 			}
 		}
 		for i := range b.Preferences {
-			e := &b.Preferences[i]
-			want(e.Recipient, e.WAID, e.UserID, "")
+			if e := &b.Preferences[i]; preferenceFault(e, it.ReceivedAt) == "" {
+				want(e.Recipient, e.WAID, e.UserID, "")
+			}
 		}
 	}
 }
@@ -385,7 +388,18 @@ func (p *planner) eachContact(items []Webhook, fn func(subaccountID int64, key, 
 func (p *planner) apply(it Webhook) error {
 	b, st := it.Batch, &p.plan.Stats
 	for i := range b.Statuses {
-		changed, err := p.status(&b.Statuses[i])
+		e := &b.Statuses[i]
+		fault := statusFault(e, it.ReceivedAt)
+		if fault == "" {
+			fault = p.channelFault(e)
+		}
+		if fault != "" {
+			if err := p.setAside(e.Recipient, "messages", fault, e, it.ReceivedAt); err != nil {
+				return err
+			}
+			continue
+		}
+		changed, err := p.status(e)
 		if err != nil {
 			return err
 		}
@@ -395,14 +409,29 @@ func (p *planner) apply(it Webhook) error {
 		}
 	}
 	for i := range b.Messages {
-		if err := p.inbound(&b.Messages[i]); err != nil {
+		e := &b.Messages[i]
+		if fault := inboundFault(e, it.ReceivedAt); fault != "" {
+			if err := p.setAside(e.Recipient, "messages", fault, e, it.ReceivedAt); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.inbound(e); err != nil {
 			return err
 		}
 	}
 	for i := range b.Preferences {
-		if err := p.preference(&b.Preferences[i], it.ReceivedAt); err != nil {
+		e := &b.Preferences[i]
+		if fault := preferenceFault(e, it.ReceivedAt); fault != "" {
+			if err := p.setAside(e.Recipient, "user_preferences", fault, e, it.ReceivedAt); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.preference(e, it.ReceivedAt); err != nil {
 			return err
 		}
+		st.Other++
 	}
 	for i := range b.Templates {
 		if err := p.template(&b.Templates[i], it.ReceivedAt); err != nil {
@@ -436,7 +465,7 @@ func (p *planner) apply(it Webhook) error {
 			return err
 		}
 	}
-	st.Other += len(b.Preferences) + len(b.Templates) + len(b.Accounts) + len(b.Errors) + len(b.Unknown)
+	st.Other += len(b.Templates) + len(b.Accounts) + len(b.Errors) + len(b.Unknown)
 	return nil
 }
 
@@ -773,9 +802,9 @@ func MessageIDs(items []Webhook) []string {
 }
 
 // ChannelsNamed lists, sorted, the phone number ids and WABA ids whose
-// channels a batch needs, given the rows of MessageIDs: the channels of
-// everything but the statuses and inbound messages that have rows.
-func ChannelsNamed(items []Webhook, msgs map[string]*Message) (phoneNumberIDs, wabaIDs []string) {
+// channels a batch needs: those of every event, statuses of known messages
+// included, whose channel is checked against the message's.
+func ChannelsNamed(items []Webhook) (phoneNumberIDs, wabaIDs []string) {
 	pnids, wabas := map[string]bool{}, map[string]bool{}
 	channel := func(r domain.Recipient) {
 		if r.PhoneNumberID != "" {
@@ -787,14 +816,10 @@ func ChannelsNamed(items []Webhook, msgs map[string]*Message) (phoneNumberIDs, w
 	for _, it := range items {
 		b := it.Batch
 		for i := range b.Statuses {
-			if msgs[b.Statuses[i].WAMID] == nil {
-				channel(b.Statuses[i].Recipient)
-			}
+			channel(b.Statuses[i].Recipient)
 		}
 		for i := range b.Messages {
-			if msgs[b.Messages[i].WAMID] == nil {
-				channel(b.Messages[i].Recipient)
-			}
+			channel(b.Messages[i].Recipient)
 		}
 		for i := range b.Preferences {
 			channel(b.Preferences[i].Recipient)

@@ -97,8 +97,12 @@ func TestStatusMerge(t *testing.T) {
 			domain.StateDelivered, domain.StatusDelivered, 2, -1, 0, "", 1},
 		{"read implies delivered", []domain.StatusEvent{status("w", domain.StateRead, 3)},
 			domain.StateRead, domain.StatusRead, 3, 3, 0, "", 1},
-		{"failed is terminal", []domain.StatusEvent{status("w", domain.StateFailed, 2, undeliverable), status("w", domain.StateDelivered, 3), status("w", domain.StateRead, 4)},
-			domain.StateFailed, domain.StatusUndelivered, 3, 4, 131026, "Message Undeliverable.", 3},
+		{"failed is terminal and keeps its times", []domain.StatusEvent{status("w", domain.StateFailed, 2, undeliverable), status("w", domain.StateDelivered, 3), status("w", domain.StateRead, 4)},
+			domain.StateFailed, domain.StatusUndelivered, -1, -1, 131026, "Message Undeliverable.", 1},
+		{"a delivery before the failure stays", []domain.StatusEvent{status("w", domain.StateDelivered, 1), status("w", domain.StateFailed, 2, undeliverable), status("w", domain.StateRead, 4)},
+			domain.StateFailed, domain.StatusUndelivered, 1, -1, 131026, "Message Undeliverable.", 2},
+		{"a failure reported late takes back the times after it", []domain.StatusEvent{status("w", domain.StateDelivered, 3), status("w", domain.StateRead, 4), status("w", domain.StateFailed, 2, undeliverable)},
+			domain.StateFailed, domain.StatusUndelivered, -1, -1, 131026, "Message Undeliverable.", 3},
 		{"the earliest failure's reason", []domain.StatusEvent{status("w", domain.StateFailed, 5, undeliverable), status("w", domain.StateFailed, 2, spam)},
 			domain.StateFailed, domain.StatusRejected, -1, -1, 131048, "too many", 2},
 	} {
@@ -434,8 +438,8 @@ func TestContactsMatched(t *testing.T) {
 				{Recipient: rcpt, WAMID: "b", FromUserID: "BR.2", Timestamp: ts(2), Type: "text"}}},
 			[]NewContact{{SubaccountID: subaccountID, UserID: "BR.2"}}, nil, []int64{-1, -1}},
 		{"a user id and a placeholder wa_id are keyed by the user id", &domain.WebhookBatch{
-			Messages: []domain.InboundMessage{{Recipient: rcpt, WAMID: "a", FromWAID: "abc", FromUserID: "BR.3", Timestamp: ts(1), Type: "text"}}},
-			[]NewContact{{SubaccountID: subaccountID, WAID: "abc", UserID: "BR.3"}}, nil, []int64{-1}},
+			Messages: []domain.InboundMessage{{Recipient: rcpt, WAMID: "a", FromWAID: "000", FromUserID: "BR.3", Timestamp: ts(1), Type: "text"}}},
+			[]NewContact{{SubaccountID: subaccountID, WAID: "000", UserID: "BR.3"}}, nil, []int64{-1}},
 		{"a known user id learns its wa_id", &domain.WebhookBatch{
 			Messages: []domain.InboundMessage{{Recipient: rcpt, WAMID: "a", FromWAID: "5531987654321", FromUserID: "BR.1", Timestamp: ts(1), Type: "text"},
 				{Recipient: rcpt, WAMID: "b", FromWAID: "5531987654321", FromUserID: "BR.1", Timestamp: ts(2), Type: "text"}}},
@@ -564,7 +568,7 @@ func TestLookups(t *testing.T) {
 	reply := inbound("w.reply", "oi", 5)
 	reply.ContextWAMID = "w.sent"
 	known := status("w.sent", domain.StateRead, 6)
-	known.Recipient = other // its row is preloaded: its channel is not needed
+	known.Recipient = other // its row is preloaded, but its channel is checked against the row's
 	stub := status("w.new", domain.StateSent, 7)
 	stub.RecipientUserID = "BR.1"
 	items := webhooks(&domain.WebhookBatch{Statuses: []domain.StatusEvent{known, stub, stub}, Messages: []domain.InboundMessage{reply}},
@@ -577,8 +581,8 @@ func TestLookups(t *testing.T) {
 		t.Errorf("MessageIDs = %v, want %v", got, want)
 	}
 	pre := world(sent("w.sent"))
-	pnids, wabas := ChannelsNamed(items, pre.Messages)
-	if want := []string{"PN1", "PN4", "PN5", "PN6"}; !equalSlices(pnids, want) {
+	pnids, wabas := ChannelsNamed(items)
+	if want := []string{"PN1", "PN4", "PN5", "PN6", "PN9"}; !equalSlices(pnids, want) {
 		t.Errorf("phone number ids %v, want %v", pnids, want)
 	}
 	if want := []string{"W3", "W4", "W7"}; !equalSlices(wabas, want) {

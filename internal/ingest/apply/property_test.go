@@ -101,7 +101,7 @@ func (w *genWorld) preload(items []Webhook) *Preload {
 			pre.Messages[id] = &c
 		}
 	}
-	pnids, wabas := ChannelsNamed(items, pre.Messages)
+	pnids, wabas := ChannelsNamed(items)
 	for _, id := range pnids {
 		if c, ok := w.channels[id]; ok {
 			pre.Channels[id] = c
