@@ -16,6 +16,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/jobs"
 	"github.com/ticksapp/ticks/internal/server"
 	"github.com/ticksapp/ticks/internal/store"
 )
@@ -154,6 +155,10 @@ func openStore(ctx context.Context, args []string) (*store.Store, *config.Config
 		return nil, nil, err
 	}
 	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
 		st.Close()
 		return nil, nil, err
 	}

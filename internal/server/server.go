@@ -23,6 +23,8 @@ import (
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/ingest"
+	"github.com/ticksapp/ticks/internal/jobs"
+	"github.com/ticksapp/ticks/internal/live"
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
@@ -43,6 +45,10 @@ type Server struct {
 	Pipeline  *send.Pipeline
 	Expirer   *send.Expirer
 	Services  Services
+	// Jobs runs the background work every capability registered (River).
+	Jobs *jobs.Client
+	// Live tells open pages that what they show changed.
+	Live *live.Hub
 }
 
 // Services are the capabilities' services, built once and called by the
@@ -83,7 +89,11 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{Config: cfg, Store: st, Registry: prometheus.NewRegistry()}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{Config: cfg, Store: st, Registry: prometheus.NewRegistry(), Live: live.New()}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := ingest.NewMetrics(s.Registry)
 	s.Inbox = ingest.NewInbox(st, m)
@@ -117,6 +127,15 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		ttl = 24 * time.Hour
 	}
 	s.Expirer = &send.Expirer{Store: st, TTL: ttl, Every: min(time.Minute, ttl/4)}
+
+	// Background work: each capability registers its workers and periodic
+	// jobs here (jobs.Register(reg, worker)), then gets the client to
+	// enqueue with.
+	reg := jobs.NewRegistry()
+	if s.Jobs, err = jobs.New(ctx, st, reg, jobs.Options{}); err != nil {
+		st.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
@@ -167,7 +186,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 
 // Run serves on ln until ctx is done, then shuts down in the order that
 // loses nothing: stop taking requests and finish those in flight (each
-// waits for its inbox commit), then stop the inbox, then the processor.
+// waits for its inbox commit), then let the background jobs in flight
+// finish (they may send, which needs the rest), then stop the inbox, then
+// the processor.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
@@ -184,6 +205,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}()
 	go s.pruneInbox(procCtx)
 	go s.Expirer.Run(procCtx)
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		if err := s.Jobs.Run(jobsCtx, 10*time.Second); err != nil {
+			slog.Error("background jobs stopped", slog.Any("err", err))
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -198,6 +227,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if e := srv.Shutdown(shutCtx); e != nil && err == nil {
 		err = e
 	}
+	stopJobs()
+	<-jobsDone
 	stopInbox()
 	stopProc()
 	wg.Wait()
@@ -226,5 +257,8 @@ func (s *Server) pruneInbox(ctx context.Context) {
 	}
 }
 
-// Close closes the store.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close closes the background jobs' connections and the store.
+func (s *Server) Close() error {
+	s.Jobs.Close()
+	return s.Store.Close()
+}

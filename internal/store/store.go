@@ -33,6 +33,7 @@ const (
 // pool on PostgreSQL; reads use a pool on both.
 type Store struct {
 	dialect    Dialect
+	dsn        string
 	sqlDialect sqlDialect // where the SQL differs (dialect.go)
 	w          *sql.DB    // writer
 	r          *sql.DB    // readers
@@ -180,7 +181,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite sync mode %q: want normal or full", o.sqliteSync)
 	}
 	d := dialectOf(dsn)
-	s := &Store{dialect: d.name(), sqlDialect: d, Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
+	s := &Store{dialect: d.name(), dsn: dsn, sqlDialect: d, Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
 	if err := d.open(s, dsn, o); err != nil {
 		s.Close()
 		return nil, err
