@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/domain"
@@ -33,6 +34,7 @@ type Handler struct {
 	Reports  *reports.Service
 	Ingest   *ingest.Admin
 	Tracking *tracking.Service
+	Billing  *billing.Service
 }
 
 // maxBody bounds API request bodies.
@@ -73,6 +75,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/webhook-events", h.listWebhookEvents)
 	handle("POST /api/v1/ingest/replay", h.replay)
 	h.trackingRoutes(handle)
+	handle("GET /api/v1/reports/consumption", h.reportConsumption)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -143,6 +143,9 @@ func Seed(ctx context.Context, o SeedOptions) (*SeedResult, error) {
 	if err := st.RebuildRollup(ctx); err != nil {
 		return nil, err
 	}
+	if err := st.RebuildConsumption(ctx); err != nil {
+		return nil, err
+	}
 	if err := l.restore(ctx, saved, true); err != nil {
 		return nil, err
 	}

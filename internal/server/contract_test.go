@@ -413,6 +413,13 @@ func TestContractWalk(t *testing.T) {
 	call(200, summary, "/api/v1/reports/messages/summary?from=2020-01-01&format=csv&bom=1", token, nil, "Accept-Language", "en")
 	call(200, summary, "/api/v1/reports/messages/summary?from=2020-01-01&format=xlsx", token, nil)
 
+	consumption := "GET /api/v1/reports/consumption"
+	call(200, consumption, "/api/v1/reports/consumption", adminToken, nil)
+	call(200, consumption, "/api/v1/reports/consumption?month=2020-01&format=json", adminToken, nil)
+	call(200, consumption, fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", sa), adminToken, nil)
+	call(400, consumption, "/api/v1/reports/consumption?month=1999-01", adminToken, nil)
+	call(403, consumption, "/api/v1/reports/consumption", token, nil)
+
 	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?limit=10", token, nil)
 	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?field=message_template_status_update", adminToken, nil)
 	// Once Meta's quality update is applied, the channel has the tier Meta

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/api"
+	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
@@ -61,6 +62,7 @@ type Services struct {
 	Reports  *reports.Service
 	Ingest   *ingest.Admin
 	Tracking *tracking.Service
+	Billing  *billing.Service
 }
 
 // DSN returns the database the configuration names.
@@ -121,6 +123,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		Reports:  reports.New(st, cfg.Location()),
 		Ingest:   &ingest.Admin{Store: st, Replay: s.Processor.Replay},
 		Tracking: tracking.New(st, cfg.Location()),
+		Billing:  billing.New(st, cfg.Location()),
 	}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
@@ -151,8 +154,8 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
-		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking}).Routes(mux)
-	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports}, cfg.Location())
+		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing}).Routes(mux)
+	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing}, cfg.Location())
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web templates: %w", err)

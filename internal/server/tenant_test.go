@@ -219,3 +219,45 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("channel list exposes access tokens: %s", r.body)
 	}
 }
+
+// TestConsumptionIsolation: the consumption report is the organization
+// admin's (SPEC 1: admin is organization-wide); supervisors and viewers of
+// a subaccount get 403 for their own subaccount and any other, and the
+// admin's subaccount and number filters keep the others' traffic out.
+func TestConsumptionIsolation(t *testing.T) {
+	s := newServer(t)
+	a := setupTenant(t, s, "alpha", "1110000001", "5511987650001")
+	b := setupTenant(t, s, "bravo", "2220000002", "5511987650002")
+	s.waitFor(a.moWAMID)
+	s.waitFor(b.moWAMID)
+	var viewerA struct{ Token string }
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "a-viewer", "role": "viewer", "subaccount_id": a.subaccount}, &viewerA)
+
+	for _, token := range []string{a.token, viewerA.Token} {
+		for _, path := range []string{"/api/v1/reports/consumption",
+			fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", a.subaccount),
+			fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", b.subaccount),
+			"/api/v1/reports/consumption?phone_number_id=" + b.biz.PhoneNumberID,
+		} {
+			r := s.do("GET", path, token, nil)
+			if r.code != 403 || strings.Contains(string(r.body), "by_phone") {
+				t.Errorf("GET %s by a subaccount's token: %d %s, want 403", path, r.code, r.body)
+			}
+		}
+	}
+	for _, tt := range []struct{ path, has, hasNot string }{
+		{fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", a.subaccount), a.biz.PhoneNumberID, b.biz.PhoneNumberID},
+		{fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", b.subaccount), b.biz.PhoneNumberID, a.biz.PhoneNumberID},
+		{"/api/v1/reports/consumption?phone_number_id=" + a.biz.PhoneNumberID, a.biz.PhoneNumberID, b.biz.PhoneNumberID},
+	} {
+		r := s.do("GET", tt.path, adminToken, nil)
+		body := string(r.body)
+		if r.code != 200 || !strings.Contains(body, tt.has) || strings.Contains(body, tt.hasNot) || !strings.Contains(body, `"total":1,`) {
+			t.Errorf("admin GET %s: %d %s, want only %s's one conversation", tt.path, r.code, body, tt.has)
+		}
+	}
+	r := s.do("GET", "/api/v1/reports/consumption", adminToken, nil)
+	if !strings.Contains(string(r.body), a.biz.PhoneNumberID) || !strings.Contains(string(r.body), b.biz.PhoneNumberID) {
+		t.Errorf("the admin's consumption lacks a number: %s", r.body)
+	}
+}

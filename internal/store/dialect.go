@@ -332,3 +332,39 @@ func isRetryable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 40P01") || strings.Contains(msg, "SQLSTATE 40001")
 }
+
+// consumptionRollupFrom is consumption_rollup as readers see it: on
+// PostgreSQL the table plus the changes its triggers appended and no fold
+// has moved yet (migration 00020), on SQLite the table.
+func (s *Store) consumptionRollupFrom() string {
+	if s.dialect == Postgres {
+		return `(SELECT ` + consumptionKey + `, n FROM consumption_rollup UNION ALL
+			SELECT ` + consumptionKey + `, n FROM consumption_rollup_delta) r`
+	}
+	return `consumption_rollup`
+}
+
+// consumptionBillable is whether a message counts as charged: Meta's
+// billable flag, or until it arrives a regular price on a message that has
+// not failed (an integer on SQLite, a boolean on PostgreSQL).
+func (s *Store) consumptionBillable() string {
+	if s.dialect == Postgres {
+		return `COALESCE(billable, pricing_type = 'regular' AND state <> 'failed')`
+	}
+	return `CASE WHEN billable IS NOT NULL THEN billable WHEN pricing_type = 'regular' AND state <> 'failed' THEN 1 ELSE 0 END`
+}
+
+// consumptionRebuild empties the consumption rollup and counts the
+// messages again; on PostgreSQL writers wait meanwhile.
+func (s *Store) consumptionRebuild() []string {
+	fill := `INSERT INTO consumption_rollup (` + consumptionKey + `, n)
+		SELECT subaccount_id, at / 3600000, channel_id, pricing_category, pricing_type, ` + s.consumptionBillable() + `,
+		CASE WHEN conversation_expires_at - at = CASE conversation_type WHEN 'free_entry_point' THEN 259200000 ELSE 86400000 END
+		     THEN conversation_type ELSE '' END, COUNT(*)
+		FROM messages WHERE direction = 'mt' AND (state <> 'failed' OR error_code <> 0) GROUP BY 1, 2, 3, 4, 5, 6, 7`
+	if s.dialect == Postgres {
+		return []string{`LOCK TABLE messages IN SHARE MODE`, `DELETE FROM consumption_rollup_delta`,
+			`DELETE FROM consumption_rollup`, fill, `ANALYZE consumption_rollup`}
+	}
+	return []string{`DELETE FROM consumption_rollup`, fill}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
@@ -35,6 +36,7 @@ type Handler struct {
 	Access   *access.Service
 	Channels *channels.Service
 	Reports  *reports.Service
+	Billing  *billing.Service
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
@@ -48,11 +50,12 @@ type Services struct {
 	Access   *access.Service
 	Channels *channels.Service
 	Reports  *reports.Service
+	Billing  *billing.Service
 }
 
 // New parses the templates and returns the handler, with dates in loc.
 func New(svc Services, loc *time.Location) (*Handler, error) {
-	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Location: loc, Now: time.Now,
+	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Location: loc, Now: time.Now,
 		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -101,6 +104,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/tokens", h.auth(h.tokensPage))
 	mux.HandleFunc("POST /admin/tokens", h.auth(h.createToken))
 	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
+	mux.HandleFunc("GET /consumption", h.auth(h.consumptionPage))
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 

@@ -1,0 +1,37 @@
+package domain
+
+// ConsumptionCount is a number of outbound messages that went to WhatsApp
+// sharing one key of the consumption rollup: subaccount, channel, UTC hour
+// of their send time, Meta's pricing category and type (ticks's estimate
+// until Meta's arrives), whether they are charged, and the type of the
+// conversation each of them opens ("" when they open none).
+type ConsumptionCount struct {
+	SubaccountID int64
+	ChannelID    int64
+	Hour         int64 // unix hour: unix milliseconds / 3,600,000
+	Category     string
+	PricingType  string
+	Billable     bool
+	Opens        ConversationType
+	N            int64
+}
+
+// PricingCategories are the four conversation categories of the
+// consumption report (seed 004), in the order it shows them.
+var PricingCategories = []string{"marketing", "utility", "authentication", "service"}
+
+// ReportCategory maps a pricing category Meta sends to one of
+// PricingCategories: marketing_lite is marketing, authentication_international
+// is authentication, and free entry points (referral_conversion) and
+// anything unknown are service.
+func ReportCategory(pricingCategory string) string {
+	switch pricingCategory {
+	case "marketing", "marketing_lite":
+		return "marketing"
+	case "utility":
+		return "utility"
+	case "authentication", "authentication_international":
+		return "authentication"
+	}
+	return "service"
+}

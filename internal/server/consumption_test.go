@@ -1,0 +1,46 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestWebConsumptionPage: Contrato → Conversas do WhatsApp is an admin's
+// page; every other role gets 403, and a bad month a 400 page.
+func TestWebConsumptionPage(t *testing.T) {
+	s := newServer(t)
+	var sa struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja"}, &sa)
+	for _, u := range []struct{ email, role string }{{"chefe@example.com", "admin"}, {"super@example.com", "supervisor"},
+		{"agente@example.com", "agent"}, {"leitor@example.com", "viewer"}} {
+		body := map[string]any{"email": u.email, "role": u.role, "password": "senha-" + u.role}
+		if u.role != "admin" {
+			body["subaccounts"] = []int64{sa.ID}
+		}
+		s.must(201, "POST", "/api/v1/users", adminToken, body, nil)
+	}
+	admin := newWebClient(t, s)
+	admin.login("chefe@example.com", "senha-admin")
+	code, body := admin.get("/consumption")
+	if code != 200 || !strings.Contains(body, "Consumo parcial") || !strings.Contains(body, `id="nav-consumption"`) ||
+		!strings.Contains(body, "Contagem diária de conversas") {
+		t.Errorf("admin's consumption page: %d %s", code, body)
+	}
+	if code, body := admin.get("/consumption?month=2020-01"); code != 200 || strings.Contains(body, "Consumo parcial") ||
+		!strings.Contains(body, "Consolidado em 07/02/2020") {
+		t.Errorf("a closed month: %d %s", code, body)
+	}
+	if code, _ := admin.get("/consumption?month=2020-13"); code != 400 {
+		t.Errorf("a malformed month: %d, want 400", code)
+	}
+	for _, u := range []struct{ email, role string }{{"super@example.com", "supervisor"}, {"agente@example.com", "agent"}, {"leitor@example.com", "viewer"}} {
+		c := newWebClient(t, s)
+		c.login(u.email, "senha-"+u.role)
+		if code, body := c.get("/consumption"); code != 403 || strings.Contains(body, "consumption-summary") {
+			t.Errorf("%s on the consumption page: %d, want 403", u.role, code)
+		}
+		if _, body := c.get("/reports/messages"); strings.Contains(body, `id="nav-consumption"`) {
+			t.Errorf("%s sees the consumption entry in the menu", u.role)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ticksapp/ticks/internal/billing"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/i18n"
+)
+
+// consumptionData is the consumption page: the month's report and the
+// choices of its form.
+type consumptionData struct {
+	Report        *billing.Report
+	Month         string
+	MaxMonth      string
+	Subaccount    int64
+	Phone         string
+	Subaccounts   []domain.Subaccount
+	Channels      []domain.Channel
+	PrevURL       string
+	NextURL       string
+	Chart         template.HTML
+	ConsolidateOn string
+}
+
+// consumptionPage shows the consumption report of a month (Contrato →
+// Conversas do WhatsApp): admins only, as the service decides.
+func (h *Handler) consumptionPage(w http.ResponseWriter, r *http.Request, v *visitor) {
+	lang := v.lang()
+	q, err := h.Billing.ParseQuery(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	rep, err := h.Billing.Consumption(r.Context(), v.principal, q)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	d := &consumptionData{Report: rep, Month: rep.Month, Subaccount: q.Subaccount, Phone: q.PhoneNumberID,
+		MaxMonth: billing.MonthOf(h.Now().In(h.Location)).String()}
+	if d.Subaccounts, err = h.Access.Subaccounts(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	for i := range d.Subaccounts {
+		d.Subaccounts[i].Name = subaccountName(lang, &d.Subaccounts[i])
+	}
+	if d.Channels, err = h.Channels.List(r.Context(), v.principal); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	link := func(m billing.Month) string {
+		u := url.Values{"month": {m.String()}}
+		if q.Subaccount != 0 {
+			u.Set("subaccount", strconv.FormatInt(q.Subaccount, 10))
+		}
+		if q.PhoneNumberID != "" {
+			u.Set("phone_number_id", q.PhoneNumberID)
+		}
+		return "/consumption?" + u.Encode()
+	}
+	d.PrevURL = link(q.Month.Prev())
+	if q.Month.String() < d.MaxMonth {
+		d.NextURL = link(q.Month.Next())
+	}
+	d.ConsolidateOn = formatDate(lang, rep.ConsolidatedOn)
+	d.Chart = consumptionChart(rep.Daily, lang)
+	p := v.page(i18n.T(lang, "consumption.title"), "consumption")
+	p.Data = d
+	h.render(w, r, http.StatusOK, "consumption", p)
+}
+
+// formatDate writes 2026-11-09 as 09/11/2026 in Portuguese.
+func formatDate(lang, day string) string {
+	if lang == "pt-BR" && len(day) == 10 {
+		return day[8:10] + "/" + day[5:7] + "/" + day[0:4]
+	}
+	return day
+}
+
+// consumptionChart draws the daily conversations as stacked bars
+// (business initiated, user initiated, free entry point) with the charged
+// messages as a line.
+func consumptionChart(days []billing.DayCount, lang string) template.HTML {
+	const w, h, pad = 900.0, 260.0, 30.0
+	if len(days) == 0 {
+		return template.HTML(`<p class="muted">` + template.HTMLEscapeString(i18n.T(lang, "consumption.none")) + `</p>`)
+	}
+	var max int64 = 1
+	for _, d := range days {
+		max = maxInt(max, d.Total, d.Charged)
+	}
+	slot := (w - 2*pad) / float64(len(days))
+	y := func(n int64) float64 { return (h - 2*pad) * float64(n) / float64(max) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" id="consumption-chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, w, h,
+		template.HTMLEscapeString(i18n.T(lang, "consumption.daily")))
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#d0d5dd"/>`, pad, h-pad, w-pad, h-pad)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" fill="#667085">%s</text>`, pad, pad-10, template.HTMLEscapeString(formatCount(lang, max)))
+	var line []string
+	for i, d := range days {
+		x := pad + float64(i)*slot + slot*0.15
+		base := h - pad
+		for _, s := range []struct {
+			class, label string
+			n            int64
+		}{{"business", "consumption.conv.business", d.BusinessInitiated}, {"user", "consumption.conv.user", d.UserInitiated},
+			{"fep", "consumption.conv.fep", d.FreeEntryPoint}} {
+			bh := y(s.n)
+			base -= bh
+			fmt.Fprintf(&b, `<rect class="bar %s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %d</title></rect>`,
+				s.class, x, base, slot*0.7, bh, template.HTMLEscapeString(d.Date), template.HTMLEscapeString(i18n.T(lang, s.label)), s.n)
+		}
+		line = append(line, fmt.Sprintf("%.1f,%.1f", x+slot*0.35, h-pad-y(d.Charged)))
+		if len(days) <= 31 || i%(len(days)/15+1) == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="10" fill="#667085">%s</text>`, x, h-pad+14, template.HTMLEscapeString(shortDay(d.Date)))
+		}
+	}
+	fmt.Fprintf(&b, `<polyline class="charged" fill="none" stroke="#f79009" stroke-width="2" points="%s"><title>%s</title></polyline>`,
+		strings.Join(line, " "), template.HTMLEscapeString(i18n.T(lang, "consumption.charged")))
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func maxInt(first int64, rest ...int64) int64 {
+	for _, n := range rest {
+		first = max(first, n)
+	}
+	return first
+}
