@@ -24,6 +24,11 @@ func (h *Handler) trackingRoutes(handle func(string, func(http.ResponseWriter, *
 	handle("POST /api/v1/bots", h.createBot)
 	handle("POST /api/v1/events", h.recordEvents)
 	handle("GET /api/v1/reports/events", h.reportEvents)
+	handle("POST /api/v1/reports/funnel", h.reportFunnel)
+	handle("GET /api/v1/reports/conversations", h.reportConversations)
+	handle("GET /api/v1/reports/conversations/users", h.reportConversationUsers)
+	handle("GET /api/v1/custom-reports", h.listCustomReports)
+	handle("POST /api/v1/custom-reports", h.saveCustomReport)
 }
 
 func (h *Handler) listBots(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -133,4 +138,71 @@ func eventsSubaccount(r *http.Request) (int64, error) {
 		return 0, domain.Errorf(domain.EINVALID, "subaccount %q is not a positive integer", v)
 	}
 	return id, nil
+}
+
+// reportFunnel answers a funnel: contacts per step, conversion and the
+// median time between steps.
+func (h *Handler) reportFunnel(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	var q tracking.FunnelQuery
+	if err := decode(w, r, &q); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	res, err := h.Tracking.Funnel(r.Context(), p, q)
+	reply(w, r, http.StatusOK, res, err)
+}
+
+// conversationQuery reads from, to (months), bot and subaccount.
+func conversationQuery(r *http.Request) (tracking.ConversationQuery, error) {
+	q := r.URL.Query()
+	out := tracking.ConversationQuery{From: q.Get("from"), To: q.Get("to")}
+	for key, dst := range map[string]*int64{"bot": &out.BotID, "subaccount": &out.Subaccount} {
+		if v := q.Get(key); v != "" {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return out, domain.Errorf(domain.EINVALID, "%s %q is not a positive integer", key, v)
+			}
+			*dst = id
+		}
+	}
+	return out, nil
+}
+
+// reportConversations answers the conversation summary: MAU, MEU and
+// messages per month and bot.
+func (h *Handler) reportConversations(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	q, err := conversationQuery(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	res, err := h.Tracking.Conversations(r.Context(), p, q)
+	reply(w, r, http.StatusOK, res, err)
+}
+
+// reportConversationUsers answers the user details of a month: each
+// contact's first and last message and its messages.
+func (h *Handler) reportConversationUsers(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	q, err := conversationQuery(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	list, err := h.Tracking.ConversationUsers(r.Context(), p, q, 1000)
+	reply(w, r, http.StatusOK, map[string]any{"users": list}, err)
+}
+
+func (h *Handler) listCustomReports(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	list, err := h.Tracking.SavedReports(r.Context(), p)
+	reply(w, r, http.StatusOK, map[string]any{"reports": list}, err)
+}
+
+func (h *Handler) saveCustomReport(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	var in tracking.SavedInput
+	if err := decode(w, r, &in); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	saved, err := h.Tracking.SaveReport(r.Context(), p, in)
+	reply(w, r, http.StatusCreated, saved, err)
 }

@@ -121,6 +121,14 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"event report too long", "GET", "/api/v1/reports/events?from=2020-01-01&to=2026-01-01", adminToken, nil, "", 400, "400 days"},
 		{"event report hours too long", "GET", "/api/v1/reports/events?from=2026-01-01&to=2026-03-01&granularity=hour", adminToken, nil, "", 400, "31 days"},
 		{"event report bad from", "GET", "/api/v1/reports/events?from=yesterday", adminToken, nil, "", 400, "from"},
+		{"funnel one step", "POST", "/api/v1/reports/funnel", adminToken, `{"steps":[{"category":"c","action":"a"}]}`, "", 400, "2 to 8"},
+		{"funnel bad stage", "POST", "/api/v1/reports/funnel", adminToken, `{"steps":[{"category":"c","action":"a"},{"campaign":1,"stage":"opened"}]}`, "", 400, "stage"},
+		{"funnel bad within", "POST", "/api/v1/reports/funnel", adminToken, `{"within":"a while","steps":[{"category":"c","action":"a"},{"category":"c","action":"b"}]}`, "", 400, "within"},
+		{"conversations bad month", "GET", "/api/v1/reports/conversations?from=2026-13", adminToken, nil, "", 400, "month"},
+		{"conversations too many months", "GET", "/api/v1/reports/conversations?from=2020-01&to=2026-01", adminToken, nil, "", 400, "24 months"},
+		{"conversations bad bot", "GET", "/api/v1/reports/conversations?bot=x", adminToken, nil, "", 400, "bot"},
+		{"custom report bad kind", "POST", "/api/v1/custom-reports", adminToken, `{"name":"r","kind":"pie","subaccount_id":2}`, "", 400, "kind"},
+		{"custom report no name", "POST", "/api/v1/custom-reports", adminToken, `{"name":" ","kind":"events","subaccount_id":2}`, "", 400, "name"},
 		{"event report bad format", "GET", "/api/v1/reports/events?format=pdf", adminToken, nil, "", 400, "format"},
 	}
 	for _, c := range cases {

@@ -38,6 +38,25 @@ func walkTracking(t *testing.T, call func(want int, op, path, token string, body
 	call(200, report, fmt.Sprintf("/api/v1/reports/events?from=2025-01-01&to=2027-12-31&granularity=month&category=Escolha+de+Menu&action=2%%C2%%AA+via+de+boleto&bot=%d&subaccount=%d", bot.ID, sa), token, nil)
 	call(200, report, "/api/v1/reports/events?granularity=hour&format=csv", token, nil, "Accept-Language", "en")
 	call(200, report, "/api/v1/reports/events?granularity=week&format=xlsx", token, nil)
+
+	funnel := "POST /api/v1/reports/funnel"
+	call(200, funnel, "/api/v1/reports/funnel", token, map[string]any{"within": "2h", "from": "2020-01-01", "to": "2020-02-01", "steps": []any{
+		map[string]any{"campaign": 1, "stage": "delivered"}, map[string]any{"category": "Escolha de Menu", "action": "2ª via de boleto"}}})
+	if r := call(200, funnel, "/api/v1/reports/funnel", token, map[string]any{"subaccount": sa, "steps": []any{
+		map[string]any{"category": "Escolha de Menu", "action": "2ª via de boleto"}, map[string]any{"category": "Escolha de Menu", "action": "Falar com atendente"}}}); !strings.Contains(string(r.body), `"contacts":1`) {
+		t.Errorf("funnel: %s", r.body)
+	}
+	conv := "GET /api/v1/reports/conversations"
+	call(200, conv, "/api/v1/reports/conversations", token, nil)
+	call(200, conv, fmt.Sprintf("/api/v1/reports/conversations?from=2026-01&to=2026-12&bot=%d&subaccount=%d", bot.ID, sa), token, nil)
+	users := "GET /api/v1/reports/conversations/users"
+	call(200, users, "/api/v1/reports/conversations/users", token, nil)
+	call(200, users, fmt.Sprintf("/api/v1/reports/conversations/users?from=2026-01&to=2026-12&bot=%d&subaccount=%d", router.ID, sa), token, nil)
+	call(201, "POST /api/v1/custom-reports", "/api/v1/custom-reports", token, map[string]any{"name": "Boletos por semana", "kind": "events",
+		"shared": true, "definition": map[string]any{"days": 60, "granularity": "week", "categories": []string{"Escolha de Menu"}, "actions": []string{"2ª via de boleto"}, "bot": bot.ID}})
+	call(201, "POST /api/v1/custom-reports", "/api/v1/custom-reports", token, map[string]any{"name": "Campanha → boleto", "kind": "funnel",
+		"definition": map[string]any{"within": "24h", "steps": []any{map[string]any{"campaign": 1, "stage": "read"}, map[string]any{"category": "Escolha de Menu", "action": "2ª via de boleto"}}}})
+	call(200, "GET /api/v1/custom-reports", "/api/v1/custom-reports", token, nil)
 }
 
 // TestEvents records events through the API as bots and users, and reads

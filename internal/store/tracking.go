@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -309,9 +310,15 @@ func (s *Store) eventContactsTx(ctx context.Context, tx *sql.Tx, subaccountID in
 		if byKey[key] != 0 {
 			continue
 		}
+		// Ingestion may create the same contact at the same time: the
+		// conflict then waits for it, and the second read finds it.
 		var id int64
 		err := s.stmtQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, subaccountID, key, key, key[1:], now).Scan(&id)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subaccount_id, phone_key) DO NOTHING RETURNING id`,
+			subaccountID, key, key, key[1:], now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = s.stmtQueryRow(ctx, tx, `SELECT id FROM contacts WHERE subaccount_id = $1 AND phone_key = $2`, subaccountID, key).Scan(&id)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create event contact: %w", err)
 		}
@@ -462,6 +469,50 @@ func (s *Store) EventNames(ctx context.Context, subaccounts []int64) ([][2]strin
 			return nil, err
 		}
 		out = append(out, [2]string{c, a})
+	}
+	return out, rows.Err()
+}
+
+// CreateCustomReport saves a custom report.
+func (s *Store) CreateCustomReport(ctx context.Context, r *domain.CustomReport) error {
+	r.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
+	err := s.w.QueryRowContext(ctx, `INSERT INTO custom_reports (subaccount_id, user_id, token_id, name, kind, definition, shared, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		r.SubaccountID, r.UserID, r.TokenID, r.Name, r.Kind, r.Definition, r.Shared, ms(r.CreatedAt)).Scan(&r.ID)
+	if err != nil {
+		return fmt.Errorf("create custom report: %w", err)
+	}
+	return nil
+}
+
+// CustomReports lists the custom reports of an owner (a user, or an API
+// token) and those shared with the subaccounts (all when nil), newest
+// first.
+func (s *Store) CustomReports(ctx context.Context, subaccounts []int64, userID, tokenID int64) ([]domain.CustomReport, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return []domain.CustomReport{}, nil
+		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	owner := `(user_id = ` + w.arg(userID) + ` AND token_id = ` + w.arg(tokenID) + `)`
+	w.add(`(shared OR ` + owner + `)`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, subaccount_id, user_id, token_id, name, kind, definition, shared, created_at
+		FROM custom_reports`+w.sql()+` ORDER BY id DESC`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list custom reports: %w", err)
+	}
+	defer rows.Close()
+	out := []domain.CustomReport{}
+	for rows.Next() {
+		var r domain.CustomReport
+		var at int64
+		if err := rows.Scan(&r.ID, &r.SubaccountID, &r.UserID, &r.TokenID, &r.Name, &r.Kind, &r.Definition, &r.Shared, &at); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = fromMS(at)
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// FunnelSource is what a funnel step counts: an event's category and
+// action, or a stage of a campaign's messages (delivered, read, replied,
+// clicked).
+type FunnelSource struct {
+	Category, Action string
+	CampaignID       int64
+	Stage            string
+}
+
+// FunnelTimes returns, per contact, the times (unix ms, ascending) the
+// contacts of the subaccounts did a step between from and to (excluded).
+func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time) (map[int64][]int64, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return map[int64][]int64{}, nil
+		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	var query string
+	if src.CampaignID == 0 {
+		w.add(`category = ` + w.arg(src.Category))
+		w.add(`action = ` + w.arg(src.Action))
+		w.add(`at >= ` + w.arg(ms(from)))
+		w.add(`at < ` + w.arg(ms(to)))
+		query = `SELECT contact_id, at FROM tracking_events` + w.sql() + ` ORDER BY at`
+	} else {
+		w.add(`campaign_id = ` + w.arg(src.CampaignID))
+		var col string
+		switch src.Stage {
+		case "delivered":
+			col = `COALESCE(delivered_at, read_at)`
+			w.add(`direction = 'mt'`)
+		case "read":
+			col = `read_at`
+			w.add(`direction = 'mt'`)
+		case "replied":
+			col = `at`
+			w.add(`direction = 'mo'`)
+		case "clicked":
+			col = `at`
+			w.add(`direction = 'mo'`)
+			w.add(`button_payload <> ''`)
+		default:
+			return nil, domain.Errorf(domain.EINVALID, "stage must be delivered, read, replied or clicked, not %q", src.Stage)
+		}
+		w.add(col + ` >= ` + w.arg(ms(from)))
+		w.add(col + ` < ` + w.arg(ms(to)))
+		query = `SELECT contact_id, ` + col + ` FROM messages` + w.sql() + ` ORDER BY 2`
+	}
+	rows, err := s.r.QueryContext(ctx, query, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("funnel step: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	for rows.Next() {
+		var contact, at int64
+		if err := rows.Scan(&contact, &at); err != nil {
+			return nil, err
+		}
+		out[contact] = append(out[contact], at)
+	}
+	return out, rows.Err()
+}
+
+// BotMonth is a month's conversation figures of one bot (0: messages of
+// no bot).
+type BotMonth struct {
+	BotID                   int64
+	MAU, MEU                int64
+	MessagesIn, MessagesOut int64
+}
+
+// conversationBot is the bot a message counts for: the one it carries (a
+// bot's send, or a reply to one), else for an inbound message the router
+// of its channel.
+const conversationBot = `CASE WHEN m.bot_id IS NOT NULL THEN m.bot_id WHEN m.direction = 'mo' THEN COALESCE(r.id, 0) ELSE 0 END`
+
+// ConversationFigures counts, between from and to, per bot: distinct
+// contacts with any message (MAU), distinct contacts who wrote (MEU), and
+// messages in and out. bot 0 counts every bot; total adds a row with BotID
+// -1 counting contacts once across bots.
+func (s *Store) ConversationFigures(ctx context.Context, subaccounts []int64, botID int64, from, to time.Time) ([]BotMonth, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return nil, nil
+		}
+		w.in(`m.subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.add(`m.at >= ` + w.arg(ms(from)))
+	w.add(`m.at < ` + w.arg(ms(to)))
+	if botID != 0 {
+		w.add(conversationBot + ` = ` + w.arg(botID))
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationBot+` AS b, COUNT(DISTINCT m.contact_id),
+		COUNT(DISTINCT CASE WHEN m.direction = 'mo' THEN m.contact_id END),
+		SUM(CASE WHEN m.direction = 'mo' THEN 1 ELSE 0 END), SUM(CASE WHEN m.direction = 'mt' THEN 1 ELSE 0 END)
+		FROM messages m LEFT JOIN bots r ON r.channel_id = m.channel_id AND r.kind = 'router'`+w.sql()+`
+		GROUP BY `+conversationBot+` ORDER BY 1`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("conversation figures: %w", err)
+	}
+	defer rows.Close()
+	var out []BotMonth
+	for rows.Next() {
+		var b BotMonth
+		if err := rows.Scan(&b.BotID, &b.MAU, &b.MEU, &b.MessagesIn, &b.MessagesOut); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// ConversationTotals is ConversationFigures for every bot at once: each
+// contact counted once.
+func (s *Store) ConversationTotals(ctx context.Context, subaccounts []int64, from, to time.Time) (BotMonth, error) {
+	var b BotMonth
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return b, nil
+		}
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.add(`at >= ` + w.arg(ms(from)))
+	w.add(`at < ` + w.arg(ms(to)))
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT contact_id), COUNT(DISTINCT CASE WHEN direction = 'mo' THEN contact_id END),
+		COALESCE(SUM(CASE WHEN direction = 'mo' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN direction = 'mt' THEN 1 ELSE 0 END), 0)
+		FROM messages`+w.sql(), w.args...).Scan(&b.MAU, &b.MEU, &b.MessagesIn, &b.MessagesOut)
+	if err != nil {
+		return b, fmt.Errorf("conversation totals: %w", err)
+	}
+	b.BotID = -1
+	return b, nil
+}
+
+// ContactActivity is one contact's messages in a period: the user details
+// of the conversation metrics.
+type ContactActivity struct {
+	ContactID   int64     `json:"contact_id"`
+	Phone       string    `json:"phone"`
+	Name        string    `json:"name"`
+	First       time.Time `json:"first_at"`
+	Last        time.Time `json:"last_at"`
+	MessagesIn  int64     `json:"messages_in"`
+	MessagesOut int64     `json:"messages_out"`
+}
+
+// ConversationUsers lists the contacts with messages between from and to
+// (of one bot, when botID is not 0), most active first, at most limit.
+func (s *Store) ConversationUsers(ctx context.Context, subaccounts []int64, botID int64, from, to time.Time, limit int) ([]ContactActivity, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		if len(subaccounts) == 0 {
+			return nil, nil
+		}
+		w.in(`m.subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.add(`m.at >= ` + w.arg(ms(from)))
+	w.add(`m.at < ` + w.arg(ms(to)))
+	if botID != 0 {
+		w.add(conversationBot + ` = ` + w.arg(botID))
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT a.contact_id, c.phone, c.name, a.first, a.last, a.mo, a.mt FROM (
+		SELECT m.contact_id, MIN(m.at) AS first, MAX(m.at) AS last,
+		  SUM(CASE WHEN m.direction = 'mo' THEN 1 ELSE 0 END) AS mo, SUM(CASE WHEN m.direction = 'mt' THEN 1 ELSE 0 END) AS mt
+		FROM messages m LEFT JOIN bots r ON r.channel_id = m.channel_id AND r.kind = 'router'`+w.sql()+`
+		GROUP BY m.contact_id) a JOIN contacts c ON c.id = a.contact_id
+		ORDER BY a.mo + a.mt DESC, a.contact_id LIMIT `+w.arg(limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("conversation users: %w", err)
+	}
+	defer rows.Close()
+	var out []ContactActivity
+	for rows.Next() {
+		var a ContactActivity
+		var first, last int64
+		if err := rows.Scan(&a.ContactID, &a.Phone, &a.Name, &first, &last, &a.MessagesIn, &a.MessagesOut); err != nil {
+			return nil, err
+		}
+		a.First, a.Last = fromMS(first), fromMS(last)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,266 @@
+package tracking_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/store"
+	"github.com/ticksapp/ticks/internal/tracking"
+)
+
+// record stores events through the service, failing on any refusal.
+func record(t *testing.T, w *world, events []string) {
+	t.Helper()
+	for start := 0; start < len(events); start += tracking.MaxBatch {
+		part := events[start:min(start+tracking.MaxBatch, len(events))]
+		res, err := w.svc.Record(context.Background(), w.botP, 0, eventsOf(t, `{"events": [`+strings.Join(part, ",")+`]}`))
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatalf("record: %+v %v", res, err)
+		}
+	}
+}
+
+func eventsOf(t *testing.T, body string) []tracking.EventInput { return events(t, body) }
+
+func event(category, action string, contact int, at time.Time) string {
+	return fmt.Sprintf(`{"category": %q, "action": %q, "contact": "+55119876%05d", "at": %q}`, category, action, contact, at.Format(time.RFC3339))
+}
+
+// TestFunnel: 100 contacts open the menu; the even ones ask for a boleto 10
+// minutes later, the ones ending in 1 two hours later (too late for a 1 h
+// funnel); every fourth pays 30 minutes after the boleto, and those ending
+// in 5 pay without asking (not a funnel).
+func TestFunnel(t *testing.T) {
+	w := newWorld(t)
+	t0 := w.now.Add(-48 * time.Hour)
+	var list []string
+	for i := range 100 {
+		a := t0.Add(time.Duration(i) * time.Minute)
+		list = append(list, event("Menu", "Abriu", i, a))
+		switch {
+		case i%2 == 0:
+			list = append(list, event("Menu", "Boleto", i, a.Add(10*time.Minute)))
+			if i%4 == 0 {
+				list = append(list, event("Pagamento", "Pago", i, a.Add(40*time.Minute)))
+			}
+		case i%10 == 1:
+			list = append(list, event("Menu", "Boleto", i, a.Add(2*time.Hour)))
+		case i%10 == 5:
+			list = append(list, event("Pagamento", "Pago", i, a.Add(20*time.Minute)))
+		}
+	}
+	// A second opening of the menu does not count twice.
+	list = append(list, event("Menu", "Abriu", 0, t0.Add(5*time.Hour)))
+	record(t, w, list)
+	res, err := w.svc.Funnel(context.Background(), w.sup1, tracking.FunnelQuery{Within: "1h",
+		From: t0.Add(-time.Hour).Format(time.RFC3339), To: t0.Add(3 * time.Hour).Format(time.RFC3339),
+		Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}, {Category: "Pagamento", Action: "Pago"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		contacts   int64
+		conversion float64
+		median     float64
+	}{{100, 1, -1}, {50, 0.5, 600}, {25, 0.5, 1800}}
+	for i, s := range res.Steps {
+		med := -1.0
+		if s.MedianSeconds != nil {
+			med = *s.MedianSeconds
+		}
+		if s.Contacts != want[i].contacts || s.Conversion != want[i].conversion || med != want[i].median {
+			t.Errorf("step %d: %+v (median %v), want %+v", i, s, med, want[i])
+		}
+	}
+	// With 3 hours, the late boletos count too.
+	res, err = w.svc.Funnel(context.Background(), w.sup1, tracking.FunnelQuery{Within: "3h",
+		From: t0.Add(-time.Hour).Format(time.RFC3339), To: t0.Add(3 * time.Hour).Format(time.RFC3339),
+		Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}})
+	if err != nil || res.Steps[1].Contacts != 60 {
+		t.Errorf("3 h funnel: %+v %v", res, err)
+	}
+	for _, bad := range []tracking.FunnelQuery{
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}}},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu"}}},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Campaign: 1, Stage: "opened"}}},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Campaign: 1, Stage: "read", Action: "x"}}},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}, Within: "forever"},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}, Within: "90d"},
+		{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}, From: "2025-01-01", To: "2026-01-01"},
+	} {
+		if _, err := w.svc.Funnel(context.Background(), w.sup1, bad); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+	if _, err := w.svc.Funnel(context.Background(), w.botP, tracking.FunnelQuery{Steps: []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}}); domain.ErrorCode(err) != domain.EFORBIDDEN {
+		t.Errorf("a bot reading a funnel: %v", err)
+	}
+}
+
+// TestEventReportBuckets: events at known times land in the right hours,
+// days, weeks and months of São Paulo, with distinct contacts per bucket.
+func TestEventReportBuckets(t *testing.T) {
+	w := newWorld(t)
+	w.now = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) // Monday 09:00 in São Paulo
+	at := func(day, hour int) time.Time { return time.Date(2026, 2, day, hour, 30, 0, 0, saoPaulo) }
+	record(t, w, []string{
+		event("Menu", "Boleto", 1, at(27, 10)), // Friday
+		event("Menu", "Boleto", 1, at(27, 10)),
+		event("Menu", "Boleto", 2, at(27, 11)),
+		event("Menu", "Boleto", 1, at(28, 23)),                                  // Saturday night: still the 28th in São Paulo, the 1st in UTC
+		event("Menu", "Boleto", 3, time.Date(2026, 3, 2, 8, 0, 0, 0, saoPaulo)), // Monday: a new week and month
+	})
+	q := func(g string) map[string][2]int64 {
+		rows, err := w.svc.EventReport(context.Background(), w.sup1, tracking.EventQuery{Granularity: g,
+			From: time.Date(2026, 2, 23, 0, 0, 0, 0, saoPaulo), To: time.Date(2026, 3, 3, 0, 0, 0, 0, saoPaulo)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]int64{}
+		for _, r := range rows {
+			out[r.Period] = [2]int64{r.Count, r.Contacts}
+		}
+		return out
+	}
+	cases := map[string]map[string][2]int64{
+		"day":   {"2026-02-27": {3, 2}, "2026-02-28": {1, 1}, "2026-03-02": {1, 1}},
+		"week":  {"2026-02-23": {4, 2}, "2026-03-02": {1, 1}},
+		"month": {"2026-02": {4, 2}, "2026-03": {1, 1}},
+		"hour": {"2026-02-27T10:00:00-03:00": {2, 1}, "2026-02-27T11:00:00-03:00": {1, 1}, "2026-02-28T23:00:00-03:00": {1, 1},
+			"2026-03-02T08:00:00-03:00": {1, 1}},
+	}
+	for g, want := range cases {
+		got := q(g)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", g, got, want)
+		}
+	}
+}
+
+// TestConversations: a generated March with known figures. The bot sends to
+// 40 contacts, every third answers it; 5 others write in twice without
+// context (the channel's router's); a person sends to 3 of the bot's
+// contacts; April and the other subaccount are elsewhere.
+func TestConversations(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ch, err := w.st.Channel(ctx, *w.router.ChannelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := domain.Recipient{PhoneNumberID: ch.PhoneNumberID}
+	var inbox int64
+	apply := func(b *domain.WebhookBatch) {
+		inbox++
+		if _, err := w.st.ApplyWebhooks(ctx, []store.InboxBatch{{InboxID: inbox, ReceivedAt: time.Now(), Batch: b}}, inbox); err != nil {
+			t.Fatal(err)
+		}
+	}
+	campaign := int64(9)
+	send := func(phone string, at time.Time, bot *int64, camp *int64) *domain.Message {
+		c, err := w.st.UpsertContact(ctx, w.sub1, store.ContactInput{Phone: phone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &domain.Message{SubaccountID: w.sub1, ChannelID: ch.ID, ContactID: c.ID, Phone: c.Phone, WAID: c.WAID,
+			ContentType: "text", Text: "Olá", At: at, State: domain.StateSending, Status: domain.StatusSending, BotID: bot, CampaignID: camp}
+		if err := w.st.InsertOutbound(ctx, m, ""); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	march := func(day, minute int) time.Time { return time.Date(2026, 3, day, 12, minute, 0, 0, saoPaulo) }
+	bot := w.bot.ID
+	for i := range 40 {
+		phone := fmt.Sprintf("+55119876%05d", i)
+		m := send(phone, march(i%28+1, 0), &bot, &campaign)
+		wamid := fmt.Sprintf("wamid.C%d", i)
+		if err := w.st.MarkAccepted(ctx, m.ID, wamid, m.WAID); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			apply(&domain.WebhookBatch{Statuses: []domain.StatusEvent{{Recipient: r, WAMID: wamid, State: domain.StateDelivered,
+				Timestamp: march(i%28+1, 1), RecipientWAID: m.WAID}}})
+		}
+		if i%3 == 0 {
+			apply(&domain.WebhookBatch{Messages: []domain.InboundMessage{{Recipient: r, WAMID: fmt.Sprintf("wamid.R%d", i), FromWAID: m.WAID,
+				Timestamp: march(i%28+1, 5), Type: "text", Text: "Oi", ContextWAMID: wamid}}})
+		}
+	}
+	for i := range 5 {
+		for j := range 2 {
+			apply(&domain.WebhookBatch{Messages: []domain.InboundMessage{{Recipient: r, WAMID: fmt.Sprintf("wamid.W%d-%d", i, j),
+				FromWAID: fmt.Sprintf("55119877%05d", i), Timestamp: march(10+i, 20+j), Type: "text", Text: "Bom dia"}}})
+		}
+	}
+	for i := range 3 {
+		send(fmt.Sprintf("+55119876%05d", i), march(20, 30), nil, nil)
+	}
+	send("+5511987600001", time.Date(2026, 4, 2, 12, 0, 0, 0, saoPaulo), &bot, nil)
+
+	res, err := w.svc.Conversations(ctx, w.sup1, tracking.ConversationQuery{From: "2026-03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	for _, row := range res.Rows {
+		got[row.Bot] = fmt.Sprintf("%s %s mau=%d meu=%d in=%d out=%d", row.Month, row.BotName, row.MAU, row.MEU, row.MessagesIn, row.MessagesOut)
+	}
+	want := map[int64]string{
+		w.bot.ID:    "2026-03 Atendimento mau=40 meu=14 in=14 out=40",
+		w.router.ID: "2026-03 Roteador mau=5 meu=5 in=10 out=0",
+		0:           "2026-03  mau=3 meu=0 in=0 out=3",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows:\n%v\nwant\n%v", got, want)
+	}
+	if len(res.Totals) != 1 || res.Totals[0].MAU != 45 || res.Totals[0].MEU != 19 || res.Totals[0].MessagesIn != 24 || res.Totals[0].MessagesOut != 43 {
+		t.Errorf("totals: %+v", res.Totals)
+	}
+	two, err := w.svc.Conversations(ctx, w.sup1, tracking.ConversationQuery{From: "2026-03", To: "2026-04", BotID: bot})
+	if err != nil || len(two.Rows) != 2 || two.Rows[1].Month != "2026-04" || two.Rows[1].MAU != 1 {
+		t.Errorf("two months of the bot: %+v %v", two, err)
+	}
+	users, err := w.svc.ConversationUsers(ctx, w.sup1, tracking.ConversationQuery{From: "2026-03", BotID: w.router.ID}, 100)
+	if err != nil || len(users) != 5 || users[0].MessagesIn != 2 || users[0].First.After(users[0].Last) {
+		t.Errorf("the router's users: %+v %v", users, err)
+	}
+	other := w.svc
+	if _, err := other.Conversations(ctx, w.sup1, tracking.ConversationQuery{From: "2026-03", BotID: w.other.ID}); domain.ErrorCode(err) != domain.EINVALID {
+		t.Errorf("another subaccount's bot: %v", err)
+	}
+	for _, q := range []tracking.ConversationQuery{{From: "March"}, {From: "2026-05", To: "2026-03"}, {From: "2020-01", To: "2026-03"}} {
+		if _, err := w.svc.Conversations(ctx, w.sup1, q); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("%+v: %v", q, err)
+		}
+	}
+
+	// The campaign's funnel: delivered (the even ones), then an action.
+	w.now = time.Date(2026, 3, 30, 12, 0, 0, 0, saoPaulo)
+	var list []string
+	for i := 0; i < 40; i += 4 {
+		list = append(list, event("Menu", "Boleto", i, time.Date(2026, 3, 29, 12, 0, 0, 0, saoPaulo)))
+	}
+	for i := 0; i < 40; i += 8 {
+		c := i%28 + 1
+		if c >= 23 { // within 7 days of now
+			list = append(list, event("Menu", "Boleto", i, march(c, 31)))
+		}
+	}
+	record(t, w, list)
+	res2, err := w.svc.Funnel(ctx, w.sup1, tracking.FunnelQuery{From: "2026-03-23", To: "2026-03-28", Within: "1h",
+		Steps: []tracking.FunnelStep{{Campaign: campaign, Stage: "delivered"}, {Category: "Menu", Action: "Boleto"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Delivered between the 23rd and the 28th: the even i with i%28+1 in
+	// 23..28, i.e. i in {22, 24, 26} (and none past 28 in range). Of those,
+	// 24 did the action 30 minutes after.
+	if res2.Steps[0].Contacts != 3 || res2.Steps[1].Contacts != 1 || *res2.Steps[1].MedianSeconds != 1800 {
+		t.Errorf("campaign funnel: %+v", res2.Steps)
+	}
+}
