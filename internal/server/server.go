@@ -23,6 +23,7 @@ import (
 	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/contacts"
+	"github.com/ticksapp/ticks/internal/desk"
 	"github.com/ticksapp/ticks/internal/ingest"
 	"github.com/ticksapp/ticks/internal/jobs"
 	"github.com/ticksapp/ticks/internal/live"
@@ -50,6 +51,9 @@ type Server struct {
 	Jobs *jobs.Client
 	// Live tells open pages that what they show changed.
 	Live *live.Hub
+	// DeskRouter turns contacts' messages into tickets and runs the desk's
+	// queue.
+	DeskRouter *desk.Router
 }
 
 // Services are the capabilities' services, built once and called by the
@@ -63,6 +67,7 @@ type Services struct {
 	Ingest   *ingest.Admin
 	Tracking *tracking.Service
 	Billing  *billing.Service
+	Desk     *desk.Service
 }
 
 // DSN returns the database the configuration names.
@@ -125,6 +130,9 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		Tracking: tracking.New(st, cfg.Location()),
 		Billing:  billing.New(st, cfg.Location()),
 	}
+	s.Services.Desk = desk.New(st, s.Services.Send)
+	s.Services.Desk.Location = cfg.Location()
+	s.DeskRouter = desk.NewRouter(s.Services.Desk)
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
@@ -216,6 +224,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 			slog.Error("background jobs stopped", slog.Any("err", err))
 		}
 	}()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.DeskRouter.Run(procCtx) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

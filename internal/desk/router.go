@@ -1,0 +1,133 @@
+package desk
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
+)
+
+// Router is the desk's background work, a step after ingestion rather than
+// a part of it: it reads the contacts' messages ingestion stored and puts
+// each in a ticket (store.RouteInbound), gives waiting tickets to online
+// agents, abandons idle tickets, and tells open pages when an active
+// message's status moves. Its cursor is in the database, so a restart
+// resumes where it stopped.
+type Router struct {
+	Desk *Service
+	// Poll is how often it looks (200 ms by default): a contact's reply
+	// reaches the agent's page within about that.
+	Poll time.Duration
+	// AbandonEvery is how often idle tickets are looked for (30 s).
+	AbandonEvery time.Duration
+	// Follow is how long after it was sent an active message's status is
+	// followed live (6 h: statuses settle within minutes; a page loaded
+	// later reads the stored one).
+	Follow time.Duration
+
+	states      map[int64]domain.State
+	lastAbandon time.Time
+}
+
+// NewRouter returns the router of d.
+func NewRouter(d *Service) *Router {
+	return &Router{Desk: d, Poll: 200 * time.Millisecond, AbandonEvery: 30 * time.Second, Follow: 6 * time.Hour}
+}
+
+// Run steps until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	t := time.NewTicker(r.Poll)
+	defer t.Stop()
+	for {
+		if err := r.Step(ctx); err != nil && ctx.Err() == nil {
+			slog.Error("desk: routing", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// routeBatch bounds the messages one step routes.
+const routeBatch = 500
+
+// Step routes what arrived since the last step, distributes the queue,
+// abandons idle tickets when it is time, and publishes status changes.
+func (r *Router) Step(ctx context.Context) error {
+	d := r.Desk
+	st := d.Store
+	now := d.Now()
+	cursor, ok, err := st.DeskCursor(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// A first start: the desk begins with what arrives from now on
+		// (a few minutes back), not with the whole history.
+		cursor = now.Add(-10*time.Minute).UnixMilli() << 20
+	}
+	for {
+		list, err := st.InboundAfter(ctx, cursor, routeBatch)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			id, created, err := st.RouteInbound(ctx, m)
+			if err != nil {
+				return err
+			}
+			if id != 0 && created {
+				d.publishTicket(ctx, id)
+			}
+			cursor = m.ID
+		}
+		if len(list) > 0 || !ok {
+			if err := st.SetDeskCursor(ctx, cursor); err != nil {
+				return err
+			}
+			ok = true
+		}
+		if len(list) < routeBatch {
+			break
+		}
+	}
+	assigned, err := st.Distribute(ctx, now)
+	if err != nil {
+		return err
+	}
+	d.publishTickets(assigned)
+	if now.Sub(r.lastAbandon) >= r.AbandonEvery {
+		r.lastAbandon = now
+		gone, err := st.AbandonIdle(ctx, now, d.AbandonAfter)
+		if err != nil {
+			return err
+		}
+		d.publishTickets(gone)
+	}
+	return r.followActive(ctx, now)
+}
+
+// followActive publishes the active messages whose state moved since the
+// last step.
+func (r *Router) followActive(ctx context.Context, now time.Time) error {
+	if r.Desk.Events == nil {
+		return nil
+	}
+	list, err := r.Desk.Store.DeskMessagesSince(ctx, now.Add(-r.Follow))
+	if err != nil {
+		return err
+	}
+	seen := make(map[int64]domain.State, len(list))
+	for i := range list {
+		a := &list[i]
+		seen[a.ID] = a.State
+		if prev, known := r.states[a.ID]; r.states != nil && (!known || prev != a.State) {
+			r.Desk.publish(Event{Kind: "active", SubaccountID: a.SubaccountID, UserID: a.SenderUserID, Data: a})
+		}
+	}
+	r.states = seen
+	return nil
+}
