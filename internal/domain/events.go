@@ -18,12 +18,28 @@ type WebhookBatch struct {
 	// Unknown keeps changes of fields ticks does not model, so nothing Meta
 	// sent is silently dropped.
 	Unknown []UnknownChange
+	// Unreadable are the parts of a signed webhook that are not what their
+	// field needs (an unknown status value, a number where a string goes):
+	// set aside with the reason, while the rest is applied.
+	Unreadable []UnreadablePart
 }
 
 // Len is the number of events in the batch.
 func (b *WebhookBatch) Len() int {
 	return len(b.Statuses) + len(b.Messages) + len(b.Preferences) + len(b.Templates) +
-		len(b.Accounts) + len(b.Errors) + len(b.Unknown)
+		len(b.Accounts) + len(b.Errors) + len(b.Unknown) + len(b.Unreadable)
+}
+
+// Append adds o's events to b's.
+func (b *WebhookBatch) Append(o *WebhookBatch) {
+	b.Statuses = append(b.Statuses, o.Statuses...)
+	b.Messages = append(b.Messages, o.Messages...)
+	b.Preferences = append(b.Preferences, o.Preferences...)
+	b.Templates = append(b.Templates, o.Templates...)
+	b.Accounts = append(b.Accounts, o.Accounts...)
+	b.Errors = append(b.Errors, o.Errors...)
+	b.Unknown = append(b.Unknown, o.Unknown...)
+	b.Unreadable = append(b.Unreadable, o.Unreadable...)
 }
 
 // Recipient names the business phone number a change was addressed to.
@@ -141,6 +157,16 @@ type ErrorEvent struct {
 	Recipient
 	Errors    []MetaError `json:"errors"`
 	Timestamp time.Time   `json:"timestamp"`
+}
+
+// UnreadablePart is a part of a signed webhook that could not be read as
+// its field says, kept as it was sent with the reason.
+type UnreadablePart struct {
+	Recipient
+	Field  string          `json:"field"`  // the change's field; "webhook" for the whole body
+	Where  string          `json:"where"`  // the part's place in the body, as in entry[0].changes[1].statuses[2]
+	Reason string          `json:"reason"` // what is wrong with it
+	Value  json.RawMessage `json:"value"`  // the part as sent
 }
 
 // UnknownChange is a change whose field ticks does not model.

@@ -48,9 +48,11 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, challenge)
 }
 
-// Receive checks a webhook's signature and shape, stores it durably and only
-// then answers 200. A body that is unsigned, badly signed, too large or not a
-// WhatsApp webhook is refused with a 4xx and stored nowhere.
+// Receive checks a webhook's signature, stores it durably and only then
+// answers 200. A body that is unsigned, badly signed, too large or not JSON
+// is refused with a 4xx and stored nowhere; a signed JSON body is always
+// kept, its unreadable parts set aside with their reason when applied
+// (whatsapp.AcceptWebhook), since Meta would retry and then drop it whole.
 func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	result := "accepted"
@@ -94,7 +96,7 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		fail("bad_signature", domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 does not match the body"))
 		return
 	}
-	batch, err := whatsapp.ParseWebhook(body)
+	batch, err := whatsapp.AcceptWebhook(body)
 	if err != nil {
 		fail("invalid", err)
 		return

@@ -135,10 +135,10 @@ func (p *Processor) Step(ctx context.Context) (int, error) {
 	}
 	items := make([]store.InboxBatch, 0, len(rows))
 	for _, r := range rows {
-		b, err := whatsapp.ParseWebhook(r.Body)
+		b, err := whatsapp.AcceptWebhook(r.Body)
 		if err != nil {
-			// The handler accepts only bodies that parse, so this is a body
-			// stored by an older parser: keep it in the inbox, skip it here.
+			// The handler accepts only JSON bodies, so this is a body
+			// stored before it checked: keep it in the inbox, skip it here.
 			slog.Warn("ingest: inbox row does not parse; skipped", slog.Int64("inbox_id", r.ID), slog.Any("err", err))
 			continue
 		}

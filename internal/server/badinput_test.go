@@ -25,9 +25,6 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
 	good := biz.StatusWebhook(simulator.Status{ID: "wamid.OK", Status: "sent", Timestamp: "1750000000", RecipientID: "5511987654321"})
 	sign := func(b []byte) string { return whatsapp.Sign([]byte(appSecret), b) }
-	envelope := func(value string) []byte {
-		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":` + value + `}]}]}`)
-	}
 	huge := append([]byte(`{"object":"whatsapp_business_account","entry":[],"pad":"`), []byte(strings.Repeat("x", 70<<10))...)
 	huge = append(huge, `"}`...)
 
@@ -48,13 +45,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"webhook signed with another secret", "POST", "/webhooks/whatsapp", "", good, whatsapp.Sign([]byte("other"), good), 401, "does not match"},
 		{"webhook malformed JSON", "POST", "/webhooks/whatsapp", "", []byte(`{"object":`), "sign", 400, "JSON"},
 		{"webhook empty body", "POST", "/webhooks/whatsapp", "", []byte(``), "sign", 400, ""},
-		{"webhook top-level array", "POST", "/webhooks/whatsapp", "", []byte(`[1,2]`), "sign", 400, "object"},
-		{"webhook wrong object", "POST", "/webhooks/whatsapp", "", []byte(`{"object":"page","entry":[]}`), "sign", 400, "whatsapp_business_account"},
-		{"webhook without entry", "POST", "/webhooks/whatsapp", "", []byte(`{"object":"whatsapp_business_account"}`), "sign", 400, "entry"},
-		{"webhook unknown status", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"id":"wamid.A","status":"exploded","timestamp":"1"}]}`), "sign", 400, "exploded"},
-		{"webhook status without id", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"status":"sent","timestamp":"1"}]}`), "sign", 400, "id"},
-		{"webhook bad timestamp", "POST", "/webhooks/whatsapp", "", envelope(`{"statuses":[{"id":"wamid.A","status":"sent","timestamp":"yesterday"}]}`), "sign", 400, "timestamp"},
-		{"webhook message without type", "POST", "/webhooks/whatsapp", "", envelope(`{"messages":[{"id":"wamid.B","from":"5511987654321","timestamp":"1"}]}`), "sign", 400, "type"},
+		// A signed body that is JSON is kept whatever its shape, its odd
+		// parts set aside: TestSignedWebhooksAreKept (issue 13, 2).
 		{"webhook too large", "POST", "/webhooks/whatsapp", "", huge, "sign", 413, "bytes"},
 		{"verify wrong token", "GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", "", nil, "", 403, "verify_token"},
 		{"verify wrong mode", "GET", "/webhooks/whatsapp?hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1", "", nil, "", 400, "hub.mode"},

@@ -117,3 +117,9 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// plainText is s as a text column of either database takes it: valid UTF-8
+// without NUL (PostgreSQL refuses both), whatever a webhook put in it.
+func plainText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}

@@ -49,6 +49,9 @@ func TestSetAside(t *testing.T) {
 				return m
 			}()}},
 			"more than a day after", subaccountID},
+		{"a part the parser could not read", &domain.WebhookBatch{Unreadable: []domain.UnreadablePart{{Recipient: rcpt,
+			Field: "messages", Where: "entry[0].changes[0].statuses[1]", Reason: `unknown status "deleted"`, Value: []byte(`{"status":"deleted"}`)}}},
+			`unknown status "deleted"`, subaccountID},
 		{"a preference of an odd id", &domain.WebhookBatch{Preferences: []domain.PreferenceEvent{
 			{Recipient: unknown, WAID: "x1", Value: "stop"}}}, `wa_id "x1"`, domain.UnassignedSubaccountID},
 	} {

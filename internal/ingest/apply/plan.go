@@ -459,6 +459,12 @@ func (p *planner) apply(it Webhook) error {
 			return err
 		}
 	}
+	for i := range b.Unreadable {
+		u := &b.Unreadable[i]
+		if err := p.setAside(u.Recipient, u.Field, u.Reason, u, it.ReceivedAt); err != nil {
+			return err
+		}
+	}
 	for i := range b.Unknown {
 		u := &b.Unknown[i]
 		if err := p.event(p.channel(u.Recipient), u.Field, "", "", u, it.ReceivedAt, ""); err != nil {
@@ -713,8 +719,8 @@ func (p *planner) event(ch Channel, field, event, detail string, payload any, at
 		return fmt.Errorf("record %s event: %w", field, err)
 	}
 	h := sha256.Sum256(append([]byte(field+"\x00"+salt+"\x00"), b...))
-	p.plan.Events = append(p.plan.Events, Event{SubaccountID: ch.SubaccountID, ChannelID: ch.ID, Field: field,
-		Event: event, Detail: detail, Payload: string(b), Hash: hex.EncodeToString(h[:]), At: at})
+	p.plan.Events = append(p.plan.Events, Event{SubaccountID: ch.SubaccountID, ChannelID: ch.ID, Field: plainText(field),
+		Event: plainText(event), Detail: plainText(detail), Payload: string(b), Hash: hex.EncodeToString(h[:]), At: at})
 	return nil
 }
 
@@ -841,6 +847,9 @@ func ChannelsNamed(items []Webhook) (phoneNumberIDs, wabaIDs []string) {
 		}
 		for i := range b.Unknown {
 			channel(b.Unknown[i].Recipient)
+		}
+		for i := range b.Unreadable {
+			channel(b.Unreadable[i].Recipient)
 		}
 	}
 	return sortedKeys(pnids), sortedKeys(wabas)
