@@ -163,7 +163,8 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
 		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing}).Routes(mux)
-	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing}, cfg.Location())
+	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing,
+		Tracking: svc.Tracking}, cfg.Location())
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web templates: %w", err)

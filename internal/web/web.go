@@ -21,6 +21,7 @@ import (
 	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
+	"github.com/ticksapp/ticks/internal/tracking"
 )
 
 //go:embed templates/*.html
@@ -37,6 +38,7 @@ type Handler struct {
 	Channels *channels.Service
 	Reports  *reports.Service
 	Billing  *billing.Service
+	Tracking *tracking.Service
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
@@ -51,11 +53,13 @@ type Services struct {
 	Channels *channels.Service
 	Reports  *reports.Service
 	Billing  *billing.Service
+	Tracking *tracking.Service
 }
 
 // New parses the templates and returns the handler, with dates in loc.
 func New(svc Services, loc *time.Location) (*Handler, error) {
-	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Location: loc, Now: time.Now,
+	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking,
+		Location: loc, Now: time.Now,
 		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -105,6 +109,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/tokens", h.auth(h.createToken))
 	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
 	mux.HandleFunc("GET /consumption", h.auth(h.consumptionPage))
+	h.trackingRoutes(mux)
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 
