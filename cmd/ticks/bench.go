@@ -125,6 +125,7 @@ func benchReport(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Runs, "runs", 7, "timed runs of each case, after one warm-up")
 	fs.IntVar(&o.Limit, "limit", 50, "page size")
 	fs.StringVar(&o.Only, "only", "", "run only the cases whose name contains this")
+	fs.BoolVar(&o.Combos, "combos", true, "also every combination of one to three of status, content type, conversation type and session")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -20,6 +21,11 @@ type ReportOptions struct {
 	Runs        int    // timed runs of each case, after one warm-up
 	Limit       int    // page size
 	Only        string // run only the cases whose name contains this
+	// Combos also times the first page of every combination of one to
+	// three of the report's rollup-counted filters (status, content type,
+	// conversation type, session), each with every value the seeded data
+	// holds (and every status, found or not), Runs times each.
+	Combos bool
 }
 
 // ReportCase is one search of the benchmark.
@@ -45,6 +51,10 @@ type ReportResult struct {
 	Days     int
 	Runs     int
 	Timings  []ReportTiming
+	// Combinations: how many were timed, and the slowest by p95.
+	Combos      int
+	CombosOver  int
+	CombosWorst []ReportTiming
 }
 
 // ReportTarget is SPEC section 6's bar for a first page with its total.
@@ -101,7 +111,149 @@ func Report(ctx context.Context, o ReportOptions) (*ReportResult, error) {
 		t.SummaryMedian, t.SummaryP95 = quantiles(sums)
 		res.Timings = append(res.Timings, t)
 	}
+	if o.Combos {
+		if err := timeCombos(ctx, st, o, res); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// timeCombos times the first page (with its total) of every combination
+// of one to three filters, keeping the slowest ten.
+func timeCombos(ctx context.Context, st *store.Store, o ReportOptions, res *ReportResult) error {
+	base, dims, err := comboDims(ctx, st, o.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	var all []ReportTiming
+	var try func(i int, f domain.MessageFilter, name []string)
+	var failed error
+	try = func(i int, f domain.MessageFilter, name []string) {
+		if failed != nil {
+			return
+		}
+		if len(name) > 0 {
+			t := ReportTiming{Case: strings.Join(name, " + ")}
+			var pages []time.Duration
+			for run := 0; run <= o.Runs; run++ {
+				g := f
+				g.Limit = o.Limit
+				t0 := time.Now()
+				page, err := st.ReportMessages(ctx, &g)
+				if err != nil {
+					failed = fmt.Errorf("%s: %w", t.Case, err)
+					return
+				}
+				if run > 0 {
+					pages = append(pages, time.Since(t0))
+				}
+				t.Total, t.Rows = page.Total, len(page.Rows)
+			}
+			t.PageMedian, t.PageP95 = quantiles(pages)
+			all = append(all, t)
+		}
+		if len(name) == 3 {
+			return
+		}
+		for j := i; j < len(dims); j++ {
+			for _, v := range dims[j].values {
+				g := f
+				v.set(&g)
+				try(j+1, g, append(slices.Clip(name), dims[j].name+" "+v.name))
+			}
+		}
+	}
+	try(0, base, nil)
+	if failed != nil {
+		return failed
+	}
+	slices.SortFunc(all, func(a, b ReportTiming) int { return cmp.Compare(b.PageP95, a.PageP95) })
+	res.Combos = len(all)
+	for _, t := range all {
+		if t.PageP95 > ReportTarget {
+			res.CombosOver++
+		}
+	}
+	res.CombosWorst = all[:min(10, len(all))]
+	return nil
+}
+
+// comboDim is one filter of the combinations and the values it takes.
+type comboDim struct {
+	name   string
+	values []comboValue
+}
+
+type comboValue struct {
+	name string
+	set  func(f *domain.MessageFilter)
+}
+
+// comboDims reads, from a seeded database's rollup, the values each
+// filter takes in the main subaccount's sent messages, over the whole
+// range the base filter covers.
+func comboDims(ctx context.Context, st *store.Store, dsn string) (domain.MessageFilter, []comboDim, error) {
+	db, err := rawDB(st.Dialect(), dsn)
+	if err != nil {
+		return domain.MessageFilter{}, nil, err
+	}
+	defer db.Close()
+	sa, err := benchSubaccount(ctx, db)
+	if err != nil {
+		return domain.MessageFilter{}, nil, err
+	}
+	distinct := func(column string) ([]string, error) {
+		rows, err := db.QueryContext(ctx, `SELECT DISTINCT `+column+` FROM message_rollup
+			WHERE subaccount_id = $1 AND direction = 'mt' AND `+column+` <> '' ORDER BY 1`, sa)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+	var minAt, maxAt int64
+	if err := db.QueryRowContext(ctx, `SELECT MIN(at), MAX(at) FROM messages WHERE subaccount_id = $1 AND direction = 'mt'`, sa).
+		Scan(&minAt, &maxAt); err != nil {
+		return domain.MessageFilter{}, nil, err
+	}
+	base := domain.MessageFilter{Subaccounts: []int64{sa}, From: time.UnixMilli(minAt), To: time.UnixMilli(maxAt + 1)}
+	status := comboDim{name: "status"}
+	for _, s := range domain.Statuses {
+		status.values = append(status.values, comboValue{string(s), func(f *domain.MessageFilter) { f.Statuses = []domain.Status{s} }})
+	}
+	contentTypes, err := distinct(`content_type`)
+	if err != nil {
+		return domain.MessageFilter{}, nil, err
+	}
+	content := comboDim{name: "content_type"}
+	for _, c := range contentTypes {
+		content.values = append(content.values, comboValue{c, func(f *domain.MessageFilter) { f.ContentType = c }})
+	}
+	conversationTypes, err := distinct(`conversation_type`)
+	if err != nil {
+		return domain.MessageFilter{}, nil, err
+	}
+	conversation := comboDim{name: "conversation_type"}
+	for _, c := range conversationTypes {
+		conversation.values = append(conversation.values, comboValue{c, func(f *domain.MessageFilter) {
+			f.ConversationType = domain.ConversationType(c)
+		}})
+	}
+	yes, no := true, false
+	session := comboDim{name: "session", values: []comboValue{
+		{"true", func(f *domain.MessageFilter) { f.Session = &yes }},
+		{"false", func(f *domain.MessageFilter) { f.Session = &no }},
+	}}
+	return base, []comboDim{status, content, conversation, session}, nil
 }
 
 func quantiles(d []time.Duration) (median, p95 time.Duration) {
@@ -133,6 +285,20 @@ func (r *ReportResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "every first page with its total within %v at p95\n", ReportTarget)
 	} else {
 		fmt.Fprintf(w, "%d cases over %v at p95\n", slow, ReportTarget)
+	}
+	if r.Combos > 0 {
+		fmt.Fprintf(w, "\n%d combinations of one to three filters (status, content type, conversation type, session), first page with its total; the slowest:\n", r.Combos)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "combination\ttotal\trows\tmedian\tp95\t\n")
+		for _, t := range r.CombosWorst {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t\n", t.Case, t.Total, t.Rows, ms3(t.PageMedian), ms3(t.PageP95))
+		}
+		tw.Flush()
+		if r.CombosOver == 0 {
+			fmt.Fprintf(w, "every combination within %v at p95\n", ReportTarget)
+		} else {
+			fmt.Fprintf(w, "%d combinations over %v at p95\n", r.CombosOver, ReportTarget)
+		}
 	}
 }
 

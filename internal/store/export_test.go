@@ -7,3 +7,7 @@ func SetExportWindowRows(n int64) (restore func()) {
 	exportWindowRows = n
 	return func() { exportWindowRows = old }
 }
+
+// RangeReads is how many report pages have read hour ranges the rollup
+// chose (report.go's hourRanges).
+func RangeReads() int64 { return rangeReads.Load() }

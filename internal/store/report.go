@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ticksapp/ticks/internal/domain"
 )
@@ -76,6 +77,12 @@ type stream struct {
 	after      *cursor
 	buf        []domain.Message
 	done       bool
+
+	// A page's stream may instead read only the hours the rollup says hold
+	// its next rows (see hourRanges), when that reads fewer index entries
+	// than cost, the estimate for index.
+	q    *reportQuery // nil: not this way
+	cost float64
 }
 
 func newer(a, b *domain.Message) bool {
@@ -87,7 +94,22 @@ func newer(a, b *domain.Message) bool {
 
 // fill reads the next n rows of st into its buffer.
 func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
-	w := st.w.clone()
+	if st.q != nil {
+		ranges, cost, err := s.hourRanges(ctx, db, st, n)
+		if err != nil {
+			return err
+		}
+		if cost < st.cost {
+			return s.fillRanges(ctx, db, st, ranges, n)
+		}
+	}
+	return s.fillFrom(ctx, db, st, n, st.w, st.index)
+}
+
+// fillFrom reads the next n rows of st, under the conditions of w, through
+// index.
+func (s *Store) fillFrom(ctx context.Context, db queryer, st *stream, n int, where *whereBuilder, index string) error {
+	w := where.clone()
 	// One upper bound on at: the cursor's when there is one, so the index
 	// range starts there (given two, SQLite may seek by the looser).
 	switch {
@@ -97,7 +119,7 @@ func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 	case st.to != math.MaxInt64:
 		w.add(`m.at < ` + w.arg(st.to))
 	}
-	query := s.sqlDialect.reportPage(st.index, w.sql(), w.arg(n))
+	query := s.sqlDialect.reportPage(index, w.sql(), w.arg(n))
 	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return fmt.Errorf("report messages: %w", err)
@@ -213,9 +235,130 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 		if !withTotal {
 			rows, statements = math.MaxInt64, math.Ceil(float64(c.all)/float64(exportWindowRows))
 		}
-		streams = append(streams, &stream{subaccount: c.subaccount, w: w, to: q.to, index: chooseIndex(q, c, rows, statements)})
+		st := &stream{subaccount: c.subaccount, w: w, to: q.to}
+		st.index, st.cost = chooseIndex(q, c, rows, statements)
+		// Worth asking the rollup where the rows are when the index's
+		// plan reads more than a few hours of rows. (Campaigns and users
+		// have indexes in time order of their own.)
+		elo, ehi := q.enclosing()
+		perHour := float64(c.all) / float64(max(1, min(ehi, elo+24*366)-elo))
+		if withTotal && q.level() != levelAttributed && st.cost > 4*perHour {
+			st.q = q
+		}
+		streams = append(streams, st)
 	}
 	return streams, total, nil
+}
+
+// A page of rare rows: the rollup knows, hour by hour, how many rows match
+// a page's filters, so instead of reading the time index back until enough
+// rows match (every row of the range when few do), a page can read only
+// the hours that hold its next rows. hourRanges finds them, newest first,
+// in windows of hours growing from a day, and returns them as [from, to)
+// millisecond ranges (adjacent hours merged), with their cost: the index
+// entries they hold, and a seek for each.
+func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) ([][2]int64, float64, error) {
+	q := st.q
+	elo, ehi := q.enclosing()
+	if st.after != nil {
+		ehi = min(ehi, st.after.at/hourMS+1)
+	}
+	if ehi == math.MaxInt64 {
+		var last sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT MAX(hour) FROM `+s.rollupFrom(levelStatus, "")+
+			` WHERE subaccount_id = $1 AND direction = $2`, st.subaccount, string(q.dir)).Scan(&last); err != nil {
+			return nil, 0, fmt.Errorf("report hours: %w", err)
+		}
+		if !last.Valid {
+			return nil, 0, nil
+		}
+		ehi = last.Int64 + 1
+	}
+	const seekCost = 64
+	var ranges [][2]int64
+	var cost float64
+	var found int64
+	window := int64(24)
+	for hi := ehi; hi > elo && found < int64(n); {
+		lo := max(elo, hi-window)
+		w := &whereBuilder{}
+		w.add(`subaccount_id = ` + w.arg(st.subaccount))
+		w.add(`direction = ` + w.arg(string(q.dir)))
+		w.add(`hour >= ` + w.arg(lo))
+		w.add(`hour < ` + w.arg(hi))
+		match := &whereBuilder{sqlArgs: w.sqlArgs}
+		q.dimConds(match, ``)
+		w.sqlArgs = match.sqlArgs
+		rows, err := db.QueryContext(ctx, `SELECT hour, CAST(SUM(n) AS BIGINT), CAST(SUM(CASE WHEN `+match.and()+
+			` THEN n ELSE 0 END) AS BIGINT) FROM `+s.rollupFrom(q.level(), "")+w.sql()+` GROUP BY hour ORDER BY hour DESC`, w.args...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("report hours: %w", err)
+		}
+		for rows.Next() && found < int64(n) {
+			var hour, all, matching int64
+			if err := rows.Scan(&hour, &all, &matching); err != nil {
+				rows.Close()
+				return nil, 0, fmt.Errorf("report hours: %w", err)
+			}
+			if matching == 0 {
+				continue
+			}
+			// Rows of an hour the range or the cursor cuts may not
+			// follow: read it, but count none of its rows.
+			from, to := hour*hourMS, (hour+1)*hourMS
+			if from >= q.from && to <= q.to && (st.after == nil || to <= st.after.at) {
+				found += matching
+			}
+			cost += float64(all)
+			if k := len(ranges) - 1; k >= 0 && ranges[k][0] == to {
+				ranges[k][0] = from
+			} else {
+				ranges = append(ranges, [2]int64{from, to})
+				cost += seekCost
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("report hours: %w", err)
+		}
+		if cost >= st.cost {
+			break // the index's plan is cheaper already
+		}
+		hi, window = lo, window*4
+	}
+	return ranges, cost, nil
+}
+
+// rangeReads counts the pages read by hour ranges, for tests.
+var rangeReads atomic.Int64
+
+// fillRanges reads the next n rows of st from the given hour ranges,
+// newest first, through the time index. The rollup is exact, so a stream
+// whose ranges are read out is done.
+func (s *Store) fillRanges(ctx context.Context, db queryer, st *stream, ranges [][2]int64, n int) error {
+	rangeReads.Add(1)
+	var got []domain.Message
+	after := st.after
+	for _, r := range ranges {
+		if len(got) >= n {
+			break
+		}
+		w := st.w.clone()
+		w.add(`m.at >= ` + w.arg(r[0]))
+		w.add(`m.at < ` + w.arg(r[1]))
+		if err := s.fillFrom(ctx, db, st, n-len(got), w, "messages_report"); err != nil {
+			return err
+		}
+		got = append(got, st.buf...)
+		st.after = after
+	}
+	st.buf = got
+	st.done = len(got) < n
+	if len(got) > 0 {
+		last := got[len(got)-1]
+		st.after = &cursor{ms(last.At), last.ID}
+	}
+	return nil
 }
 
 // Costs of the page plans, in index entries read in order: an entry of a
@@ -231,7 +374,7 @@ const (
 // rows*all/match entries; an index of one filter that is in time order
 // reads about rows*dim/match table rows; one that is not reads and sorts
 // every row of its value, in every statement. The lowest estimate wins.
-func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements float64) string {
+func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements float64) (string, float64) {
 	match := float64(max(c.match, 1))
 	n := float64(min(rows, max(c.match, 1)))
 	best, bestCost := "messages_report", n*float64(c.all)/match
@@ -248,7 +391,7 @@ func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements float64) 
 			best, bestCost = d.index, cost
 		}
 	}
-	return best
+	return best, bestCost
 }
 
 // edgeCount counts exactly the rows of q in one partial hour, e, of the

@@ -408,6 +408,14 @@ func reportFilters(fx *reportFixture, all []domain.Message) map[string]domain.Me
 		"phone":               {Phone: fx.contacts[1].Phone, Statuses: []domain.Status{domain.StatusRead}},
 		"phone in scope":      {Phone: fx.contacts[5].Phone, Subaccounts: []int64{fx.sa1}},
 		"conversation id":     {ConversationID: convID},
+		// Rare combinations, read by the hours the rollup says hold them.
+		"rare: image, no session, read": {ContentType: "image", Session: &no, Statuses: []domain.Status{domain.StatusRead}},
+		"rare: conversation type, image": {ConversationType: domain.ConversationUserInitiated, ContentType: "image",
+			From: base.Add(50 * time.Minute)},
+		"rare: tier limit, open end": {Statuses: []domain.Status{domain.StatusTierLimit}, From: base.Add(10*time.Hour + 3*time.Minute)},
+		"rare: image, read, cut hours": {ContentType: "image", Statuses: []domain.Status{domain.StatusRead},
+			From: base.Add(2*time.Hour + 22*time.Minute), To: base.Add(40*time.Hour + 45*time.Minute)},
+		"rare: image, cut hours": {ContentType: "image", From: base.Add(5*time.Hour + 50*time.Minute), To: base.Add(30*time.Hour + 30*time.Minute)},
 	}
 }
 
@@ -424,6 +432,12 @@ func TestReportTotalsAndPagesMatchTheMessages(t *testing.T) {
 	for _, m := range all {
 		byID[m.ID] = m
 	}
+	ranged := store.RangeReads()
+	t.Cleanup(func() {
+		if store.RangeReads() == ranged {
+			t.Error("no page read the hour ranges the rollup chose: the rare filters no longer test them")
+		}
+	})
 	for name, f := range reportFilters(fx, all) {
 		t.Run(name, func(t *testing.T) {
 			var want []domain.Message
