@@ -76,6 +76,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("POST /api/v1/ingest/replay", h.replay)
 	h.trackingRoutes(handle)
 	handle("GET /api/v1/reports/consumption", h.reportConsumption)
+	handle("GET /api/v1/rate-card", h.rateCard)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -25,11 +25,28 @@ type Service struct {
 	// spans subaccounts (one subaccount's report uses its own).
 	Location *time.Location
 	Now      func() time.Time
+	// Rates prices the months; Market is the recipients' country the
+	// rates are taken for (ticks does not count by recipient country).
+	Rates  *RateCard
+	Market string
 }
 
 // New returns the service over st, with days cut in loc across subaccounts.
+// It prices with the rate card ticks ships; set Rates to use another.
 func New(st *store.Store, loc *time.Location) *Service {
-	return &Service{Store: st, Location: loc, Now: time.Now}
+	rates, err := LoadRateCard("")
+	if err != nil {
+		panic(err) // the card ticks ships is checked by its tests
+	}
+	return &Service{Store: st, Location: loc, Now: time.Now, Rates: rates, Market: "BR"}
+}
+
+// RateCard returns the rate card the report prices with (admins only).
+func (s *Service) RateCard(p *access.Principal) (*RateCard, error) {
+	if err := p.Need(domain.RoleAdmin); err != nil {
+		return nil, domain.Errorf(domain.EFORBIDDEN, "only an admin may see the rate card")
+	}
+	return s.Rates, nil
 }
 
 // Query is what a consumption report is asked for.
@@ -84,12 +101,19 @@ type Report struct {
 	ClosedAt       *time.Time        `json:"closed_at,omitempty"`
 	PricingModel   string            `json:"pricing_model"`
 	TimeZone       string            `json:"time_zone"`
+	Currency       string            `json:"currency"`
+	RateCard       string            `json:"rate_card"`
+	Exchange       *Exchange         `json:"exchange,omitempty"`
 	Conversations  ConversationCount `json:"conversations"`
 	Messages       []MessageCount    `json:"messages"`
 	Charged        int64             `json:"charged_messages"`
 	Free           int64             `json:"free_messages"`
-	ByPhone        []PhoneCount      `json:"by_phone"`
-	Daily          []DayCount        `json:"daily"`
+	EstimatedCost  string            `json:"estimated_cost"`
+	// Unpriced is the charged messages (PMP) or paid conversations (CBP)
+	// no rate of the card covers; the estimate leaves them out.
+	Unpriced int64        `json:"unpriced"`
+	ByPhone  []PhoneCount `json:"by_phone"`
+	Daily    []DayCount   `json:"daily"`
 	// Adjustments are what arrived for a closed month after it closed, by
 	// day and category; the figures above leave them out.
 	Adjustments []Adjustment `json:"adjustments"`
@@ -113,6 +137,7 @@ type MessageCount struct {
 	PricingType string `json:"pricing_type"`
 	Billable    bool   `json:"billable"`
 	Count       int64  `json:"count"`
+	Cost        string `json:"cost"`
 }
 
 // PhoneCount is one phone number's messages of one category.
@@ -123,6 +148,7 @@ type PhoneCount struct {
 	Messages      int64  `json:"messages"`
 	Charged       int64  `json:"charged"`
 	Conversations int64  `json:"conversations"`
+	Cost          string `json:"cost"`
 }
 
 // DayCount is one day of the month, in the account's time zone.
@@ -143,6 +169,7 @@ type Adjustment struct {
 	Messages      int64  `json:"messages"`
 	Charged       int64  `json:"charged"`
 	Conversations int64  `json:"conversations"`
+	Cost          string `json:"cost"`
 }
 
 // closingMargin widens a closing snapshot beyond the month's UTC hours so
@@ -192,6 +219,7 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 	from, to := m.Start(loc), m.Next().Start(loc)
 	r := &Report{Month: m.String(), ConsolidatedOn: m.ConsolidationDay().Format(time.DateOnly),
 		PricingModel: m.PricingModel(), TimeZone: loc.String(), Partial: !m.Consolidated(now, loc),
+		Currency: s.Rates.Currency, RateCard: s.Rates.Version, Exchange: s.Rates.Exchange,
 		Messages: []MessageCount{}, ByPhone: []PhoneCount{}, Adjustments: []Adjustment{}}
 	sc := store.ConsumptionScope{FromHour: unixHour(from), ToHour: unixHour(to), Subaccounts: scope, ChannelID: channelID}
 	live, err := s.Store.ConsumptionCounts(ctx, sc)
@@ -213,9 +241,13 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 		if counts, err = s.Store.ConsumptionSnapshot(ctx, m.String(), sc); err != nil {
 			return nil, err
 		}
-		r.Adjustments = adjustments(counts, live, loc)
+		liveCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, live, loc)
+		snapCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
+		r.Adjustments = adjustments(counts, snapCosts, live, liveCosts, loc)
 	}
-	r.fill(counts, byID, loc, from, to, now)
+	costs, unpriced := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
+	r.Unpriced = unpriced
+	r.fill(counts, costs, byID, loc, from, to, now)
 	return r, nil
 }
 
@@ -245,7 +277,7 @@ func dayOf(hour int64, loc *time.Location) string {
 }
 
 // fill computes the report's figures from the rollup's counts.
-func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domain.Channel, loc *time.Location, from, to, now time.Time) {
+func (r *Report) fill(counts []domain.ConsumptionCount, costs []int64, channels map[int64]domain.Channel, loc *time.Location, from, to, now time.Time) {
 	type msgKey struct {
 		category, pricingType string
 		billable              bool
@@ -256,6 +288,7 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 	}
 	msgs := map[msgKey]int64{}
 	phones := map[phoneKey]*PhoneCount{}
+	phoneCosts := map[phoneKey]int64{}
 	days := map[string]*DayCount{}
 	var dayList []string
 	for d := from; d.Before(to) && (d.Before(now) || len(dayList) == 0); d = d.AddDate(0, 0, 1) {
@@ -263,9 +296,13 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 		days[key] = &DayCount{Date: key}
 		dayList = append(dayList, key)
 	}
-	for _, c := range counts {
+	msgCosts := map[msgKey]int64{}
+	var total int64
+	for i, c := range counts {
 		cat := domain.ReportCategory(c.Category)
 		msgs[msgKey{cat, c.PricingType, c.Billable}] += c.N
+		msgCosts[msgKey{cat, c.PricingType, c.Billable}] += costs[i]
+		total += costs[i]
 		pk := phoneKey{c.ChannelID, cat}
 		ph := phones[pk]
 		if ph == nil {
@@ -274,6 +311,7 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 			phones[pk] = ph
 		}
 		ph.Messages += c.N
+		phoneCosts[pk] += costs[i]
 		day := days[dayOf(c.Hour, loc)]
 		if day == nil { // a day the list stops before (a late count of today's future hours cannot be, but be safe)
 			key := dayOf(c.Hour, loc)
@@ -310,8 +348,10 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 		}
 	}
 	r.Conversations.Free = r.Conversations.Total - r.Conversations.Paid
+	r.EstimatedCost = FormatMoney(total)
 	for k, n := range msgs {
-		r.Messages = append(r.Messages, MessageCount{Category: k.category, PricingType: k.pricingType, Billable: k.billable, Count: n})
+		r.Messages = append(r.Messages, MessageCount{Category: k.category, PricingType: k.pricingType, Billable: k.billable, Count: n,
+			Cost: FormatMoney(msgCosts[k])})
 	}
 	slices.SortFunc(r.Messages, func(a, b MessageCount) int {
 		if c := categoryOrder(a.Category) - categoryOrder(b.Category); c != 0 {
@@ -322,7 +362,8 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 		}
 		return boolOrder(b.Billable) - boolOrder(a.Billable)
 	})
-	for _, ph := range phones {
+	for k, ph := range phones {
+		ph.Cost = FormatMoney(phoneCosts[k])
 		r.ByPhone = append(r.ByPhone, *ph)
 	}
 	slices.SortFunc(r.ByPhone, func(a, b PhoneCount) int {
@@ -343,11 +384,12 @@ func (r *Report) fill(counts []domain.ConsumptionCount, channels map[int64]domai
 
 // adjustments are live minus snapshot, by day and category, where they
 // differ.
-func adjustments(snapshot, live []domain.ConsumptionCount, loc *time.Location) []Adjustment {
+func adjustments(snapshot []domain.ConsumptionCount, snapCosts []int64, live []domain.ConsumptionCount, liveCosts []int64, loc *time.Location) []Adjustment {
 	type key struct{ date, category string }
 	diff := map[key]*Adjustment{}
-	add := func(counts []domain.ConsumptionCount, sign int64) {
-		for _, c := range counts {
+	diffCosts := map[key]int64{}
+	add := func(counts []domain.ConsumptionCount, costs []int64, sign int64) {
+		for i, c := range counts {
 			k := key{dayOf(c.Hour, loc), domain.ReportCategory(c.Category)}
 			a := diff[k]
 			if a == nil {
@@ -355,6 +397,7 @@ func adjustments(snapshot, live []domain.ConsumptionCount, loc *time.Location) [
 				diff[k] = a
 			}
 			a.Messages += sign * c.N
+			diffCosts[k] += sign * costs[i]
 			if c.Billable {
 				a.Charged += sign * c.N
 			}
@@ -363,11 +406,12 @@ func adjustments(snapshot, live []domain.ConsumptionCount, loc *time.Location) [
 			}
 		}
 	}
-	add(live, 1)
-	add(snapshot, -1)
+	add(live, liveCosts, 1)
+	add(snapshot, snapCosts, -1)
 	out := []Adjustment{}
-	for _, a := range diff {
-		if a.Messages != 0 || a.Charged != 0 || a.Conversations != 0 {
+	for k, a := range diff {
+		if a.Messages != 0 || a.Charged != 0 || a.Conversations != 0 || diffCosts[k] != 0 {
+			a.Cost = FormatMoney(diffCosts[k])
 			out = append(out, *a)
 		}
 	}

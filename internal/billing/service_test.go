@@ -23,6 +23,16 @@ var numbers = []domain.Recipient{
 	{WABAID: "300000000000001", PhoneNumberID: "400000000000002", DisplayPhone: "551130000002"},
 }
 
+// octoberPrice is the shipped card's price of a charged message in
+// October 2026 (per-message pricing), in millionths of a dollar.
+var octoberPrice = map[string]int64{"marketing": 62_500, "utility": 6_800, "authentication": 6_800}
+
+// money writes millionths as dollars and cents, rounding half up.
+func money(micros int64) string {
+	cents := (micros + 5_000) / 10_000
+	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
+}
+
 // world is a month of generated traffic and the report it must give,
 // computed here from the rules of the issue, not from ticks's code.
 type world struct {
@@ -52,7 +62,10 @@ func generate(seed uint64, contacts int) *world {
 	}
 	type phoneKey struct{ pn, cat string }
 	msgs := map[msgKey]int64{}
+	var total int64
 	phones := map[phoneKey]*billing.PhoneCount{}
+	phoneCost := map[phoneKey]int64{}
+	msgCost := map[msgKey]int64{}
 	days := map[string]*billing.DayCount{}
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		days[d.Format(time.DateOnly)] = &billing.DayCount{Date: d.Format(time.DateOnly)}
@@ -144,6 +157,9 @@ func generate(seed uint64, contacts int) *world {
 						want.Charged++
 						ph.Charged++
 						day.Charged++
+						phoneCost[pk] += octoberPrice[rc]
+						msgCost[msgKey{rc, typ, billable}] += octoberPrice[rc]
+						total += octoberPrice[rc]
 					} else {
 						want.Free++
 					}
@@ -174,11 +190,14 @@ func generate(seed uint64, contacts int) *world {
 		}
 	}
 	for k, n := range msgs {
-		want.Messages = append(want.Messages, billing.MessageCount{Category: k.cat, PricingType: k.typ, Billable: k.billable, Count: n})
+		want.Messages = append(want.Messages, billing.MessageCount{Category: k.cat, PricingType: k.typ, Billable: k.billable, Count: n,
+			Cost: money(msgCost[k])})
 	}
-	for _, p := range phones {
+	for k, p := range phones {
+		p.Cost = money(phoneCost[k])
 		want.ByPhone = append(want.ByPhone, *p)
 	}
+	want.EstimatedCost = money(total)
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		want.Daily = append(want.Daily, *days[d.Format(time.DateOnly)])
 	}
@@ -267,6 +286,9 @@ func TestConsumptionGroundTruth(t *testing.T) {
 	if got.Charged != w.want.Charged || got.Free != w.want.Free {
 		t.Errorf("charged %d free %d, want %d %d", got.Charged, got.Free, w.want.Charged, w.want.Free)
 	}
+	if got.EstimatedCost != w.want.EstimatedCost || got.Currency != "USD" || got.Unpriced != 0 {
+		t.Errorf("estimated cost %s %s (unpriced %d), want %s USD", got.EstimatedCost, got.Currency, got.Unpriced, w.want.EstimatedCost)
+	}
 	sortReport(got)
 	sortReport(&w.want)
 	for _, c := range []struct {
@@ -288,5 +310,113 @@ func TestConsumptionGroundTruth(t *testing.T) {
 	sortReport(again)
 	if !reflect.DeepEqual(again, got) {
 		t.Errorf("a second delivery changed the report")
+	}
+}
+
+// sent is a marketing template Meta priced, sent at a São Paulo time.
+func sent(wamid, waid string, at time.Time, model string, billable bool) *domain.WebhookBatch {
+	b := billable
+	return &domain.WebhookBatch{Statuses: []domain.StatusEvent{{Recipient: numbers[0], WAMID: wamid, State: domain.StateSent,
+		Timestamp: at, RecipientWAID: waid, Pricing: &domain.Pricing{Model: model, Category: "marketing", Type: "regular", Billable: &b}}}}
+}
+
+// TestClosingFreezesTheMonth: partial until the end of the 5th business day,
+// then the month is a snapshot and what arrives later is an adjustment.
+func TestClosingFreezesTheMonth(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	oct := func(day, hour int) time.Time { return time.Date(2026, 10, day, hour, 0, 0, 0, saoPaulo) }
+	deliver(t, st, []*domain.WebhookBatch{
+		sent("wamid.c1", "5511900000001", oct(1, 0), "PMP", true), // 03:00 UTC on the 1st
+		sent("wamid.c2", "5511900000002", oct(31, 23), "PMP", true),
+		sent("wamid.c3", "5511900000003", time.Date(2026, 11, 1, 0, 30, 0, 0, saoPaulo), "PMP", true),  // November
+		sent("wamid.c4", "5511900000004", time.Date(2026, 9, 30, 23, 30, 0, 0, saoPaulo), "PMP", true), // September
+	}, 1)
+
+	before := newService(st, time.Date(2026, 11, 9, 23, 59, 0, 0, saoPaulo))
+	r := report(t, before, access.System(), "month=2026-10")
+	if !r.Partial || r.ClosedAt != nil || r.Conversations.Total != 2 || r.EstimatedCost != "0.13" {
+		t.Fatalf("before the end of 9 November: partial %v closed %v conversations %d cost %s", r.Partial, r.ClosedAt,
+			r.Conversations.Total, r.EstimatedCost)
+	}
+	if _, ok, _ := st.ConsumptionClosing(ctx, "2026-10"); ok {
+		t.Fatal("a partial month was closed")
+	}
+
+	after := newService(st, time.Date(2026, 11, 10, 0, 0, 1, 0, saoPaulo))
+	r = report(t, after, access.System(), "month=2026-10")
+	if r.Partial || r.ClosedAt == nil || r.Conversations.Total != 2 || len(r.Adjustments) != 0 {
+		t.Fatalf("after: partial %v closed %v conversations %d adjustments %v", r.Partial, r.ClosedAt, r.Conversations.Total, r.Adjustments)
+	}
+	closedAt := *r.ClosedAt
+
+	// A message of 15 October seen only now, and a second message in c1's
+	// conversation: the month's figures stay, the changes are adjustments.
+	deliver(t, st, []*domain.WebhookBatch{
+		sent("wamid.late", "5511900000009", oct(15, 10), "PMP", true),
+		sent("wamid.c1b", "5511900000001", oct(1, 2), "PMP", false),
+	}, 2)
+	later := newService(st, time.Date(2026, 12, 1, 0, 0, 0, 0, saoPaulo))
+	r = report(t, later, access.System(), "month=2026-10")
+	if r.Conversations.Total != 2 || r.Charged != 2 || r.EstimatedCost != "0.13" || !r.ClosedAt.Equal(closedAt) {
+		t.Errorf("the closed month changed: %+v charged %d cost %s closed %v", r.Conversations, r.Charged, r.EstimatedCost, r.ClosedAt)
+	}
+	want := []billing.Adjustment{
+		{Date: "2026-10-01", Category: "marketing", Messages: 1, Charged: 0, Conversations: 0, Cost: "0.00"},
+		{Date: "2026-10-15", Category: "marketing", Messages: 1, Charged: 1, Conversations: 1, Cost: "0.06"},
+	}
+	if !reflect.DeepEqual(r.Adjustments, want) {
+		t.Errorf("adjustments\n got %+v\nwant %+v", r.Adjustments, want)
+	}
+	// Closing again is a no-op.
+	if _, err := later.Close(ctx, billing.Month{Year: 2026, Month: time.October}); err != nil {
+		t.Fatal(err)
+	}
+	if r2 := report(t, later, access.System(), "month=2026-10"); !reflect.DeepEqual(r2, r) {
+		t.Errorf("a second close changed the month")
+	}
+}
+
+// TestPricingModelAcrossJuly2025: June 2025 is priced per paid
+// conversation, July 2025 per charged message, each with its own rates.
+func TestPricingModelAcrossJuly2025(t *testing.T) {
+	st := storetest.Open(t)
+	deliver(t, st, []*domain.WebhookBatch{
+		// One conversation of two marketing messages on 30 June...
+		sent("wamid.j1", "5511900000001", time.Date(2025, 6, 30, 10, 0, 0, 0, saoPaulo), "CBP", true),
+		sent("wamid.j2", "5511900000001", time.Date(2025, 6, 30, 11, 0, 0, 0, saoPaulo), "CBP", true),
+		// ... and the same on 1 July.
+		sent("wamid.k1", "5511900000002", time.Date(2025, 7, 1, 10, 0, 0, 0, saoPaulo), "PMP", true),
+		sent("wamid.k2", "5511900000002", time.Date(2025, 7, 1, 11, 0, 0, 0, saoPaulo), "PMP", true),
+	}, 1)
+	svc := newService(st, time.Date(2026, 1, 1, 0, 0, 0, 0, saoPaulo))
+	june := report(t, svc, access.System(), "month=2025-06")
+	july := report(t, svc, access.System(), "month=2025-07")
+	if june.PricingModel != "CBP" || june.Conversations.Paid != 1 || june.Charged != 2 || june.EstimatedCost != "0.06" {
+		t.Errorf("June 2025: %s, %d paid conversations, %d charged, cost %s; want CBP, 1, 2, 0.06 (one conversation)",
+			june.PricingModel, june.Conversations.Paid, june.Charged, june.EstimatedCost)
+	}
+	if july.PricingModel != "PMP" || july.Conversations.Paid != 1 || july.Charged != 2 || july.EstimatedCost != "0.13" {
+		t.Errorf("July 2025: %s, %d paid conversations, %d charged, cost %s; want PMP, 1, 2, 0.13 (two messages)",
+			july.PricingModel, july.Conversations.Paid, july.Charged, july.EstimatedCost)
+	}
+}
+
+func TestConsumptionIsForAdmins(t *testing.T) {
+	st := storetest.Open(t)
+	svc := newService(st, time.Date(2026, 11, 5, 12, 0, 0, 0, saoPaulo))
+	for _, role := range []domain.Role{domain.RoleSupervisor, domain.RoleAgent, domain.RoleViewer} {
+		p := &access.Principal{Role: role, Scope: []int64{2}}
+		if _, err := svc.Consumption(context.Background(), p, billing.Query{Month: billing.Month{Year: 2026, Month: time.October}}); domain.ErrorCode(err) != domain.EFORBIDDEN {
+			t.Errorf("%s: %v, want forbidden", role, err)
+		}
+		if _, err := svc.RateCard(p); domain.ErrorCode(err) != domain.EFORBIDDEN {
+			t.Errorf("%s on the rate card: %v, want forbidden", role, err)
+		}
+	}
+	// A month without traffic answers zeros.
+	r := report(t, svc, access.System(), "month=2026-10")
+	if r.Conversations.Total != 0 || r.EstimatedCost != "0.00" || len(r.Daily) != 31 || len(r.Messages) != 0 {
+		t.Errorf("an empty month: %+v", r)
 	}
 }

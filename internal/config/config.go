@@ -61,6 +61,7 @@ type Config struct {
 	SQLiteSync      string        // TICKS_SQLITE_SYNC: normal or full
 	MessageTTL      time.Duration // TICKS_MESSAGE_TTL: undelivered longer than this is ttl_expired
 	OptOutKeywords  []string      // TICKS_OPTOUT_KEYWORDS
+	RateCard        string        // TICKS_RATE_CARD: the consumption report's rate card file ("" for the one ticks ships)
 	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
 	// AdminToken; it is not read from the environment.
 	DemoAdminToken string

@@ -276,6 +276,7 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_SQLITE_SYNC":     "sqlite-sync",
 		"TICKS_MESSAGE_TTL":     "message-ttl",
 		"TICKS_OPTOUT_KEYWORDS": "optout-keywords",
+		"TICKS_RATE_CARD":       "rate-card",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

@@ -181,6 +181,14 @@ var settings = []setting{
 		},
 	},
 	{
+		env: "TICKS_RATE_CARD", flag: "rate-card", def: "",
+		usage: "a JSON rate card (Meta's prices per market, model, category and period) replacing the one ticks ships",
+		parse: func(c *Config, s string) error {
+			c.RateCard = s
+			return nil
+		},
+	},
+	{
 		env: "TICKS_SQLITE_SYNC", flag: "sqlite-sync", def: "normal",
 		usage: "SQLite durability: normal (survives a process crash) or full (also a power loss; slower on slow disks)",
 		parse: func(c *Config, s string) error {

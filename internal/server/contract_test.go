@@ -419,6 +419,10 @@ func TestContractWalk(t *testing.T) {
 	call(200, consumption, fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", sa), adminToken, nil)
 	call(400, consumption, "/api/v1/reports/consumption?month=1999-01", adminToken, nil)
 	call(403, consumption, "/api/v1/reports/consumption", token, nil)
+	call(200, consumption, "/api/v1/reports/consumption?format=csv&bom=1", adminToken, nil, "Accept-Language", "en")
+	call(200, consumption, "/api/v1/reports/consumption?format=xlsx", adminToken, nil)
+	call(200, "GET /api/v1/rate-card", "/api/v1/rate-card", adminToken, nil)
+	call(403, "GET /api/v1/rate-card", "/api/v1/rate-card", token, nil)
 
 	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?limit=10", token, nil)
 	call(200, "GET /api/v1/webhook-events", "/api/v1/webhook-events?field=message_template_status_update", adminToken, nil)

@@ -133,6 +133,10 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
 	s.DeskRouter = desk.NewRouter(s.Services.Desk)
+	if s.Services.Billing.Rates, err = billing.LoadRateCard(cfg.RateCard); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("TICKS_RATE_CARD: %w", err)
+	}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
 		ttl = 24 * time.Hour

@@ -238,6 +238,7 @@ func TestConsumptionIsolation(t *testing.T) {
 			fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", a.subaccount),
 			fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", b.subaccount),
 			"/api/v1/reports/consumption?phone_number_id=" + b.biz.PhoneNumberID,
+			"/api/v1/reports/consumption?format=csv", "/api/v1/rate-card",
 		} {
 			r := s.do("GET", path, token, nil)
 			if r.code != 403 || strings.Contains(string(r.body), "by_phone") {

@@ -11,6 +11,7 @@ import (
 	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/respond"
 )
 
 // consumptionData is the consumption page: the month's report and the
@@ -27,6 +28,13 @@ type consumptionData struct {
 	NextURL       string
 	Chart         template.HTML
 	ConsolidateOn string
+	Exports       map[string]string
+}
+
+// consumptionRoutes registers the consumption report's page and export.
+func (h *Handler) consumptionRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /consumption", h.auth(h.consumptionPage))
+	mux.HandleFunc("GET /consumption/export", h.auth(h.exportConsumption))
 }
 
 // consumptionPage shows the consumption report of a month (Contrato →
@@ -71,10 +79,71 @@ func (h *Handler) consumptionPage(w http.ResponseWriter, r *http.Request, v *vis
 		d.NextURL = link(q.Month.Next())
 	}
 	d.ConsolidateOn = formatDate(lang, rep.ConsolidatedOn)
+	d.Exports = map[string]string{}
+	for f := range billing.ExportFormats {
+		u := r.URL.Query()
+		u.Set("month", rep.Month)
+		u.Set("format", f)
+		d.Exports[f] = "/consumption/export?" + u.Encode()
+	}
 	d.Chart = consumptionChart(rep.Daily, lang)
 	p := v.page(i18n.T(lang, "consumption.title"), "consumption")
 	p.Data = d
 	h.render(w, r, http.StatusOK, "consumption", p)
+}
+
+// exportConsumption downloads the consumption report's tables as CSV or
+// XLSX, in the visitor's language.
+func (h *Handler) exportConsumption(w http.ResponseWriter, r *http.Request, v *visitor) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if billing.ExportFormats[format] == "" {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "format must be csv or xlsx, not %q", format))
+		return
+	}
+	token := q.Get("download_token")
+	q.Del("download_token")
+	query, err := h.Billing.ParseQuery(q)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	rep, err := h.Billing.Consumption(r.Context(), v.principal, query)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	e := &billing.Export{Report: rep, Format: format, Lang: v.lang(), BOM: format == "csv", Now: h.Now()}
+	respond.Attachment(w, e.Filename(), e.ContentType())
+	if safeToken.MatchString(token) { // the page's progress note goes away when the file starts
+		http.SetCookie(w, &http.Cookie{Name: "ticks_download", Value: token, Path: "/", MaxAge: 60, SameSite: http.SameSiteLaxMode})
+	}
+	if _, err := e.Write(w); err != nil && r.Context().Err() == nil {
+		respond.LogInternal(r, err)
+	}
+}
+
+// formatMoney writes a decimal string amount ("1234.50") with the
+// separators of lang ("1.234,50" in Portuguese).
+func formatMoney(lang, amount string) string {
+	neg := strings.HasPrefix(amount, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(amount, "-"), ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return amount
+	}
+	out := formatCount(lang, n)
+	if frac != "" {
+		sep := "."
+		if i18n.Normalize(lang) == "pt-BR" {
+			sep = ","
+		}
+		out += sep + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 // formatDate writes 2026-11-09 as 09/11/2026 in Portuguese.

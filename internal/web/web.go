@@ -108,8 +108,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/tokens", h.auth(h.tokensPage))
 	mux.HandleFunc("POST /admin/tokens", h.auth(h.createToken))
 	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
-	mux.HandleFunc("GET /consumption", h.auth(h.consumptionPage))
 	h.trackingRoutes(mux)
+	h.consumptionRoutes(mux)
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 

@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/ticksapp/ticks/internal/simulator"
+)
+
+// TestBrowserConsumption drives Contrato → Conversas do WhatsApp as an
+// admin: the current month with its "Consumo parcial" tag, chart and
+// figures, its CSV and XLSX, a consolidated month two back, and English.
+func TestBrowserConsumption(t *testing.T) {
+	downloads := t.TempDir()
+	ctx := browse(t, downloads)
+	s := newServer(t)
+	var sa struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja"}, &sa)
+	s.must(201, "POST", "/api/v1/channels", adminToken, map[string]any{"subaccount_id": sa.ID, "name": "Loja",
+		"phone_number_id": "106540352242922", "waba_id": "102290129340398", "display_phone": "5511955550001"}, nil)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "dona@example.com", "name": "Dona", "role": "admin",
+		"password": "senha-da-dona"}, nil)
+	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "5511955550001"}
+	sp, _ := time.LoadLocation("America/Sao_Paulo")
+	now := time.Now().In(sp)
+	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, sp)
+	twoBack := thisMonth.AddDate(0, -2, 0)
+	send := func(wamid, to string, at time.Time, category string, billable bool) {
+		typ := "regular"
+		if !billable {
+			typ = "free_customer_service"
+		}
+		s.webhook(biz.StatusWebhook(simulator.Status{ID: wamid, Status: "sent", Timestamp: simulator.Unix(at.Unix()), RecipientID: to,
+			Pricing: &simulator.StatusPricing{Billable: billable, PricingModel: "PMP", Type: typ, Category: category}}))
+	}
+	// This month: three contacts, two marketing templates charged and a
+	// free service reply. Two months back: one utility template.
+	at := now.Add(-time.Minute)
+	if at.Before(thisMonth) {
+		at = thisMonth
+	}
+	send("wamid.CONS1", "5511987650001", at, "marketing", true)
+	send("wamid.CONS2", "5511987650002", at, "marketing", true)
+	send("wamid.CONS3", "5511987650003", at, "service", false)
+	send("wamid.CONS4", "5511987650004", twoBack.AddDate(0, 0, 14).Add(12*time.Hour), "utility", true)
+	for _, w := range []string{"wamid.CONS1", "wamid.CONS2", "wamid.CONS3", "wamid.CONS4"} {
+		s.waitFor(w)
+	}
+
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/consumption"),
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.SendKeys("#email", "dona@example.com", chromedp.ByQuery),
+		chromedp.SendKeys("#password", "senha-da-dona", chromedp.ByQuery),
+		navigate(chromedp.Click("#login-submit", chromedp.ByQuery)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#partial-tag"); got != "Consumo parcial" {
+		t.Errorf("partial tag = %q", got)
+	}
+	for sel, want := range map[string]string{"#kpi-business": "3", "#kpi-total": "3", "#kpi-paid": "2", "#kpi-charged": "2",
+		"#kpi-free-messages": "1", "#kpi-cost": "0,13"} {
+		if got := text(ctx, t, sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	var bars int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#consumption-chart rect.business[height]:not([height='0.0'])").length`, &bars)); err != nil {
+		t.Fatal(err)
+	}
+	if bars != 1 {
+		t.Errorf("%d days with business-initiated bars in the chart, want 1", bars)
+	}
+	if phones := text(ctx, t, "#consumption-phones"); !strings.Contains(phones, "5511955550001") || !strings.Contains(phones, "Marketing") {
+		t.Errorf("phone table: %s", phones)
+	}
+
+	// Exports of the month.
+	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(waitFile(t, downloads, "csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs {
+		if len(r) > 12 && r[0] == "Número de telefone" && r[3] == "5511955550001" && r[4] == "Marketing" && r[6] == "2" && r[12] == "0.13" {
+			found = true
+		}
+	}
+	if !found || !strings.Contains(strings.TrimPrefix(recs[0][0], "\ufeff"), "Tabela") {
+		t.Errorf("the CSV lacks the number's marketing row: %v", recs)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click("#export-xlsx", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenFile(waitFile(t, downloads, "xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows(x.GetSheetList()[0])
+	x.Close()
+	if !strings.Contains(fmt.Sprint(rows), "Relatório de Consumo de Conversa do WhatsApp") || !strings.Contains(fmt.Sprint(rows), "Consumo parcial") {
+		t.Errorf("the XLSX lacks its title or state: %v", rows)
+	}
+
+	// Two months back: consolidated, no tag.
+	month := twoBack.Format("2006-01")
+	err = chromedp.Run(ctx,
+		chromedp.SetValue("#month", month, chromedp.ByQuery),
+		navigate(chromedp.Click("#show", chromedp.ByQuery)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#partial-tag").length`, &tags)); err != nil {
+		t.Fatal(err)
+	}
+	if tags != 0 || text(ctx, t, "#kpi-charged") != "1" || text(ctx, t, "#kpi-cost") != "0,01" {
+		t.Errorf("%s: %d partial tags, charged %s, cost %s; want none, 1, 0,01", month, tags, text(ctx, t, "#kpi-charged"), text(ctx, t, "#kpi-cost"))
+	}
+	if !strings.Contains(text(ctx, t, "#consumption-summary"), "Consolidado em") {
+		t.Errorf("no consolidation date on a closed month: %s", text(ctx, t, "#consumption-summary"))
+	}
+
+	// Back to this month, in English.
+	err = chromedp.Run(ctx,
+		navigate(chromedp.Navigate(s.url+"/consumption")),
+		navigate(chromedp.Evaluate(`(function(){ var s = document.getElementById("lang"); s.value = "en"; s.form.submit(); return true })()`, nil)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#partial-tag"); got != "Partial consumption" {
+		t.Errorf("partial tag in English = %q", got)
+	}
+	if got := text(ctx, t, "#kpi-cost"); got != "0.13" {
+		t.Errorf("cost in English = %q", got)
+	}
+	if shots := os.Getenv("TICKS_SCREENSHOTS"); shots != "" {
+		var buf []byte
+		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 90)); err == nil {
+			os.WriteFile(filepath.Join(shots, "consumption.png"), buf, 0o644)
+		}
+	}
+}
