@@ -16,6 +16,7 @@ import (
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/ingest"
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
@@ -35,6 +36,7 @@ type Handler struct {
 	Ingest   *ingest.Admin
 	Tracking *tracking.Service
 	Billing  *billing.Service
+	Extracts *extracts.Service
 }
 
 // maxBody bounds API request bodies.
@@ -77,6 +79,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.trackingRoutes(handle)
 	handle("GET /api/v1/reports/consumption", h.reportConsumption)
 	handle("GET /api/v1/rate-card", h.rateCard)
+	h.extractionRoutes(handle)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -62,6 +62,7 @@ type Config struct {
 	MessageTTL      time.Duration // TICKS_MESSAGE_TTL: undelivered longer than this is ttl_expired
 	OptOutKeywords  []string      // TICKS_OPTOUT_KEYWORDS
 	RateCard        string        // TICKS_RATE_CARD: the consumption report's rate card file ("" for the one ticks ships)
+	ExtractionKeep  time.Duration // TICKS_EXTRACTION_KEEP: how long extraction files are kept
 	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
 	// AdminToken; it is not read from the environment.
 	DemoAdminToken string

@@ -30,6 +30,7 @@ func defaults() Config {
 		SQLiteSync:      "normal",
 		MessageTTL:      24 * time.Hour,
 		OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
+		ExtractionKeep:  7 * 24 * time.Hour,
 	}
 }
 
@@ -103,6 +104,7 @@ func TestLoad(t *testing.T) {
 				SQLiteSync:      "full",
 				MessageTTL:      24 * time.Hour,
 				OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
+				ExtractionKeep:  7 * 24 * time.Hour,
 			},
 		},
 		{
@@ -121,6 +123,7 @@ func TestLoad(t *testing.T) {
 				LogLevel: slog.LevelWarn, LogFormat: "json", WebhookMaxBytes: 512 << 10,
 				InboxRetention: 7 * 24 * time.Hour, TimeZone: "Europe/Lisbon", SQLiteSync: "normal",
 				MessageTTL: 24 * time.Hour, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"},
+				ExtractionKeep: 7 * 24 * time.Hour,
 			},
 		},
 		{
@@ -277,6 +280,7 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_MESSAGE_TTL":     "message-ttl",
 		"TICKS_OPTOUT_KEYWORDS": "optout-keywords",
 		"TICKS_RATE_CARD":       "rate-card",
+		"TICKS_EXTRACTION_KEEP": "extraction-keep",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

@@ -199,6 +199,18 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		env: "TICKS_EXTRACTION_KEEP", flag: "extraction-keep", def: "7d",
+		usage: "how long the report manager keeps an extraction's file once it is ready",
+		parse: func(c *Config, s string) error {
+			d, err := parseRetention(s)
+			if err != nil {
+				return err
+			}
+			c.ExtractionKeep = d
+			return nil
+		},
+	},
 }
 
 // checkAddr accepts what net.Listen("tcp", …) accepts with a numeric port,

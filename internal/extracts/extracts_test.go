@@ -270,9 +270,10 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// TestRestart: a process killed while writing leaves its extraction running with a partial file; run
-// again, the extraction starts over and ends ready with one complete file, and the partial one is
-// removed once it is a day old.
+// TestRestart: a process killed while writing leaves its extraction running with a partial file. While
+// its run could still be alive (it beat less than StaleAfter ago) another leaves it alone; after that,
+// the extraction starts over and ends ready with one complete file, and the partial one is removed once
+// it is a day old.
 func TestRestart(t *testing.T) {
 	fx := newFixture(t)
 	ctx := context.Background()
@@ -281,16 +282,27 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := fx.st.StartExtraction(ctx, e.ID, 4); err != nil || !ok {
+	if ok, err := fx.st.StartExtraction(ctx, e.ID, 4, "killed", fx.now); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if _, err := fx.st.ExtractionProgress(ctx, e.ID, 2); err != nil {
+	if _, err := fx.st.ExtractionProgress(ctx, e.ID, "killed", 2); err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll(fx.svc.Dir, 0o750)
 	partial := filepath.Join(fx.svc.Dir, "1-0000000000000000.csv.part")
 	if err := os.WriteFile(partial, []byte("Enviada em,Bot\n20/11"), 0o640); err != nil {
 		t.Fatal(err)
+	}
+	fx.now = fx.now.Add(time.Minute)
+	if err := fx.svc.Run(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := fx.st.StaleExtractions(ctx, fx.now.Add(-extracts.StaleAfter)); err != nil || len(stale) != 0 {
+		t.Errorf("stale a minute after its last beat: %v (%v)", stale, err)
+	}
+	fx.now = fx.now.Add(extracts.StaleAfter)
+	if stale, err := fx.st.StaleExtractions(ctx, fx.now.Add(-extracts.StaleAfter)); err != nil || !slices.Equal(stale, []int64{e.ID}) {
+		t.Errorf("stale after StaleAfter: %v (%v), want %d", stale, err, e.ID)
 	}
 	if got, _ := fx.svc.Get(ctx, p, e.ID); got.Status != domain.ExtractionRunning || got.Progress() != 0.5 {
 		t.Fatalf("before the restart: %s at %.2f", got.Status, got.Progress())

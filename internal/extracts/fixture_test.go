@@ -41,6 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	fx := &fixture{st: st, loc: loc, now: time.Date(2026, 12, 1, 9, 0, 0, 0, loc), base: time.Date(2026, 11, 20, 10, 0, 0, 0, loc)}
 	fx.svc = extracts.New(st, filepath.Join(t.TempDir(), "extractions"), loc)
 	fx.svc.Now = func() time.Time { return fx.now }
+	st.Now = fx.svc.Now
 	fx.svc.Enqueue = func(_ context.Context, id int64) error { fx.queued = append(fx.queued, id); return nil }
 
 	var channels [2]*domain.Channel
@@ -67,6 +68,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	fx.user = u.ID
+	router := &domain.Bot{SubaccountID: fx.shop, Name: "Roteador Loja", Kind: "router", ChannelID: &channels[0].ID}
+	if err := st.CreateBot(ctx, router, &domain.APIToken{SubaccountID: fx.shop, Name: "Roteador Loja", Role: domain.RoleAgent,
+		Prefix: "tk_r", Hash: "h2"}); err != nil {
+		t.Fatal(err)
+	}
 
 	var inbox int64
 	apply := func(b *domain.WebhookBatch, at time.Time) {
@@ -133,6 +139,18 @@ func newFixture(t *testing.T) *fixture {
 	accept(m, r, "wamid.A5")
 	m, r = send(channels[1], "+5511987650006", "boas_vindas", fx.base.Add(30*time.Minute), nil, nil)
 	accept(m, r, "wamid.B1")
+	// Event tracks: two of the shop's bot on the 20th, one of the other subaccount.
+	for i, ev := range []domain.TrackEvent{
+		{SubaccountID: fx.shop, BotID: fx.bot, Category: "Menu", Action: "Comprar", At: fx.base.Add(3 * time.Minute), Extras: `=HYPERLINK("http://x.example")`},
+		{SubaccountID: fx.shop, BotID: fx.bot, Category: "Menu", Action: "Falar com atendente", At: fx.base.Add(4 * time.Minute)},
+		{SubaccountID: fx.other, Category: "Menu", Action: "Comprar", At: fx.base.Add(5 * time.Minute)},
+	} {
+		ev.Day = int64(ev.At.Unix() / 86400)
+		phone := []string{"+5511987650001", "+5511987650001", "+5511987650006"}[i]
+		if _, err := st.RecordEvents(ctx, ev.SubaccountID, []domain.TrackEvent{ev}, []store.EventContact{{Key: phone}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return fx
 }
 

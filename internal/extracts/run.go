@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -30,11 +31,19 @@ const partSuffix = ".part"
 // errStopped stops writing an extraction that was canceled or deleted.
 var errStopped = errors.New("extraction stopped")
 
+// StaleAfter is how long a running extraction's run may stay silent
+// before another takes it over (its process was killed); runs beat every
+// beatEvery.
+var (
+	StaleAfter = 2 * time.Minute
+	beatEvery  = 15 * time.Second
+)
+
 // Run writes an extraction's file from its first row: the background
-// work's body. A queued extraction, or a running one a restart
-// interrupted, is run; any other is left alone. An error is returned for
-// the caller to retry later (Fail gives up); the period or type being
-// wrong fails the extraction at once.
+// work's body. A queued extraction, or a running one whose run stopped
+// beating (a restart interrupted it), is run; any other is left alone. An
+// error is returned for the caller to retry later (Fail gives up); an
+// unknown type fails the extraction at once.
 func (s *Service) Run(ctx context.Context, id int64) error {
 	e, err := s.Store.Extraction(ctx, id)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
@@ -67,17 +76,24 @@ func (s *Service) Run(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	if started, err := s.Store.StartExtraction(ctx, id, total); err != nil || !started {
+	random := make([]byte, 8)
+	rand.Read(random)
+	run := hex.EncodeToString(random)
+	if started, err := s.Store.StartExtraction(ctx, id, total, run, s.now().Add(-StaleAfter)); err != nil || !started {
 		return err
 	}
-	name, rows, size, err := s.write(ctx, e, table, q)
+	name, rows, size, err := s.write(ctx, e, run, table, q)
 	if errors.Is(err, errStopped) {
 		return nil
 	}
 	if err != nil {
-		return err // it stays running, to be run again (or failed by Fail)
+		// Queued again for the retry; the run's partial file is gone.
+		if rerr := s.Store.ReleaseExtraction(context.WithoutCancel(ctx), id, run); rerr != nil {
+			slog.Warn("release extraction", slog.Int64("id", id), slog.Any("err", rerr))
+		}
+		return err
 	}
-	ready, err := s.Store.FinishExtraction(ctx, id, name, rows, size, s.now().Add(s.keep()))
+	ready, err := s.Store.FinishExtraction(ctx, id, run, name, rows, size, s.now().Add(s.keep()))
 	if err != nil || !ready {
 		os.Remove(filepath.Join(s.Dir, name))
 		return err
@@ -140,8 +156,10 @@ func (s *Service) keep() time.Duration {
 }
 
 // write writes the table into a new file of the folder, under a temporary
-// name until it is complete, and returns its name, rows and size.
-func (s *Service) write(ctx context.Context, e *domain.Extraction, table *Table, q *Query) (string, int64, int64, error) {
+// name until it is complete, and returns its name, rows and size. The run
+// beats while it writes, and stops (errStopped) once the extraction is no
+// longer its own: canceled, deleted or taken over.
+func (s *Service) write(ctx context.Context, e *domain.Extraction, run string, table *Table, q *Query) (string, int64, int64, error) {
 	if err := os.MkdirAll(s.Dir, 0o750); err != nil {
 		return "", 0, 0, fmt.Errorf("extractions folder: %w", err)
 	}
@@ -157,19 +175,43 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, table *Table,
 		f.Close()
 		os.Remove(part) // gone once renamed
 	}()
+	var written atomic.Int64
+	var stopped atomic.Bool
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The beat: progress, and a sign of life, even while a table's query
+	// has no row to give yet (an aggregate over months).
+	beatDone := make(chan struct{})
+	defer func() { cancel(); <-beatDone }()
+	go func() {
+		defer close(beatDone)
+		t := time.NewTicker(beatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if mine, err := s.Store.ExtractionProgress(ctx, e.ID, run, written.Load()); err == nil && !mine {
+				stopped.Store(true)
+				cancel()
+				return
+			}
+		}
+	}()
 	buf := bufio.NewWriterSize(f, 256<<10)
-	var written int64
 	rows := func(emit func([]string) error) error {
 		return table.Rows(ctx, q, func(row []string) error {
 			if err := emit(row); err != nil {
 				return err
 			}
-			if written++; written%progressEvery == 0 {
-				running, err := s.Store.ExtractionProgress(ctx, e.ID, written)
+			if n := written.Add(1); n%progressEvery == 0 {
+				mine, err := s.Store.ExtractionProgress(ctx, e.ID, run, n)
 				if err != nil {
 					return err
 				}
-				if !running {
+				if !mine {
 					return errStopped
 				}
 			}
@@ -181,7 +223,7 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, table *Table,
 	switch e.Format {
 	case "xlsx":
 		meta := export.Meta{Title: Title(e.Lang, e.Type), Generated: s.now(), Location: q.Location,
-			Filters: [][2]string{{i18n.T(e.Lang, "export.period"), e.From + " – " + e.To}},
+			Filters:   [][2]string{{i18n.T(e.Lang, "export.period"), e.From + " – " + e.To}},
 			SheetName: i18n.T(e.Lang, "export.sheet"), TotalLabel: i18n.T(e.Lang, "export.total"),
 			GeneratedLabel: i18n.T(e.Lang, "export.generated"), DateTimeFormat: spreadsheetTimeFormat(e.Lang),
 			FormatCount: func(n int64) string { return reports.FormatCount(e.Lang, n) }}
@@ -189,6 +231,9 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, table *Table,
 		n, err = export.WriteXLSX(buf, cols, meta, rows)
 	default:
 		n, err = export.WriteCSV(buf, cols, rows, export.CSVOptions{BOM: true})
+	}
+	if stopped.Load() {
+		return "", 0, 0, errStopped
 	}
 	if err == nil {
 		err = buf.Flush()

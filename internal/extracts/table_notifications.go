@@ -86,7 +86,6 @@ func notificationsUsers(ctx context.Context, q *Query, emit func([]string) error
 	if err != nil {
 		return err
 	}
-	count := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, r := range rows {
 		var bot *int64
 		if r.BotID != 0 {

@@ -91,6 +91,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"message unknown", "GET", "/api/v1/messages/wamid.nothing", adminToken, nil, "", 404, "not found"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", adminToken, nil, "", 404, "no API endpoint"},
 		{"wrong content type", "POST", "/api/v1/subaccounts", adminToken, `name=x`, "", 400, "Content-Type"},
+		{"extraction over 90 days", "POST", "/api/v1/extractions", adminToken, `{"type":"notifications_summary","from":"2026-01-01","to":"2026-06-01"}`, "", 422, "more than 90 days"},
+		{"extraction unknown type", "POST", "/api/v1/extractions", adminToken, `{"type":"everything","from":"2026-01-01","to":"2026-01-02"}`, "", 422, "type must be"},
+		{"extraction bad id", "GET", "/api/v1/extractions/abc", adminToken, nil, "", 400, "id"},
 		// Events, bots and custom reports (issue 17); a batch's bad events are in TestEvents.
 		{"event malformed JSON", "POST", "/api/v1/events?subaccount=2", adminToken, `{"category":`, "", 400, "JSON"},
 		{"event without category", "POST", "/api/v1/events?subaccount=2", adminToken, `{"action":"a","contact":"+5511987654321"}`, "", 400, "category is required"},

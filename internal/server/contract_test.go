@@ -437,6 +437,7 @@ func TestContractWalk(t *testing.T) {
 	call(202, "POST /api/v1/ingest/replay", "/api/v1/ingest/replay", adminToken, nil)
 
 	walkTracking(t, call, sa, ch, token)
+	walkExtractions(t, s, call, token)
 
 	call(204, "DELETE /api/v1/tokens/{id}", "/api/v1/tokens/"+string(tokenID), adminToken, nil)
 	call(401, "GET /api/v1/me", "/api/v1/me", token, nil)

@@ -45,7 +45,7 @@ func newServerWith(t *testing.T, apiBase string) *testServer {
 		apiBase = "http://127.0.0.1:1/v23.0"
 	}
 	cfg := &config.Config{DatabaseURL: storetest.DSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
-		AdminToken: adminToken, SecretKey: "server-test-secret-key-0123456789", WebhookMaxBytes: 64 << 10,
+		AdminToken: adminToken, SecretKey: "server-test-secret-key-0123456789", WebhookMaxBytes: 64 << 10, DataDir: t.TempDir(),
 		InboxRetention: 1 << 40, WAAPIBase: apiBase}
 	srv, err := server.New(context.Background(), cfg)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/desk"
+	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/ingest"
 	"github.com/ticksapp/ticks/internal/jobs"
 	"github.com/ticksapp/ticks/internal/live"
@@ -68,6 +70,7 @@ type Services struct {
 	Tracking *tracking.Service
 	Billing  *billing.Service
 	Desk     *desk.Service
+	Extracts *extracts.Service
 }
 
 // DSN returns the database the configuration names.
@@ -129,6 +132,10 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		Ingest:   &ingest.Admin{Store: st, Replay: s.Processor.Replay},
 		Tracking: tracking.New(st, cfg.Location()),
 		Billing:  billing.New(st, cfg.Location()),
+		Extracts: extracts.New(st, extractionsDir(cfg), cfg.Location()),
+	}
+	if cfg.ExtractionKeep > 0 {
+		s.Services.Extracts.Keep = cfg.ExtractionKeep
 	}
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
@@ -147,10 +154,12 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	// jobs here (jobs.Register(reg, worker)), then gets the client to
 	// enqueue with.
 	reg := jobs.NewRegistry()
+	extracts.Register(reg, s.Services.Extracts)
 	if s.Jobs, err = jobs.New(ctx, st, reg, jobs.Options{}); err != nil {
 		st.Close()
 		return nil, err
 	}
+	s.Services.Extracts.UseJobs(s.Jobs)
 	mux := http.NewServeMux()
 	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
@@ -166,9 +175,10 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
-		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing}).Routes(mux)
+		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing,
+		Extracts: svc.Extracts}).Routes(mux)
 	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing,
-		Tracking: svc.Tracking}, cfg.Location())
+		Tracking: svc.Tracking, Extracts: svc.Extracts}, cfg.Location())
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web templates: %w", err)
@@ -181,6 +191,19 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Handler = respond.WithRequestID(mux)
 	return s, nil
+}
+
+// extractionsDir is where the report manager writes its files: the data
+// folder's extractions/, or beside a SQLite database named without one.
+func extractionsDir(cfg *config.Config) string {
+	if cfg.DataDir == "" && cfg.Dialect() == config.DialectSQLite && cfg.DatabaseURL != "" {
+		return filepath.Join(filepath.Dir(cfg.SQLitePath()), "extractions")
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "./ticks-data"
+	}
+	return filepath.Join(dir, "extractions")
 }
 
 // ready answers 200 when the database answers and the processor keeps up.

@@ -178,7 +178,7 @@ func TestTenantIsolation(t *testing.T) {
 		"/api/v1/reports/messages?from=2020-01-01&format=csv", "/api/v1/reports/messages?from=2020-01-01&format=csv&direction=mo",
 		"/api/v1/reports/messages?from=2020-01-01&format=xlsx", "/api/v1/reports/messages?from=2020-01-01&format=pdf",
 		"/api/v1/reports/messages/summary?from=2020-01-01", "/api/v1/reports/messages/summary?from=2020-01-01&format=csv",
-		"/api/v1/me", "/api/v1/bots", "/api/v1/reports/events?from=2025-01-01&granularity=month",
+		"/api/v1/me", "/api/v1/bots", "/api/v1/extractions", "/api/v1/reports/events?from=2025-01-01&granularity=month",
 	} {
 		r := s.do("GET", path, a.token, nil)
 		if r.code != 200 {

@@ -70,3 +70,204 @@ func (s *Store) NotificationUsers(ctx context.Context, scope []int64, from, to t
 	}
 	return out, rows.Err()
 }
+
+// hourWindows cuts [from, to) into windows of at most an hour, so that a
+// long extraction reads with many short statements: no read transaction
+// (and on SQLite no WAL snapshot) spans it, and each window's rows come
+// sorted from the index without a large sort.
+func hourWindows(from, to time.Time) [][2]int64 {
+	var out [][2]int64
+	lo, hi := ms(from), ms(to)
+	for lo < hi {
+		next := min(hi, (lo/hourMS+1)*hourMS)
+		out = append(out, [2]int64{lo, next})
+		lo = next
+	}
+	return out
+}
+
+// TrackRow is one event track as the report manager extracts it; the
+// reader reuses it between rows.
+type TrackRow struct {
+	At               time.Time
+	BotID            int64
+	Category, Action string
+	Phone            string
+	Extras           string
+}
+
+// EventTracks reads every event track of scope (nil: all) in [from, to),
+// oldest first, and hands each to emit until it returns an error.
+func (s *Store) EventTracks(ctx context.Context, scope []int64, from, to time.Time, emit func(*TrackRow) error) error {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	var row TrackRow
+	for _, win := range hourWindows(from, to) {
+		w := &whereBuilder{}
+		w.in(`e.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+		w.add(`e.at >= ` + w.arg(win[0]))
+		w.add(`e.at < ` + w.arg(win[1]))
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, `SELECT e.at, e.bot_id, e.category, e.action, COALESCE(c.phone, ''), e.extras
+				FROM tracking_events e LEFT JOIN contacts c ON c.id = e.contact_id`+w.sql()+` ORDER BY e.at, e.id`, w.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var at int64
+				if err := rows.Scan(&at, &row.BotID, &row.Category, &row.Action, &row.Phone, &row.Extras); err != nil {
+					return err
+				}
+				row.At = fromMS(at)
+				if err := emit(&row); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return fmt.Errorf("event tracks: %w", err)
+		}
+	}
+	return nil
+}
+
+// ConversationRow is one conversation of the report manager's
+// conversations details: its messages in the period.
+type ConversationRow struct {
+	ConversationID   string
+	Started          time.Time // its first message in the period
+	WABAID, Phone    string
+	BotID            int64
+	ConversationType string
+	Sent, Received   int64
+}
+
+// ConversationDetails reads the conversations of scope (nil: all) that
+// have messages in [from, to), in the order of their first message there,
+// and hands each to emit until it returns an error.
+func (s *Store) ConversationDetails(ctx context.Context, scope []int64, from, to time.Time, emit func(*ConversationRow) error) error {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	w := &whereBuilder{}
+	w.in(`m.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+	w.add(`m.at >= ` + w.arg(ms(from)))
+	w.add(`m.at < ` + w.arg(ms(to)))
+	w.add(`m.conversation_id IS NOT NULL`)
+	rows, err := s.r.QueryContext(ctx, `SELECT g.conversation_id, g.started, ch.waba_id, c.phone, g.bot, g.conversation_type, g.sent, g.received
+		FROM (SELECT m.conversation_id, m.channel_id, m.contact_id, MIN(m.at) AS started, COALESCE(MAX(m.bot_id), 0) AS bot,
+			MAX(m.conversation_type) AS conversation_type,
+			SUM(CASE WHEN m.direction = 'mt' THEN 1 ELSE 0 END) AS sent, SUM(CASE WHEN m.direction = 'mo' THEN 1 ELSE 0 END) AS received
+			FROM messages m`+w.sql()+` GROUP BY m.conversation_id, m.channel_id, m.contact_id) g
+		JOIN channels ch ON ch.id = g.channel_id JOIN contacts c ON c.id = g.contact_id
+		ORDER BY g.started, g.conversation_id`, w.args...)
+	if err != nil {
+		return fmt.Errorf("conversation details: %w", err)
+	}
+	defer rows.Close()
+	var r ConversationRow
+	for rows.Next() {
+		var started int64
+		if err := rows.Scan(&r.ConversationID, &started, &r.WABAID, &r.Phone, &r.BotID, &r.ConversationType, &r.Sent, &r.Received); err != nil {
+			return fmt.Errorf("conversation details: %w", err)
+		}
+		r.Started = fromMS(started)
+		if err := emit(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ChannelActivity is one channel's users and messages in a period: the
+// report manager's conversations summary, a month at a time.
+type ChannelActivity struct {
+	ChannelID int64
+	Channel   string // the channel's name
+	Router    string // the name of the router bot that answers it, if any
+	Active    int64  // contacts with a message either way (MAU)
+	Engaged   int64  // contacts who sent one (MEU)
+	Messages  int64
+}
+
+// ChannelActivity counts, per channel of scope (nil: all), the contacts
+// with a message in [from, to), those who sent one, and the messages.
+func (s *Store) ChannelActivity(ctx context.Context, scope []int64, from, to time.Time) ([]ChannelActivity, error) {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	w := &whereBuilder{}
+	w.in(`m.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+	w.add(`m.at >= ` + w.arg(ms(from)))
+	w.add(`m.at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT g.channel_id, ch.name, COALESCE(b.name, ''), g.active, g.engaged, g.messages
+		FROM (SELECT m.channel_id, COUNT(DISTINCT m.contact_id) AS active,
+			COUNT(DISTINCT CASE WHEN m.direction = 'mo' THEN m.contact_id END) AS engaged, COUNT(*) AS messages
+			FROM messages m`+w.sql()+` GROUP BY m.channel_id) g
+		JOIN channels ch ON ch.id = g.channel_id LEFT JOIN bots b ON b.channel_id = g.channel_id AND b.kind = 'router'
+		ORDER BY ch.name, g.channel_id`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("channel activity: %w", err)
+	}
+	defer rows.Close()
+	var out []ChannelActivity
+	for rows.Next() {
+		var a ChannelActivity
+		if err := rows.Scan(&a.ChannelID, &a.Channel, &a.Router, &a.Active, &a.Engaged, &a.Messages); err != nil {
+			return nil, fmt.Errorf("channel activity: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// UserRow is one contact of the report manager's user details: its
+// messages in the period.
+type UserRow struct {
+	First, Last    time.Time
+	BotID          int64
+	Phone, WAID    string
+	Sent, Received int64
+}
+
+// UserDetails reads the contacts of scope (nil: all) with messages in
+// [from, to), in the order of their first message there, and hands each
+// to emit until it returns an error.
+func (s *Store) UserDetails(ctx context.Context, scope []int64, from, to time.Time, emit func(*UserRow) error) error {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	w := &whereBuilder{}
+	w.in(`m.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+	w.add(`m.at >= ` + w.arg(ms(from)))
+	w.add(`m.at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT g.first_at, g.last_at, g.bot, c.phone, c.wa_id, g.sent, g.received
+		FROM (SELECT m.contact_id, MIN(m.at) AS first_at, MAX(m.at) AS last_at, COALESCE(MAX(m.bot_id), 0) AS bot,
+			SUM(CASE WHEN m.direction = 'mt' THEN 1 ELSE 0 END) AS sent, SUM(CASE WHEN m.direction = 'mo' THEN 1 ELSE 0 END) AS received
+			FROM messages m`+w.sql()+` GROUP BY m.contact_id) g
+		JOIN contacts c ON c.id = g.contact_id
+		ORDER BY g.first_at, g.contact_id`, w.args...)
+	if err != nil {
+		return fmt.Errorf("user details: %w", err)
+	}
+	defer rows.Close()
+	var r UserRow
+	for rows.Next() {
+		var first, last int64
+		if err := rows.Scan(&first, &last, &r.BotID, &r.Phone, &r.WAID, &r.Sent, &r.Received); err != nil {
+			return fmt.Errorf("user details: %w", err)
+		}
+		r.First, r.Last = fromMS(first), fromMS(last)
+		if err := emit(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -124,14 +124,17 @@ func (s *Store) PendingExtractions(ctx context.Context, userID, tokenID int64) (
 	return n, nil
 }
 
-// StartExtraction moves a queued or running extraction (one a restart
-// interrupted) to running from its first row, with the number of rows
-// expected; it returns false when the extraction is no longer to be run
-// (canceled, deleted, or already done).
-func (s *Store) StartExtraction(ctx context.Context, id, total int64) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET status = 'running', rows_written = 0, rows_total = $1,
-		bytes = 0, error = '', attempts = attempts + 1, started_at = $2 WHERE id = $3 AND status IN ('queued', 'running')`,
-		total, ms(s.Now()), id)
+// StartExtraction gives an extraction to a run, from its first row, with
+// the number of rows expected: a queued one, or a running one whose run
+// has not beaten since staleBefore (its process died). It returns false
+// when the extraction is not to be run by this run (canceled, deleted,
+// done, or alive in another run).
+func (s *Store) StartExtraction(ctx context.Context, id, total int64, run string, staleBefore time.Time) (bool, error) {
+	now := ms(s.Now())
+	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET status = 'running', run_id = $1, beat_at = $2, rows_written = 0,
+		rows_total = $3, bytes = 0, error = '', attempts = attempts + 1, started_at = $2
+		WHERE id = $4 AND (status = 'queued' OR (status = 'running' AND COALESCE(beat_at, 0) < $5))`,
+		run, now, total, id, ms(staleBefore))
 	if err != nil {
 		return false, fmt.Errorf("start extraction %d: %w", id, err)
 	}
@@ -139,10 +142,12 @@ func (s *Store) StartExtraction(ctx context.Context, id, total int64) (bool, err
 	return n == 1, nil
 }
 
-// ExtractionProgress records the rows written so far; it returns false
-// when the extraction stopped running meanwhile (canceled or deleted).
-func (s *Store) ExtractionProgress(ctx context.Context, id, rows int64) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET rows_written = $1 WHERE id = $2 AND status = 'running'`, rows, id)
+// ExtractionProgress records the rows a run has written so far, and that
+// it is alive; it returns false when the extraction is no longer this
+// run's (canceled, deleted, or taken over).
+func (s *Store) ExtractionProgress(ctx context.Context, id int64, run string, rows int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET rows_written = $1, beat_at = $2
+		WHERE id = $3 AND status = 'running' AND run_id = $4`, rows, ms(s.Now()), id, run)
 	if err != nil {
 		return false, fmt.Errorf("extraction %d progress: %w", id, err)
 	}
@@ -150,19 +155,51 @@ func (s *Store) ExtractionProgress(ctx context.Context, id, rows int64) (bool, e
 	return n == 1, nil
 }
 
-// FinishExtraction marks a running extraction ready with its file; it
-// returns false when the extraction stopped running meanwhile, and then
-// the file is the caller's to delete.
-func (s *Store) FinishExtraction(ctx context.Context, id int64, file string, rows, bytes int64, expires time.Time) (bool, error) {
+// FinishExtraction marks a run's extraction ready with its file; it
+// returns false when the extraction is no longer this run's, and then the
+// file is the caller's to delete.
+func (s *Store) FinishExtraction(ctx context.Context, id int64, run, file string, rows, bytes int64, expires time.Time) (bool, error) {
 	now := s.Now()
 	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET status = 'ready', file = $1, rows_written = $2, rows_total = $2,
-		bytes = $3, finished_at = $4, expires_at = $5 WHERE id = $6 AND status = 'running'`,
-		file, rows, bytes, ms(now), ms(expires), id)
+		bytes = $3, finished_at = $4, expires_at = $5 WHERE id = $6 AND status = 'running' AND run_id = $7`,
+		file, rows, bytes, ms(now), ms(expires), id, run)
 	if err != nil {
 		return false, fmt.Errorf("finish extraction %d: %w", id, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// ReleaseExtraction queues again an extraction whose run failed, so that
+// a retry may start it at once.
+func (s *Store) ReleaseExtraction(ctx context.Context, id int64, run string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE extractions SET status = 'queued', run_id = '', rows_written = 0
+		WHERE id = $1 AND status = 'running' AND run_id = $2`, id, run)
+	if err != nil {
+		return fmt.Errorf("release extraction %d: %w", id, err)
+	}
+	return nil
+}
+
+// StaleExtractions lists the extractions to hand to a run again: running
+// ones whose run has not beaten since before, and queued ones asked for
+// before then (their job may have been lost between the two commits).
+func (s *Store) StaleExtractions(ctx context.Context, before time.Time) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM extractions WHERE (status = 'running' AND COALESCE(beat_at, 0) < $1)
+		OR (status = 'queued' AND created_at < $1) ORDER BY id`, ms(before))
+	if err != nil {
+		return nil, fmt.Errorf("stale extractions: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // FailExtraction marks a queued or running extraction failed with a

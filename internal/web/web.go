@@ -18,6 +18,7 @@ import (
 	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
@@ -39,6 +40,7 @@ type Handler struct {
 	Reports  *reports.Service
 	Billing  *billing.Service
 	Tracking *tracking.Service
+	Extracts *extracts.Service
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
@@ -54,11 +56,12 @@ type Services struct {
 	Reports  *reports.Service
 	Billing  *billing.Service
 	Tracking *tracking.Service
+	Extracts *extracts.Service
 }
 
 // New parses the templates and returns the handler, with dates in loc.
 func New(svc Services, loc *time.Location) (*Handler, error) {
-	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking,
+	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking, Extracts: svc.Extracts,
 		Location: loc, Now: time.Now,
 		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -110,6 +113,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/tokens/{id}/revoke", h.auth(h.revokeToken))
 	h.trackingRoutes(mux)
 	h.consumptionRoutes(mux)
+	h.managerRoutes(mux)
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 

@@ -1,0 +1,106 @@
+package extracts
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ticksapp/ticks/internal/jobs"
+)
+
+// Queue is the River queue extractions run in, with Workers at once on
+// each server: a few large extractions never take every worker the other
+// background work needs, and requests beyond wait their turn queued.
+const (
+	Queue   = "extractions"
+	Workers = 2
+)
+
+// maxAttempts is how many times an extraction's job runs before it fails.
+const maxAttempts = 3
+
+// RunArgs is the job that writes one extraction.
+type RunArgs struct {
+	ID int64 `json:"id"`
+}
+
+// Kind names the job in River's tables.
+func (RunArgs) Kind() string { return "extraction_run" }
+
+// InsertOpts sends the job to the extractions' queue.
+func (RunArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: maxAttempts}
+}
+
+// SweepArgs is the periodic job that expires files and hands stale
+// extractions to a new run.
+type SweepArgs struct{}
+
+// Kind names the job in River's tables.
+func (SweepArgs) Kind() string { return "extraction_sweep" }
+
+// runWorker runs RunArgs jobs.
+type runWorker struct {
+	river.WorkerDefaults[RunArgs]
+	svc *Service
+}
+
+// Timeout lets an extraction write for as long as it takes, up to an
+// hour, beyond River's default minute.
+func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return time.Hour }
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	err := w.svc.Run(ctx, job.Args.ID)
+	if err != nil && job.Attempt >= job.MaxAttempts && ctx.Err() == nil {
+		slog.Error("extraction failed", slog.Int64("id", job.Args.ID), slog.Any("err", err))
+		return w.svc.Fail(ctx, job.Args.ID, err)
+	}
+	return err
+}
+
+// sweepWorker runs SweepArgs jobs.
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	svc *Service
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	return w.svc.Sweep(ctx)
+}
+
+// Sweep expires the files whose time is up and hands the stale
+// extractions (see Store.StaleExtractions) to a new job.
+func (s *Service) Sweep(ctx context.Context) error {
+	if _, err := s.Expire(ctx); err != nil {
+		return err
+	}
+	stale, err := s.Store.StaleExtractions(ctx, s.now().Add(-StaleAfter))
+	if err != nil {
+		return err
+	}
+	for _, id := range stale {
+		if err := s.Enqueue(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Register adds the extractions' queue, their job and the sweep (every
+// minute, and once when a server starts) to the background work.
+func Register(reg *jobs.Registry, svc *Service) {
+	reg.Queue(Queue, Workers)
+	jobs.Register(reg, &runWorker{svc: svc})
+	jobs.Register(reg, &sweepWorker{svc: svc})
+	reg.Periodic(time.Minute, func() river.JobArgs { return SweepArgs{} })
+}
+
+// UseJobs makes svc enqueue its extractions with c.
+func (s *Service) UseJobs(c *jobs.Client) {
+	s.Enqueue = func(ctx context.Context, id int64) error {
+		_, err := c.Insert(ctx, RunArgs{ID: id}, nil)
+		return err
+	}
+}
