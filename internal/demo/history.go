@@ -12,6 +12,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/bench"
+	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/server"
 )
@@ -82,6 +83,32 @@ func (h *History) Run(ctx context.Context, ready func()) error {
 	}
 	slog.Info("demo history written", slog.Int("messages", recent.Messages+rest.Messages),
 		slog.Int("campaigns", len(rest.Campaigns)), slog.Duration("took", time.Since(t0).Round(time.Millisecond)))
+	return h.extractions(ctx)
+}
+
+// extractions asks the report manager, as the demo's supervisor, for two
+// files of the history just written, so its list has something to show.
+func (h *History) extractions(ctx context.Context) error {
+	users, err := h.Services.Access.Users(ctx, access.System())
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Email != "supervisor@ticks.local" {
+			continue
+		}
+		p := access.ForUser(&u)
+		end := h.State.HistoryEnd.In(h.Services.Extracts.Location)
+		for _, in := range []extracts.Input{
+			{Type: "notifications_summary", From: end.AddDate(0, 0, -6).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "csv"},
+			{Type: "conversations_summary", From: end.AddDate(0, 0, -89).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "xlsx"},
+		} {
+			in.Lang = u.Lang
+			if _, err := h.Services.Extracts.Request(ctx, p, in); err != nil {
+				return fmt.Errorf("demo extraction: %w", err)
+			}
+		}
+	}
 	return nil
 }
 

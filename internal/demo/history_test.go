@@ -40,7 +40,7 @@ func seededDemo(t *testing.T) (*server.Server, *State, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DatabaseURL, cfg.WAAPIBase = storetest.DSN(t), api.URL+"/v23.0"
+	cfg.DatabaseURL, cfg.WAAPIBase, cfg.DataDir = storetest.DSN(t), api.URL+"/v23.0", t.TempDir()
 	cfg.SecretKey, cfg.WAAppSecret = "demo-test-secret-key-0123456789abcdef", "demo-test-app-secret"
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
@@ -100,6 +100,10 @@ func TestHistory(t *testing.T) {
 	called := false
 	if err := h.Run(ctx, func() { called = true }); err != nil || !called {
 		t.Errorf("a second run: %v, ready called %v", err, called)
+	}
+	// The supervisor's report manager has two files of the history on the way, asked for once.
+	if n, err := srv.Store.PendingExtractions(ctx, supervisorID(t, srv), 0); err != nil || n != 2 {
+		t.Errorf("the supervisor has %d extractions on the way (%v), want 2", n, err)
 	}
 
 	// The consolidated view, by the account's days, against a direct count.
@@ -233,4 +237,20 @@ func rebind(dsn, query string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// supervisorID is the id of the demo's supervisor.
+func supervisorID(t *testing.T, srv *server.Server) int64 {
+	t.Helper()
+	users, err := srv.Services.Access.Users(context.Background(), access.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.Email == "supervisor@ticks.local" {
+			return u.ID
+		}
+	}
+	t.Fatal("no demo supervisor")
+	return 0
 }
