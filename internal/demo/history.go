@@ -12,8 +12,8 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/bench"
-	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/server"
 )
 
