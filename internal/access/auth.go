@@ -64,6 +64,14 @@ func (s *Service) Authenticate(ctx context.Context, token, addr string) (*Princi
 	if t.Role == domain.RoleAdmin {
 		p.Scope = nil // admin is organization-wide (SPEC section 1)
 	}
+	if t.UserID != nil { // a token made for a user acts as that user
+		u, err := s.Store.User(ctx, *t.UserID)
+		if err != nil || u.Disabled {
+			return nil, domain.Errorf(domain.EUNAUTHORIZED, "invalid or revoked token: its user is disabled")
+		}
+		p = ForUser(u)
+		p.TokenID = t.ID
+	}
 	if bot, err := s.Store.IsBot(ctx, t.ID); err != nil {
 		return nil, err
 	} else if bot {

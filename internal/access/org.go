@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,6 +148,10 @@ type TokenInput struct {
 	Name         string      `json:"name"`
 	Role         domain.Role `json:"role"`
 	SubaccountID int64       `json:"subaccount_id"`
+	// UserID makes a token that acts as that user (their role, their
+	// subaccounts, their desk); Role and SubaccountID then default to
+	// theirs.
+	UserID int64 `json:"user_id,omitempty"`
 }
 
 // CreatedToken is a token just created: the only time the token itself is
@@ -165,6 +170,26 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, in TokenInput) 
 	if in.Name == "" || len(in.Name) > 100 {
 		return nil, domain.Errorf(domain.EINVALID, "name is required (1 to 100 characters)")
 	}
+	var userID *int64
+	if in.UserID != 0 {
+		u, err := s.User(ctx, p, in.UserID)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil, domain.Errorf(domain.EINVALID, "user_id %d is not a user of your subaccounts", in.UserID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if in.Role != "" && in.Role != u.Role {
+			return nil, domain.Errorf(domain.EINVALID, "role: a token of user %d has their role, %s", u.ID, u.Role)
+		}
+		in.Role, userID = u.Role, &u.ID
+		if in.SubaccountID == 0 && len(u.Subaccounts) > 0 {
+			in.SubaccountID = u.Subaccounts[0]
+		}
+		if in.SubaccountID != 0 && u.Role != domain.RoleAdmin && !slices.Contains(u.Subaccounts, in.SubaccountID) {
+			return nil, domain.Errorf(domain.EINVALID, "subaccount_id %d is not one of user %d's", in.SubaccountID, u.ID)
+		}
+	}
 	if !in.Role.Valid() {
 		return nil, domain.Errorf(domain.EINVALID, "role must be admin, supervisor, agent or viewer")
 	}
@@ -182,7 +207,7 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, in TokenInput) 
 		return nil, err
 	}
 	t := &CreatedToken{Token: token, APIToken: domain.APIToken{SubaccountID: in.SubaccountID, Name: in.Name,
-		Role: in.Role, Prefix: secret.TokenPrefix(token), Hash: secret.HashToken(token)}}
+		Role: in.Role, Prefix: secret.TokenPrefix(token), Hash: secret.HashToken(token), UserID: userID}}
 	if err := s.Store.CreateAPIToken(ctx, &t.APIToken); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/contacts"
+	"github.com/ticksapp/ticks/internal/desk"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/ingest"
@@ -37,6 +38,7 @@ type Handler struct {
 	Tracking *tracking.Service
 	Billing  *billing.Service
 	Extracts *extracts.Service
+	Desk     *desk.Service
 }
 
 // maxBody bounds API request bodies.
@@ -80,6 +82,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/reports/consumption", h.reportConsumption)
 	handle("GET /api/v1/rate-card", h.rateCard)
 	h.extractionRoutes(handle)
+	h.deskRoutes(handle)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

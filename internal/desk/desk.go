@@ -81,11 +81,11 @@ func needSupervisor(p *access.Principal) error {
 // SetStatus sets the caller's status. A pause takes a reason from the
 // subaccounts' list when there is one; the other statuses take none.
 func (s *Service) SetStatus(ctx context.Context, p *access.Principal, status domain.AgentStatus, reason string) (*domain.Agent, error) {
-	if err := needUser(p); err != nil {
-		return nil, err
-	}
 	if !status.Valid() {
 		return nil, domain.Errorf(domain.EINVALID, "status must be online, paused, invisible or offline")
+	}
+	if err := needUser(p); err != nil {
+		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
 	if status != domain.AgentPaused && reason != "" {

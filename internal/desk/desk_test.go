@@ -113,7 +113,6 @@ func newEnv(t *testing.T) *env {
 	e.desk.Now = c.Now
 	e.desk.Events = e.events
 	e.router = desk.NewRouter(e.desk)
-	e.router.AbandonEvery = 0
 	return e
 }
 
@@ -179,6 +178,15 @@ func (e *env) step() {
 	e.t.Helper()
 	if err := e.router.Step(e.ctx); err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+// abandon does what the periodic job AbandonArgs does.
+func (e *env) abandon(want int) {
+	e.t.Helper()
+	n, err := e.desk.AbandonIdle(e.ctx)
+	if err != nil || n != want {
+		e.t.Fatalf("abandoned %d (%v), want %d", n, err, want)
 	}
 }
 
@@ -501,12 +509,12 @@ func TestIdleTicketsAreAbandoned(t *testing.T) {
 	e.step()
 	e.writes(rcpt, "5511900000020", "Alguém?")
 	e.clock.advance(29 * time.Minute)
-	e.step()
+	e.abandon(0)
 	if got := e.tickets(access.System(), "waiting"); len(got) != 1 {
 		t.Fatalf("waiting after 29 minutes = %d, want 1", len(got))
 	}
 	e.clock.advance(2 * time.Minute)
-	e.step()
+	e.abandon(1)
 	got := e.tickets(access.System(), "")
 	if len(got) != 1 || got[0].State != domain.TicketAbandoned || got[0].ClosedAt == nil {
 		t.Errorf("tickets after 31 idle minutes = %+v, want abandoned", got)

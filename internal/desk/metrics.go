@@ -232,3 +232,42 @@ func summarize(ms []int64) Durations {
 	}
 	return Durations{Count: len(ms), Average: float64(sum) / float64(len(ms)) / 1000, P50: rank(0.5), P90: rank(0.9)}
 }
+
+// ParsePeriod reads a period's from and to: RFC 3339 instants, or
+// YYYY-MM-DD dates in loc (to's date included). An empty from is the
+// start of today; an empty to, the end of from's day.
+func ParsePeriod(from, to string, loc *time.Location, now time.Time) (time.Time, time.Time, error) {
+	parse := func(name, v string, end bool) (time.Time, error) {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t, nil
+		}
+		d, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			return time.Time{}, domain.Errorf(domain.EINVALID, "%s %q is neither an RFC 3339 date-time nor a YYYY-MM-DD date", name, v)
+		}
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	n := now.In(loc)
+	f := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
+	t := f.AddDate(0, 0, 1)
+	var err error
+	if from != "" {
+		if f, err = parse("from", from, false); err != nil {
+			return f, t, err
+		}
+	}
+	if to != "" {
+		if t, err = parse("to", to, true); err != nil {
+			return f, t, err
+		}
+	} else if from != "" {
+		t = f.AddDate(0, 0, 1)
+	}
+	if !t.After(f) {
+		return f, t, domain.Errorf(domain.EINVALID, "to must be after from")
+	}
+	return f, t, nil
+}

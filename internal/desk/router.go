@@ -8,31 +8,28 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// Router is the desk's background work, a step after ingestion rather than
+// Router is the desk's continuous work, a step after ingestion rather than
 // a part of it: it reads the contacts' messages ingestion stored and puts
 // each in a ticket (store.RouteInbound), gives waiting tickets to online
-// agents, abandons idle tickets, and tells open pages when an active
-// message's status moves. Its cursor is in the database, so a restart
+// agents, and tells open pages when an active message's status moves.
+// (Idle tickets are abandoned by a periodic River job, AbandonArgs.) Its cursor is in the database, so a restart
 // resumes where it stopped.
 type Router struct {
 	Desk *Service
 	// Poll is how often it looks (200 ms by default): a contact's reply
 	// reaches the agent's page within about that.
 	Poll time.Duration
-	// AbandonEvery is how often idle tickets are looked for (30 s).
-	AbandonEvery time.Duration
 	// Follow is how long after it was sent an active message's status is
 	// followed live (6 h: statuses settle within minutes; a page loaded
 	// later reads the stored one).
 	Follow time.Duration
 
-	states      map[int64]domain.State
-	lastAbandon time.Time
+	states map[int64]domain.State
 }
 
 // NewRouter returns the router of d.
 func NewRouter(d *Service) *Router {
-	return &Router{Desk: d, Poll: 200 * time.Millisecond, AbandonEvery: 30 * time.Second, Follow: 6 * time.Hour}
+	return &Router{Desk: d, Poll: 200 * time.Millisecond, Follow: 6 * time.Hour}
 }
 
 // Run steps until ctx ends.
@@ -54,8 +51,8 @@ func (r *Router) Run(ctx context.Context) error {
 // routeBatch bounds the messages one step routes.
 const routeBatch = 500
 
-// Step routes what arrived since the last step, distributes the queue,
-// abandons idle tickets when it is time, and publishes status changes.
+// Step routes what arrived since the last step, distributes the queue and
+// publishes status changes.
 func (r *Router) Step(ctx context.Context) error {
 	d := r.Desk
 	st := d.Store
@@ -99,14 +96,6 @@ func (r *Router) Step(ctx context.Context) error {
 		return err
 	}
 	d.publishTickets(assigned)
-	if now.Sub(r.lastAbandon) >= r.AbandonEvery {
-		r.lastAbandon = now
-		gone, err := st.AbandonIdle(ctx, now, d.AbandonAfter)
-		if err != nil {
-			return err
-		}
-		d.publishTickets(gone)
-	}
 	return r.followActive(ctx, now)
 }
 

@@ -169,7 +169,7 @@ type TransferInput struct {
 // Transfer gives an active ticket to another agent or team of its
 // subaccount. Its agent or a supervisor may.
 func (s *Service) Transfer(ctx context.Context, p *access.Principal, id int64, in TransferInput) (*domain.Ticket, error) {
-	if err := needUser(p); err != nil {
+	if err := p.Need(domain.RoleAdmin, domain.RoleSupervisor, domain.RoleAgent); err != nil {
 		return nil, err
 	}
 	t, err := s.ticket(ctx, p, id)
@@ -203,14 +203,14 @@ func (s *Service) Transfer(ctx context.Context, p *access.Principal, id int64, i
 // Close closes an active ticket with tags (at most 10, each up to 50
 // characters). Its agent or a supervisor may.
 func (s *Service) Close(ctx context.Context, p *access.Principal, id int64, tags []string) (*domain.Ticket, error) {
-	if err := needUser(p); err != nil {
-		return nil, err
-	}
-	t, err := s.ticket(ctx, p, id)
-	if err != nil {
+	if err := p.Need(domain.RoleAdmin, domain.RoleSupervisor, domain.RoleAgent); err != nil {
 		return nil, err
 	}
 	clean, err := cleanTags(tags)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.ticket(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

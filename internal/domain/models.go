@@ -54,15 +54,18 @@ type User struct {
 // APIToken is a bearer token for the REST API. Only its hash is stored; the
 // token itself is shown once, when it is created.
 type APIToken struct {
-	ID           int64      `json:"id"`
-	SubaccountID int64      `json:"subaccount_id"`
-	Name         string     `json:"name"`
-	Role         Role       `json:"role"`
-	Prefix       string     `json:"prefix"`
-	Hash         string     `json:"-"`
-	CreatedAt    time.Time  `json:"created_at"`
-	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	ID           int64  `json:"id"`
+	SubaccountID int64  `json:"subaccount_id"`
+	Name         string `json:"name"`
+	Role         Role   `json:"role"`
+	Prefix       string `json:"prefix"`
+	// UserID, when set, is the user the token acts as: their role,
+	// subaccounts and desk (an agent's token).
+	UserID     *int64     `json:"user_id,omitempty"`
+	Hash       string     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 // Channel is one WhatsApp business phone number of a WABA, owned by a

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/api"
@@ -139,6 +140,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
+	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}
 	s.DeskRouter = desk.NewRouter(s.Services.Desk)
 	if s.Services.Billing.Rates, err = billing.LoadRateCard(cfg.RateCard); err != nil {
 		st.Close()
@@ -155,6 +157,8 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	// enqueue with.
 	reg := jobs.NewRegistry()
 	extracts.Register(reg, s.Services.Extracts)
+	jobs.Register(reg, &desk.AbandonWorker{Desk: s.Services.Desk})
+	reg.Periodic(time.Minute, func() river.JobArgs { return desk.AbandonArgs{} })
 	if s.Jobs, err = jobs.New(ctx, st, reg, jobs.Options{}); err != nil {
 		st.Close()
 		return nil, err
@@ -176,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
 		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing,
-		Extracts: svc.Extracts}).Routes(mux)
+		Extracts: svc.Extracts, Desk: svc.Desk}).Routes(mux)
 	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing,
 		Tracking: svc.Tracking, Extracts: svc.Extracts}, cfg.Location())
 	if err != nil {

@@ -140,6 +140,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("A %s %s into B: %d %s, want 403/404", w.method, w.path, r.code, r.body)
 		}
 	}
+	testDeskIsolation(t, s, a, b)
 	var bChannel struct{ Tier string }
 	s.must(200, "GET", fmt.Sprintf("/api/v1/channels/%d", b.channelID), adminToken, nil, &bChannel)
 	if bChannel.Tier == "TIER_2K" {

@@ -200,9 +200,9 @@ func (s *Store) Users(ctx context.Context, subaccounts []int64) ([]domain.User, 
 // it once.
 func (s *Store) CreateAPIToken(ctx context.Context, t *domain.APIToken) error {
 	t.CreatedAt = s.Now().UTC().Truncate(time.Millisecond)
-	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens (subaccount_id, name, role, prefix, hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		t.SubaccountID, t.Name, string(t.Role), t.Prefix, t.Hash, ms(t.CreatedAt)).Scan(&t.ID)
+	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens (subaccount_id, name, role, prefix, hash, created_at, user_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		t.SubaccountID, t.Name, string(t.Role), t.Prefix, t.Hash, ms(t.CreatedAt), nullIntPtr(t.UserID)).Scan(&t.ID)
 	if err != nil {
 		if isForeignKeyViolation(err) {
 			return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", t.SubaccountID)
@@ -212,15 +212,18 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *domain.APIToken) error {
 	return nil
 }
 
-const tokenColumns = `id, subaccount_id, name, role, prefix, hash, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, subaccount_id, name, role, prefix, hash, created_at, last_used_at, revoked_at, user_id`
 
 func scanToken(row interface{ Scan(...any) error }) (*domain.APIToken, error) {
 	var t domain.APIToken
 	var role string
 	var at int64
-	var used, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.SubaccountID, &t.Name, &role, &t.Prefix, &t.Hash, &at, &used, &revoked); err != nil {
+	var used, revoked, user sql.NullInt64
+	if err := row.Scan(&t.ID, &t.SubaccountID, &t.Name, &role, &t.Prefix, &t.Hash, &at, &used, &revoked, &user); err != nil {
 		return nil, err
+	}
+	if user.Valid {
+		t.UserID = &user.Int64
 	}
 	t.Role, t.CreatedAt, t.LastUsedAt, t.RevokedAt = domain.Role(role), fromMS(at), ptrMS(used), ptrMS(revoked)
 	return &t, nil
