@@ -34,6 +34,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Messages, "messages", 50000, "messages; each gets sent, delivered and read statuses")
 	fs.IntVar(&o.PerBody, "per-body", 1, "status events per webhook body")
 	fs.BoolVar(&o.Unknown, "unknown", false, "statuses of messages ticks did not send (each sent status creates its message)")
+	fs.IntVar(&o.Statuses, "statuses", 3, "statuses per message: sent, delivered, read, the first 1 to 3 of them (-unknown -statuses 1: every event creates its message)")
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent HTTP clients")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
 	fs.StringVar(&o.SQLiteSync, "sqlite-sync", "normal", "SQLite synchronous mode: normal or full")

@@ -44,6 +44,10 @@ type IngestOptions struct {
 	// sent every message before the run, through the store, as the send
 	// pipeline does, and the statuses update them: the common case.
 	Unknown bool
+	// Statuses is how many statuses each message gets, of sent, delivered
+	// and read in that order (1 to 3; 0 means 3). With Unknown and 1, every
+	// event creates its message: ingestion's costliest case.
+	Statuses int
 	// Gather and Linger, when not zero, replace the inbox's gather time
 	// and the processor's linger, to measure other settings.
 	Gather, Linger time.Duration
@@ -130,7 +134,11 @@ func bodies(o IngestOptions) (payloads [][]byte, sigs []string, events int) {
 	const wave = 1000 // messages in flight at once
 	for start := 0; start < o.Messages; start += wave {
 		end := min(start+wave, o.Messages)
-		for step, st := range []string{"sent", "delivered", "read"} {
+		steps := []string{"sent", "delivered", "read"}
+		if o.Statuses >= 1 && o.Statuses < len(steps) {
+			steps = steps[:o.Statuses]
+		}
+		for step, st := range steps {
 			for i := start; i < end; i++ {
 				pending = append(pending, simulator.Status{
 					ID: benchWAMID(i), Status: st,
