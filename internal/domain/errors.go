@@ -22,7 +22,10 @@ const (
 	// EUNPROCESSABLE is a well-formed request that cannot be done as asked
 	// (an idempotency key reused for another request).
 	EUNPROCESSABLE = "unprocessable"
-	EINTERNAL      = "internal"
+	// EUNAVAILABLE is a passing failure of the server's storage (a full
+	// disk, a database that went away): the same request works later.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is a failure a user can act on: a code from the vocabulary above and
@@ -30,7 +33,8 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	// RetryAfter, on an ETOOMANY error, says when trying again can work.
+	// RetryAfter, on an ETOOMANY or EUNAVAILABLE error, says when trying
+	// again can work.
 	RetryAfter time.Duration
 }
 

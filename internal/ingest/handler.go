@@ -10,6 +10,7 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/secret"
+	"github.com/ticksapp/ticks/internal/store"
 	"github.com/ticksapp/ticks/internal/whatsapp"
 )
 
@@ -20,7 +21,14 @@ type Handler struct {
 	AppSecret   []byte
 	VerifyToken string
 	MaxBytes    int64
+	// Health, when set, refuses webhooks with 503 while the store cannot
+	// write, so Meta sends them again later.
+	Health *Health
 }
+
+// retryAfterUnavailable is what a webhook refused for a store that cannot
+// write is told: Meta's own retries are slower anyway.
+const retryAfterUnavailable = 30 * time.Second
 
 // Verify answers Meta's subscription handshake: the challenge is echoed only
 // when the verify token matches.
@@ -101,10 +109,21 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) {
 		fail("invalid", err)
 		return
 	}
+	if o, failing := h.Health.Failing(); failing {
+		fail("store_unavailable", &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: retryAfterUnavailable,
+			Message: "the store cannot write since " + o.Since.UTC().Format(time.RFC3339) + "; send the webhook again later"})
+		return
+	}
 	if err := h.Inbox.Append(r.Context(), body, batch); err != nil {
 		if errors.Is(err, ErrClosed) {
 			w.Header().Set("Retry-After", "5")
 			fail("unavailable", domain.Errorf(domain.EINTERNAL, "shutting down"))
+			return
+		}
+		if store.IsUnavailable(err) {
+			h.Health.Failed("inbox", err)
+			fail("store_unavailable", &domain.Error{Code: domain.EUNAVAILABLE, RetryAfter: retryAfterUnavailable,
+				Message: "the store cannot write; send the webhook again later"})
 			return
 		}
 		fail("store_failed", err)

@@ -15,6 +15,8 @@ type Metrics struct {
 	EventsSetAside prometheus.Counter
 	ApplyTime      prometheus.Histogram
 	Lag            prometheus.Gauge
+	StoreFailing   prometheus.Gauge
+	StoreFailures  *prometheus.CounterVec
 }
 
 // NewMetrics creates the ingest metrics and registers them on reg.
@@ -48,7 +50,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ticks_ingest_lag_rows", Help: "Inbox rows stored but not yet applied.",
 		}),
+		StoreFailing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ticks_store_write_failing", Help: "1 while the store cannot write (webhooks answered 503, /readyz failing), else 0.",
+		}),
+		StoreFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ticks_store_write_failures_total", Help: "Writes that failed because the store could not write, by writer (apply, inbox, probe).",
+		}, []string{"source"}),
 	}
-	reg.MustRegister(m.Requests, m.RequestTime, m.CommitTime, m.CommitBatch, m.EventsApplied, m.EventsSetAside, m.ApplyTime, m.Lag)
+	reg.MustRegister(m.Requests, m.RequestTime, m.CommitTime, m.CommitBatch, m.EventsApplied, m.EventsSetAside, m.ApplyTime, m.Lag, m.StoreFailing, m.StoreFailures)
 	return m
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -35,12 +36,19 @@ type Processor struct {
 	// merged into one write. Applying is that much later; answering
 	// webhooks is not affected.
 	Linger time.Duration
+	// Health records when the store cannot write (nil: not recorded). While
+	// it cannot, the processor retries after MaxBackoff at most.
+	Health *Health
+	// MaxBackoff bounds the wait between two attempts while the store
+	// cannot write; the wait starts at a tenth of a second and doubles.
+	MaxBackoff time.Duration
 }
 
 // NewProcessor returns a processor of st's inbox, woken by wake (the
 // inbox's Stored channel) and otherwise polling.
 func NewProcessor(st *store.Store, m *Metrics, wake <-chan struct{}) *Processor {
-	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second, Linger: 50 * time.Millisecond}
+	return &Processor{store: st, metrics: m, wake: wake, BatchRows: 2000, Poll: time.Second, Linger: 50 * time.Millisecond,
+		MaxBackoff: 5 * time.Second}
 }
 
 // TakeHandoff makes the processor use the rows inbox hands off, parsed,
@@ -88,14 +96,35 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.applied.Store(cur)
 	t := time.NewTicker(p.Poll)
 	defer t.Stop()
+	backoff := time.Duration(0)
 	for {
 		n, err := p.Step(ctx)
+		if err == nil && n == 0 {
+			if _, failing := p.Health.Failing(); failing {
+				// Nothing to apply, but webhooks are refused until a
+				// write succeeds: try one.
+				err = p.probe(ctx)
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if store.IsUnavailable(err) {
+				p.Health.Failed("apply", err)
+				backoff = min(max(2*backoff, 100*time.Millisecond), max(p.MaxBackoff, 100*time.Millisecond))
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(backoff):
+				}
+				continue
+			}
 			slog.Error("ingest: apply failed; retrying", slog.Any("err", err))
 			n = 0
+		} else {
+			backoff = 0
+			p.recovered(ctx)
 		}
 		if n >= p.BatchRows {
 			continue
@@ -116,6 +145,27 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-p.wake:
 		case <-t.C:
 		}
+	}
+}
+
+// probe writes a row, to learn whether the store writes again.
+func (p *Processor) probe(ctx context.Context) error {
+	if err := p.store.ProbeWrite(ctx); err != nil {
+		return fmt.Errorf("probe write: %w", err)
+	}
+	return nil
+}
+
+// recovered notes a successful step: if the store could not write until
+// now, the outage is recorded for admins in the webhook events list (now
+// that it can be written).
+func (p *Processor) recovered(ctx context.Context) {
+	o, ended := p.Health.Recovered()
+	if !ended {
+		return
+	}
+	if err := p.store.RecordOutage(ctx, o.Since, o.Until, o.Attempts, o.Cause); err != nil {
+		slog.Warn("ingest: the store's outage could not be recorded", slog.Any("err", err))
 	}
 }
 
@@ -153,6 +203,10 @@ func (p *Processor) apply(ctx context.Context, items []store.InboxBatch, last in
 	start := time.Now()
 	st, err := p.store.ApplyWebhooks(ctx, items, last)
 	if err != nil {
+		if store.IsUnavailable(err) {
+			// The store failed, not the batch: all of it is tried again.
+			return 0, err
+		}
 		st, err = p.applyOneByOne(ctx, items, last)
 		if err != nil {
 			return 0, err
@@ -183,8 +237,9 @@ func (p *Processor) Replay(ctx context.Context) error {
 // so that a row that can never be applied does not hold up the rest: it is
 // tried a few times, and if the database is fine but the row still fails it
 // is set aside as an ingest_error event for admins (its body stays in the
-// inbox for a replay once the cause is fixed). A database that is down
-// stops the step instead, so nothing is set aside for a passing failure.
+// inbox for a replay once the cause is fixed). A store that cannot write (a
+// full disk, a database that is down: store.IsUnavailable) stops the step
+// instead, so nothing is set aside for a passing failure.
 func (p *Processor) applyOneByOne(ctx context.Context, items []store.InboxBatch, last int64) (store.ApplyStats, error) {
 	var total store.ApplyStats
 	for _, it := range items {
@@ -198,13 +253,16 @@ func (p *Processor) applyOneByOne(ctx context.Context, items []store.InboxBatch,
 			if ctx.Err() != nil {
 				return total, ctx.Err()
 			}
+			if store.IsUnavailable(err) {
+				return total, err
+			}
 			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 		}
 		if err == nil {
 			continue
 		}
 		if perr := p.store.Ping(ctx); perr != nil {
-			return total, err
+			return total, fmt.Errorf("%w (and the database does not answer: %w)", err, perr)
 		}
 		slog.Error("ingest: webhook cannot be applied; set aside", slog.Int64("inbox_id", it.InboxID), slog.Any("err", err))
 		if err := p.store.SetAside(ctx, it.InboxID, err); err != nil {

@@ -67,6 +67,8 @@ func HTTPStatus(code string) int {
 		return http.StatusTooManyRequests
 	case domain.EUNPROCESSABLE:
 		return http.StatusUnprocessableEntity
+	case domain.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -57,6 +57,9 @@ type Server struct {
 	// DeskRouter turns contacts' messages into tickets and runs the desk's
 	// queue.
 	DeskRouter *desk.Router
+	// Health is whether the store can write, as ingestion finds it: while
+	// it cannot, webhooks get 503 and /readyz fails.
+	Health *ingest.Health
 }
 
 // Services are the capabilities' services, built once and called by the
@@ -110,6 +113,8 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Inbox = ingest.NewInbox(st, m)
 	s.Processor = ingest.NewProcessor(st, m, s.Inbox.Stored())
 	s.Processor.TakeHandoff(s.Inbox)
+	s.Health = ingest.NewHealth(m)
+	s.Processor.Health = s.Health
 
 	var box *secret.Box
 	if cfg.SecretKey != "" {
@@ -166,7 +171,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Services.Extracts.UseJobs(s.Jobs)
 	mux := http.NewServeMux()
 	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
-		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes)}
+		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes), Health: s.Health}
 	mux.HandleFunc("GET /webhooks/whatsapp", wh.Verify)
 	mux.HandleFunc("POST /webhooks/whatsapp", wh.Receive)
 	locks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ticks_auth_locks_total",
@@ -210,10 +215,15 @@ func extractionsDir(cfg *config.Config) string {
 	return filepath.Join(dir, "extractions")
 }
 
-// ready answers 200 when the database answers and the processor keeps up.
+// ready answers 200 when the database answers and can write.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	if o, failing := s.Health.Failing(); failing {
+		respond.JSON(w, http.StatusServiceUnavailable, map[string]any{"status": "store cannot write",
+			"since": o.Since.UTC(), "failed_writes": o.Attempts, "cause": o.Cause})
+		return
+	}
 	if err := s.Store.Ping(ctx); err != nil {
 		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
