@@ -13,6 +13,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/billing"
+	"github.com/ticksapp/ticks/internal/campaigns"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/desk"
@@ -29,16 +30,17 @@ import (
 // service with the request's principal, and writes the answer. Rights and
 // rules live in the services.
 type Handler struct {
-	Access   *access.Service
-	Channels *channels.Service
-	Contacts *contacts.Service
-	Send     *send.Service
-	Reports  *reports.Service
-	Ingest   *ingest.Admin
-	Tracking *tracking.Service
-	Billing  *billing.Service
-	Extracts *extracts.Service
-	Desk     *desk.Service
+	Access    *access.Service
+	Channels  *channels.Service
+	Contacts  *contacts.Service
+	Send      *send.Service
+	Reports   *reports.Service
+	Ingest    *ingest.Admin
+	Tracking  *tracking.Service
+	Billing   *billing.Service
+	Extracts  *extracts.Service
+	Desk      *desk.Service
+	Campaigns *campaigns.Service
 }
 
 // maxBody bounds API request bodies.
@@ -83,6 +85,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	handle("GET /api/v1/rate-card", h.rateCard)
 	h.extractionRoutes(handle)
 	h.deskRoutes(handle)
+	h.campaignRoutes(handle)
 	serveDocs(mux) // GET /api/v1/openapi.json and /api/docs, without a token
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, domain.Errorf(domain.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))

@@ -40,11 +40,16 @@ type Hub struct {
 	// Every is the longest time between two snapshots, a change or not
 	// (default 5 s): changes made by another server reach a page this way.
 	Every time.Duration
+	// MaxAge ends a stream after this long (default 10 minutes); the
+	// browser connects again at once, perhaps to another server behind a
+	// load balancer, so no connection is held for ever.
+	MaxAge time.Duration
 }
 
 // New returns an empty hub with the default timings.
 func New() *Hub {
-	return &Hub{subs: map[Topic]map[chan struct{}]struct{}{}, Gap: 500 * time.Millisecond, Every: 5 * time.Second}
+	return &Hub{subs: map[Topic]map[chan struct{}]struct{}{}, Gap: 500 * time.Millisecond, Every: 5 * time.Second,
+		MaxAge: 10 * time.Minute}
 }
 
 // Publish tells every follower of t that it changed. It never blocks: a
@@ -109,7 +114,8 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, t Topic, event stri
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy in front must not hold events back
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
-	ctx := r.Context()
+	ctx, cancel := context.WithTimeout(r.Context(), h.MaxAge)
+	defer cancel()
 	tick := time.NewTicker(h.Every)
 	defer tick.Stop()
 	for {

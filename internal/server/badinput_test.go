@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ticksapp/ticks/internal/simulator"
+	"github.com/ticksapp/ticks/internal/store"
 	"github.com/ticksapp/ticks/internal/whatsapp"
 )
 
@@ -149,6 +150,25 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"desk metrics bad team", "GET", "/api/v1/desk/metrics?team=x", adminToken, nil, "", 400, "team"},
 		{"desk metrics by viewer", "GET", "/api/v1/desk/metrics", viewer.Token, nil, "", 403, "viewer"},
 		{"token for an unknown user", "POST", "/api/v1/tokens", adminToken, `{"name":"t","user_id":999}`, "", 400, "user_id"},
+		// Campaigns (issue 14); bad audience files are in internal/campaigns.
+		{"campaign not multipart", "POST", "/api/v1/campaigns", adminToken, `{"name":"x"}`, "", 400, "multipart/form-data"},
+		{"campaign form without audience", "POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"name": "x", "channel_id": "1", "template": "t", "language": "pt_BR"}, ""), "", 400, "audience is required"},
+		{"campaign form bad channel_id", "POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"name": "x", "channel_id": "um"}, "phone\n+5511987654321\n"), "", 400, "channel_id"},
+		{"campaign form bad scheduled_at", "POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"name": "x", "channel_id": "1", "scheduled_at": "amanhã"}, "phone\n+5511987654321\n"), "", 400, "RFC 3339"},
+		{"campaign form without name", "POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"channel_id": "1", "template": "t", "language": "pt_BR"}, "phone\n+5511987654321\n"), "", 400, "name is required"},
+		{"campaign form unknown channel", "POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"name": "x", "channel_id": "999", "template": "t", "language": "pt_BR"}, "phone\n+5511987654321\n"), "", 422, "channel 999 not found"},
+		{"campaign form by viewer", "POST", "/api/v1/campaigns", viewer.Token, campaignForm(map[string]string{"name": "x", "channel_id": "1", "template": "t", "language": "pt_BR"}, "phone\n+5511987654321\n"), "", 403, "viewer"},
+		{"campaign list bad limit", "GET", "/api/v1/campaigns?limit=0", adminToken, nil, "", 400, "limit"},
+		{"campaign list bad status", "GET", "/api/v1/campaigns?status=done", adminToken, nil, "", 400, "status"},
+		{"campaign list bad cursor", "GET", "/api/v1/campaigns?cursor=abc", adminToken, nil, "", 400, "cursor"},
+		{"campaign bad id", "GET", "/api/v1/campaigns/abc", adminToken, nil, "", 400, "positive integer"},
+		{"campaign unknown", "GET", "/api/v1/campaigns/123456", adminToken, nil, "", 404, "not found"},
+		{"campaign start unknown", "POST", "/api/v1/campaigns/123456/start", adminToken, nil, "", 404, "not found"},
+		{"campaign schedule without time", "POST", "/api/v1/campaigns/123456/schedule", adminToken, `{}`, "", 400, "scheduled_at"},
+		{"campaign compare one", "GET", "/api/v1/campaigns/compare?id=1", adminToken, nil, "", 400, "2 to 4"},
+		{"campaign compare bad id", "GET", "/api/v1/campaigns/compare?id=x&id=1", adminToken, nil, "", 400, "positive integer"},
+		{"campaign compare twice", "GET", "/api/v1/campaigns/compare?id=1&id=1", adminToken, nil, "", 400, "twice"},
+		{"campaign messages bad format", "GET", "/api/v1/campaigns/1/messages?format=pdf", adminToken, nil, "", 400, "csv or xlsx"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -161,6 +181,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 			}
 			if c.name == "wrong content type" {
 				hdr = append(hdr, "Content-Type", "application/x-www-form-urlencoded")
+			}
+			if strings.HasPrefix(c.name, "campaign form") {
+				hdr = append(hdr, "Content-Type", campaignFormType)
 			}
 			r := s.do(c.method, c.path, c.token, c.body, hdr...)
 			if r.code != c.wantCode {
@@ -192,6 +215,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	if len(subs) != 2 || len(users) != 0 || len(tokens) != 1 || len(channels) != 0 {
 		t.Errorf("bad input changed data: %d subaccounts, %d users, %d tokens, %d channels", len(subs), len(users), len(tokens), len(channels))
+	}
+	if list, _ := s.srv.Store.Campaigns(ctx, store.CampaignFilter{Limit: 10}); len(list) != 0 {
+		t.Errorf("bad campaign requests stored %d campaigns", len(list))
 	}
 	if r := s.webhook(good); r.code != http.StatusOK {
 		t.Errorf("a good webhook after the bad ones answered %d", r.code)

@@ -21,6 +21,7 @@ import (
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/api"
 	"github.com/ticksapp/ticks/internal/billing"
+	"github.com/ticksapp/ticks/internal/campaigns"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
@@ -75,6 +76,8 @@ type Services struct {
 	Billing  *billing.Service
 	Desk     *desk.Service
 	Extracts *extracts.Service
+	// Campaigns creates, dispatches (as jobs) and reports campaigns.
+	Campaigns *campaigns.Service
 }
 
 // DSN returns the database the configuration names.
@@ -151,6 +154,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("TICKS_RATE_CARD: %w", err)
 	}
+	s.Services.Campaigns = &campaigns.Service{Store: st, Pipeline: s.Pipeline, Live: s.Live}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
@@ -164,11 +168,13 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	extracts.Register(reg, s.Services.Extracts)
 	jobs.Register(reg, &desk.AbandonWorker{Desk: s.Services.Desk})
 	reg.Periodic(time.Minute, func() river.JobArgs { return desk.AbandonArgs{} })
+	s.Services.Campaigns.Register(reg)
 	if s.Jobs, err = jobs.New(ctx, st, reg, jobs.Options{}); err != nil {
 		st.Close()
 		return nil, err
 	}
 	s.Services.Extracts.UseJobs(s.Jobs)
+	s.Services.Campaigns.Jobs = s.Jobs
 	mux := http.NewServeMux()
 	wh := &ingest.Handler{Inbox: s.Inbox, Metrics: m, AppSecret: []byte(cfg.WAAppSecret),
 		VerifyToken: cfg.WAVerifyToken, MaxBytes: int64(cfg.WebhookMaxBytes), Health: s.Health}
@@ -185,7 +191,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	svc := s.Services
 	(&api.Handler{Access: svc.Access, Channels: svc.Channels, Contacts: svc.Contacts, Send: svc.Send,
 		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing,
-		Extracts: svc.Extracts, Desk: svc.Desk}).Routes(mux)
+		Extracts: svc.Extracts, Desk: svc.Desk, Campaigns: svc.Campaigns}).Routes(mux)
 	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing,
 		Tracking: svc.Tracking, Extracts: svc.Extracts}, cfg.Location())
 	if err != nil {

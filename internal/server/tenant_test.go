@@ -263,3 +263,66 @@ func TestConsumptionIsolation(t *testing.T) {
 		t.Errorf("the admin's consumption lacks a number: %s", r.body)
 	}
 }
+
+// TestCampaignTenantIsolation: a supervisor of another subaccount finds
+// nothing of a campaign on any campaign endpoint, and cannot create one on
+// its channel (issue 14).
+func TestCampaignTenantIsolation(t *testing.T) {
+	s, sa, ch := simServer(t)
+	var own struct{ Token string }
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "dono", "role": "supervisor", "subaccount_id": sa}, &own)
+	var other struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Outra"}, &other)
+	var intruder struct{ Token string }
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "intruso", "role": "supervisor", "subaccount_id": other.ID}, &intruder)
+	form := campaignForm(map[string]string{"name": "Segredo de Natal", "channel_id": fmt.Sprint(ch), "template": "promocao_outono",
+		"language": "pt_BR", "scheduled_at": time.Now().Add(time.Hour).Format(time.RFC3339)}, campaignAudience(2))
+	var c struct{ ID string }
+	if r := s.do("POST", "/api/v1/campaigns", own.Token, form, "Content-Type", campaignFormType); r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	} else {
+		r.json(t, &c)
+	}
+
+	if r := s.do("POST", "/api/v1/campaigns", intruder.Token, form, "Content-Type", campaignFormType); r.code != 422 ||
+		!strings.Contains(string(r.body), "not found") {
+		t.Errorf("a campaign on another subaccount's channel: %d %s", r.code, r.body)
+	}
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/api/v1/campaigns/" + c.ID},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/audience/errors"},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/messages"},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/events"},
+		{"GET", "/api/v1/campaigns/compare?id=" + c.ID + "&id=1"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/start"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/pause"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/resume"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/cancel"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/schedule"},
+	} {
+		var body any
+		if strings.HasSuffix(req.path, "/schedule") {
+			body = map[string]any{"scheduled_at": time.Now().Add(3 * time.Hour).Format(time.RFC3339)}
+		}
+		r := s.do(req.method, req.path, intruder.Token, body)
+		if r.code != 404 {
+			t.Errorf("intruder %s %s: %d %s, want 404", req.method, req.path, r.code, r.body)
+		}
+		if strings.Contains(string(r.body), "Segredo") {
+			t.Errorf("intruder %s %s leaked the campaign: %s", req.method, req.path, r.body)
+		}
+	}
+	for _, path := range []string{"/api/v1/campaigns", "/api/v1/campaigns?name=segredo", "/api/v1/campaigns?status=scheduled"} {
+		if r := s.do("GET", path, intruder.Token, nil); r.code != 200 || strings.Contains(string(r.body), "Segredo") {
+			t.Errorf("intruder GET %s: %d %s", path, r.code, r.body)
+		}
+		if r := s.do("GET", path, own.Token, nil); !strings.Contains(string(r.body), "Segredo") {
+			t.Errorf("owner GET %s does not list its campaign: %s", path, r.body)
+		}
+	}
+	var after struct{ Status string }
+	s.must(200, "GET", "/api/v1/campaigns/"+c.ID, own.Token, nil, &after)
+	if after.Status != "scheduled" {
+		t.Errorf("the intruder's requests changed the campaign: %s", after.Status)
+	}
+}

@@ -1,0 +1,279 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/campaigns"
+	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/export"
+	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/reports"
+	"github.com/ticksapp/ticks/internal/respond"
+)
+
+// campaignRoutes registers the campaigns' endpoints.
+func (h *Handler) campaignRoutes(handle func(string, func(http.ResponseWriter, *http.Request, *access.Principal))) {
+	handle("POST /api/v1/campaigns", h.createCampaign)
+	handle("GET /api/v1/campaigns", h.listCampaigns)
+	handle("GET /api/v1/campaigns/compare", h.compareCampaigns)
+	handle("GET /api/v1/campaigns/{id}", h.getCampaign)
+	handle("POST /api/v1/campaigns/{id}/start", h.changeCampaign(h.campaignsStart))
+	handle("POST /api/v1/campaigns/{id}/pause", h.changeCampaign(h.campaignsPause))
+	handle("POST /api/v1/campaigns/{id}/resume", h.changeCampaign(h.campaignsResume))
+	handle("POST /api/v1/campaigns/{id}/cancel", h.changeCampaign(h.campaignsCancel))
+	handle("POST /api/v1/campaigns/{id}/schedule", h.rescheduleCampaign)
+	handle("GET /api/v1/campaigns/{id}/audience/errors", h.campaignAudienceErrors)
+	handle("GET /api/v1/campaigns/{id}/messages", h.campaignMessages)
+	handle("GET /api/v1/campaigns/{id}/events", h.campaignEvents)
+}
+
+// createCampaign takes a multipart form: the audience file and the
+// campaign's fields.
+func (h *Handler) createCampaign(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	in, cleanup, err := campaignForm(w, r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	defer cleanup()
+	c, err := h.Campaigns.Create(r.Context(), p, in)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.JSON(w, http.StatusCreated, map[string]any{"id": strconv.FormatInt(c.Campaign.ID, 10), "name": c.Campaign.Name,
+		"status": c.Campaign.Status, "audience": c.Audience})
+}
+
+// campaignForm reads a campaign's multipart form, up to the audience's
+// size limit (the file itself goes to a temporary file past 8 MiB).
+func campaignForm(w http.ResponseWriter, r *http.Request) (campaigns.CreateInput, func(), error) {
+	var in campaigns.CreateInput
+	r.Body = http.MaxBytesReader(w, r.Body, campaigns.MaxAudienceBytes+1<<20)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return in, nil, domain.Errorf(domain.ETOOLARGE, "the audience file is over %d MB", campaigns.MaxAudienceBytes>>20)
+		}
+		return in, nil, domain.Errorf(domain.EINVALID, "the request must be multipart/form-data with the audience file and the campaign's fields: %v", err)
+	}
+	cleanup := func() { r.MultipartForm.RemoveAll() }
+	f := r.MultipartForm
+	get := func(k string) string {
+		if v := f.Value[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	in.Name, in.Template, in.Language, in.FallbackTemplate = get("name"), get("template"), get("language"), get("fallback_template")
+	if v := get("channel_id"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			cleanup()
+			return in, nil, domain.Errorf(domain.EINVALID, "channel_id must be a positive integer id")
+		}
+		in.ChannelID = n
+	}
+	if v := get("scheduled_at"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			cleanup()
+			return in, nil, domain.Errorf(domain.EINVALID, "scheduled_at must be an RFC 3339 time such as 2026-12-24T09:00:00-03:00")
+		}
+		in.ScheduledAt = &t
+	}
+	files := f.File["audience"]
+	if len(files) == 0 {
+		cleanup()
+		return in, nil, domain.Errorf(domain.EINVALID, "audience is required: a CSV or XLSX file")
+	}
+	if files[0].Size > campaigns.MaxAudienceBytes {
+		cleanup()
+		return in, nil, domain.Errorf(domain.ETOOLARGE, "the audience file is over %d MB", campaigns.MaxAudienceBytes>>20)
+	}
+	file, err := files[0].Open()
+	if err != nil {
+		cleanup()
+		return in, nil, err
+	}
+	in.Audience = file
+	return in, func() { file.Close(); cleanup() }, nil
+}
+
+func (h *Handler) listCampaigns(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	q := r.URL.Query()
+	f := campaigns.ListFilter{Name: q.Get("name"), Status: domain.CampaignStatus(q.Get("status")), Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "limit must be between 1 and 200"))
+			return
+		}
+		f.Limit = n
+	}
+	rows, next, err := h.Campaigns.ListDetails(r.Context(), p, f)
+	reply(w, r, http.StatusOK, map[string]any{"rows": rows, "next_cursor": next}, err)
+}
+
+func (h *Handler) getCampaign(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	d, err := h.Campaigns.Detail(r.Context(), p, id)
+	reply(w, r, http.StatusOK, d, err)
+}
+
+type campaignChange func(ctx context.Context, p *access.Principal, id int64) (*domain.Campaign, error)
+
+func (h *Handler) campaignsStart(ctx context.Context, p *access.Principal, id int64) (*domain.Campaign, error) {
+	return h.Campaigns.Start(ctx, p, id)
+}
+
+func (h *Handler) campaignsPause(ctx context.Context, p *access.Principal, id int64) (*domain.Campaign, error) {
+	return h.Campaigns.Pause(ctx, p, id)
+}
+
+func (h *Handler) campaignsResume(ctx context.Context, p *access.Principal, id int64) (*domain.Campaign, error) {
+	return h.Campaigns.Resume(ctx, p, id)
+}
+
+func (h *Handler) campaignsCancel(ctx context.Context, p *access.Principal, id int64) (*domain.Campaign, error) {
+	return h.Campaigns.Cancel(ctx, p, id)
+}
+
+// changeCampaign answers start, pause, resume and cancel: 200 with the
+// campaign, 409 when its status does not allow it.
+func (h *Handler) changeCampaign(fn campaignChange) func(http.ResponseWriter, *http.Request, *access.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+		id, err := pathID(r)
+		if err != nil {
+			respond.Error(w, r, err)
+			return
+		}
+		c, err := fn(r.Context(), p, id)
+		reply(w, r, http.StatusOK, c, err)
+	}
+}
+
+func (h *Handler) rescheduleCampaign(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var body struct {
+		ScheduledAt time.Time `json:"scheduled_at"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if body.ScheduledAt.IsZero() {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "scheduled_at is required"))
+		return
+	}
+	c, err := h.Campaigns.Reschedule(r.Context(), p, id, body.ScheduledAt)
+	reply(w, r, http.StatusOK, c, err)
+}
+
+// campaignAudienceErrors downloads every rejected row of the audience as
+// CSV: line, phone, reason.
+func (h *Handler) campaignAudienceErrors(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	list, err := h.Campaigns.Errors(r.Context(), p, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"-audience-errors.csv", "text/csv; charset=utf-8")
+	cols := []export.Column{{Header: "row"}, {Header: "phone"}, {Header: "error"}}
+	rows := func(emit func([]string) error) error {
+		for _, e := range list {
+			if err := emit([]string{strconv.Itoa(e.Line), e.Phone, e.Error}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{}); err != nil {
+		respond.LogInternal(r, err)
+	}
+}
+
+// campaignMessages downloads every message of the campaign, as the
+// detailed report exports them (CSV or XLSX).
+func (h *Handler) campaignMessages(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "xlsx" {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format must be csv or xlsx, not %q", format))
+		return
+	}
+	f, err := h.Campaigns.MessagesFilter(r.Context(), p, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	e, err := h.Reports.Export(r.Context(), p, reports.ExportRequest{Filter: f, Format: format,
+		Lang: i18n.Normalize(r.Header.Get("Accept-Language"))})
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	defer e.Close()
+	respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"."+format, e.ContentType())
+	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
+	if _, err := e.Write(r.Context(), w); err != nil && r.Context().Err() == nil {
+		respond.LogInternal(r, err)
+	}
+}
+
+func (h *Handler) compareCampaigns(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	var ids []int64
+	for _, v := range r.URL.Query()["id"] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "id %q is not a positive integer", v))
+			return
+		}
+		ids = append(ids, n)
+	}
+	c, err := h.Campaigns.Compare(r.Context(), p, ids)
+	reply(w, r, http.StatusOK, c, err)
+}
+
+// campaignEvents streams the campaign's detail as server-sent events
+// ("campaign") while it changes.
+func (h *Handler) campaignEvents(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	topic, err := h.Campaigns.Topic(r.Context(), p, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	h.Campaigns.Live.Stream(w, r, topic, "campaign", func(ctx context.Context) (any, error) {
+		return h.Campaigns.Detail(ctx, p, id)
+	})
+}

@@ -1,0 +1,104 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"strings"
+	"testing"
+	"time"
+)
+
+// campaignBoundary is the multipart boundary of campaignForm's bodies.
+const campaignBoundary = "ticks-campaign-test-boundary"
+
+// campaignFormType is the Content-Type of campaignForm's bodies.
+const campaignFormType = "multipart/form-data; boundary=" + campaignBoundary
+
+// campaignForm is a campaign creation's body: fields, and the audience file
+// when audience is not empty.
+func campaignForm(fields map[string]string, audience string) []byte {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.SetBoundary(campaignBoundary)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if audience != "" {
+		fw, _ := mw.CreateFormFile("audience", "publico.csv")
+		fw.Write([]byte(audience))
+	}
+	mw.Close()
+	return b.Bytes()
+}
+
+// campaignAudience is an audience of n rows for promocao_outono.
+func campaignAudience(n int) string {
+	var b strings.Builder
+	b.WriteString("telefone;nome;var1;var2\n")
+	for i := range n {
+		fmt.Fprintf(&b, "+55119%08d;Cliente %d;Cliente %d;CUPOM%d\n", 60000000+i, i, i, i)
+	}
+	return b.String()
+}
+
+// walkCampaigns calls every campaign endpoint for the contract walk, as the
+// supervisor token of subaccount sa with channel ch.
+func walkCampaigns(t *testing.T, s *testServer, call func(want int, op, path, token string, body any, header ...string) response, ch int64, token string) {
+	t.Helper()
+	var created struct {
+		ID       string `json:"id"`
+		Audience struct {
+			Rows, Valid, Invalid int
+		} `json:"audience"`
+	}
+	form := func(name, at string, rows string) []byte {
+		f := map[string]string{"name": name, "channel_id": fmt.Sprint(ch), "template": "promocao_outono", "language": "pt_BR"}
+		if at != "" {
+			f["scheduled_at"] = at
+		}
+		return campaignForm(f, rows)
+	}
+	r := call(201, "POST /api/v1/campaigns", "/api/v1/campaigns", token, form("Natal", time.Now().Add(time.Hour).Format(time.RFC3339),
+		campaignAudience(3)+"+55 11 abc;X;a;b\n"), "Content-Type", campaignFormType)
+	r.json(t, &created)
+	if created.Audience.Rows != 4 || created.Audience.Valid != 3 || created.Audience.Invalid != 1 {
+		t.Errorf("audience report %s", r.body)
+	}
+	scheduled := created.ID
+	call(200, "POST /api/v1/campaigns/{id}/schedule", "/api/v1/campaigns/"+scheduled+"/schedule", token,
+		map[string]any{"scheduled_at": time.Now().Add(2 * time.Hour).Format(time.RFC3339)})
+	call(200, "GET /api/v1/campaigns/{id}/audience/errors", "/api/v1/campaigns/"+scheduled+"/audience/errors", token, nil)
+	call(200, "POST /api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/"+scheduled+"/cancel", token, nil)
+	call(409, "POST /api/v1/campaigns/{id}/start", "/api/v1/campaigns/"+scheduled+"/start", token, nil)
+
+	r = call(201, "POST /api/v1/campaigns", "/api/v1/campaigns", token, form("Black Friday", "", campaignAudience(400)),
+		"Content-Type", campaignFormType)
+	r.json(t, &created)
+	running := created.ID
+	call(200, "POST /api/v1/campaigns/{id}/start", "/api/v1/campaigns/"+running+"/start", token, nil)
+	call(200, "POST /api/v1/campaigns/{id}/pause", "/api/v1/campaigns/"+running+"/pause", token, nil)
+	call(409, "POST /api/v1/campaigns/{id}/pause", "/api/v1/campaigns/"+running+"/pause", token, nil)
+	call(200, "POST /api/v1/campaigns/{id}/resume", "/api/v1/campaigns/"+running+"/resume", token, nil)
+	call(200, "GET /api/v1/campaigns/{id}", "/api/v1/campaigns/"+running, token, nil)
+	if r := call(200, "GET /api/v1/campaigns", "/api/v1/campaigns?name=black&limit=5", token, nil); !strings.Contains(string(r.body), "Black Friday") ||
+		strings.Contains(string(r.body), "Natal") {
+		t.Errorf("list by name: %s", r.body)
+	}
+	call(200, "GET /api/v1/campaigns/compare", "/api/v1/campaigns/compare?id="+running+"&id="+scheduled, token, nil)
+	call(200, "GET /api/v1/campaigns/{id}/messages", "/api/v1/campaigns/"+running+"/messages?format=csv", token, nil)
+	s.srv.Live.MaxAge = 200 * time.Millisecond // the stream ends, so its answer can be checked
+	if r := call(200, "GET /api/v1/campaigns/{id}/events", "/api/v1/campaigns/"+running+"/events", token, nil); !strings.Contains(string(r.body), "event: campaign\ndata: {") {
+		t.Errorf("events: %s", r.body)
+	}
+	call(200, "POST /api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/"+running+"/cancel", token, nil)
+	var detail struct {
+		Status   string
+		Counters struct{ Audience, Processed, Canceled int }
+	}
+	json.Unmarshal(call(200, "GET /api/v1/campaigns/{id}", "/api/v1/campaigns/"+running, token, nil).body, &detail)
+	if detail.Status != "canceled" || detail.Counters.Audience != 400 || detail.Counters.Canceled != 400-detail.Counters.Processed {
+		t.Errorf("canceled campaign: %+v", detail)
+	}
+}
