@@ -98,10 +98,12 @@ func (p *planner) channelFault(e *domain.StatusEvent) string {
 
 // setAside records an event that is not applied, for the admins of the
 // subaccount owning the number it arrived for (the unassigned one for a
-// number no channel owns: no channel is created for it).
+// number no channel owns: no channel is created for it). A channel another
+// event of the same batch creates is not used either, so the event is
+// recorded the same whatever the order the batch arrived in.
 func (p *planner) setAside(r domain.Recipient, field, reason string, payload any, received time.Time) error {
 	ch := Channel{SubaccountID: domain.UnassignedSubaccountID}
-	if c, ok := p.channels[r.PhoneNumberID]; ok && r.PhoneNumberID != "" {
+	if c, ok := p.channels[r.PhoneNumberID]; ok && r.PhoneNumberID != "" && c.ID > 0 {
 		ch = c
 	} else if r.PhoneNumberID == "" {
 		ch = p.wabaChannel(r.WABAID)
