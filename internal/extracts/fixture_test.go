@@ -27,6 +27,7 @@ type fixture struct {
 	shop, other int64 // subaccounts
 	bot, user   int64 // the shop's API token and user
 	queued      []int64
+	channels    [2]*domain.Channel
 	base        time.Time // 20 November 2026, 10:00 in São Paulo
 }
 
@@ -58,6 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		channels[i] = ch
 	}
 	fx.shop, fx.other = channels[0].SubaccountID, channels[1].SubaccountID
+	fx.channels = channels
 	tok := &domain.APIToken{SubaccountID: fx.shop, Name: "Bot Loja", Role: domain.RoleSupervisor, Prefix: "tk_a", Hash: "h1"}
 	if err := st.CreateAPIToken(ctx, tok); err != nil {
 		t.Fatal(err)

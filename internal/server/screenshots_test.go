@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -117,6 +118,34 @@ func TestScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d rows of %d, %d bytes", p.name, shown.Rows, shown.Total, len(buf))
+	}
+
+	// Other capabilities' pages: each shows its title and, in its table, the demo's rows.
+	for _, p := range []struct{ name, path, title, rows string }{
+		{"report-manager", "/reports/manager", "extract.title", "#extractions tbody tr"},
+	} {
+		var buf []byte
+		var shown shownPage
+		var rows int
+		err := chromedp.Run(ctx,
+			chromedp.EmulateViewport(shotWidth, shotHeight),
+			navigate(chromedp.Navigate(base+p.path)),
+			chromedp.Evaluate(readShownPage, &shown),
+			chromedp.Evaluate(`document.querySelectorAll(`+strconv.Quote(p.rows)+`).length`, &rows),
+			chromedp.CaptureScreenshot(&buf),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		if want := i18n.T(i18n.Default, p.title) + " · ticks"; shown.Title != want || shown.Lang != i18n.Default || shown.Error != "" || rows == 0 {
+			t.Errorf("%s (%s) shows %+v and %d rows, want the title %q in %s and rows", p.name, p.path, shown, rows, want, i18n.Default)
+			continue
+		}
+		checkPhoto(t, p.name, buf)
+		if err := os.WriteFile(filepath.Join(out, p.name+".png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d rows, %d bytes", p.name, rows, len(buf))
 	}
 }
 

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
 )
 
 // scopeIDs returns the subaccounts of a scope: itself, or every
@@ -265,6 +268,116 @@ func (s *Store) UserDetails(ctx context.Context, scope []int64, from, to time.Ti
 			return fmt.Errorf("user details: %w", err)
 		}
 		r.First, r.Last = fromMS(first), fromMS(last)
+		if err := emit(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// TicketExtractRow is one ticket as the report manager's attendance
+// metrics extract it: the raw ticket, with its team's, agent's, channel's
+// and contact's names. The reader reuses it between rows.
+type TicketExtractRow struct {
+	ID                          int64
+	Channel, Team, Agent        string
+	Contact, Phone              string
+	State, Origin               string
+	OpenedAt                    time.Time
+	AssignedAt, FirstResponseAt *time.Time
+	ClosedAt                    *time.Time
+	Tags                        string // comma-separated
+}
+
+// AttendanceTickets reads the tickets of scope (nil: all) opened in
+// [from, to), oldest first, and hands each to emit until it returns an
+// error.
+func (s *Store) AttendanceTickets(ctx context.Context, scope []int64, from, to time.Time, emit func(*TicketExtractRow) error) error {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	w := &whereBuilder{}
+	w.in(`t.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+	w.add(`t.opened_at >= ` + w.arg(ms(from)))
+	w.add(`t.opened_at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT t.id, COALESCE(ch.name, ''), COALESCE(tm.name, ''), COALESCE(NULLIF(u.name, ''), u.email, ''),
+		COALESCE(c.name, ''), COALESCE(c.phone, ''), t.state, t.origin, t.opened_at, t.assigned_at, t.first_response_at, t.closed_at, t.tags
+		FROM desk_tickets t LEFT JOIN channels ch ON ch.id = t.channel_id LEFT JOIN desk_teams tm ON tm.id = t.team_id
+		LEFT JOIN users u ON u.id = t.agent_id LEFT JOIN contacts c ON c.id = t.contact_id`+w.sql()+`
+		ORDER BY t.opened_at, t.id`, w.args...)
+	if err != nil {
+		return fmt.Errorf("attendance tickets: %w", err)
+	}
+	defer rows.Close()
+	var r TicketExtractRow
+	for rows.Next() {
+		var opened int64
+		var assigned, first, closed sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.Channel, &r.Team, &r.Agent, &r.Contact, &r.Phone, &r.State, &r.Origin, &opened,
+			&assigned, &first, &closed, &r.Tags); err != nil {
+			return fmt.Errorf("attendance tickets: %w", err)
+		}
+		r.OpenedAt = fromMS(opened)
+		r.AssignedAt, r.FirstResponseAt, r.ClosedAt = ptrMS(assigned), ptrMS(first), ptrMS(closed)
+		if err := emit(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// HistoryRow is one message of a ticket's conversation, as the report
+// manager's attendance history extracts it. The reader reuses it.
+type HistoryRow struct {
+	TicketID     int64
+	Team, Agent  string
+	Phone        string
+	At           time.Time
+	Direction    domain.Direction
+	Sender       string // the user who sent an outbound message, if one did
+	BotID        int64  // the API token that sent it, if one did
+	ContentType  string
+	Text         string
+	TemplateName string
+}
+
+// AttendanceHistory reads the conversations of the tickets of scope (nil:
+// all) opened in [from, to), ticket after ticket in the order they were
+// opened: each ticket's messages between its contact and channel, from
+// the active message it answers (or its opening) to its close (or, while
+// it is active, its last activity), oldest first. It hands each to emit
+// until it returns an error.
+func (s *Store) AttendanceHistory(ctx context.Context, scope []int64, from, to time.Time, emit func(*HistoryRow) error) error {
+	ids, err := s.scopeIDs(ctx, scope)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	w := &whereBuilder{}
+	w.in(`t.subaccount_id`, len(ids), func(i int) any { return ids[i] })
+	w.add(`t.opened_at >= ` + w.arg(ms(from)))
+	w.add(`t.opened_at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT t.id, COALESCE(tm.name, ''), COALESCE(NULLIF(u.name, ''), u.email, ''), COALESCE(c.phone, ''),
+		m.at, m.direction, COALESCE(NULLIF(su.name, ''), su.email, ''), COALESCE(m.bot_id, 0), m.content_type, m.text, m.template_name
+		FROM desk_tickets t LEFT JOIN messages am ON am.id = t.active_message_id
+		JOIN messages m ON m.contact_id = t.contact_id AND m.channel_id = t.channel_id
+			AND m.at >= COALESCE(am.at, t.opened_at) AND m.at <= COALESCE(t.closed_at, t.last_activity_at)
+		LEFT JOIN desk_teams tm ON tm.id = t.team_id LEFT JOIN users u ON u.id = t.agent_id
+		LEFT JOIN contacts c ON c.id = t.contact_id LEFT JOIN users su ON su.id = m.sender_user_id`+w.sql()+`
+		ORDER BY t.opened_at, t.id, m.at, m.id`, w.args...)
+	if err != nil {
+		return fmt.Errorf("attendance history: %w", err)
+	}
+	defer rows.Close()
+	var r HistoryRow
+	for rows.Next() {
+		var at int64
+		var dir string
+		if err := rows.Scan(&r.TicketID, &r.Team, &r.Agent, &r.Phone, &at, &dir, &r.Sender, &r.BotID, &r.ContentType,
+			&r.Text, &r.TemplateName); err != nil {
+			return fmt.Errorf("attendance history: %w", err)
+		}
+		r.At, r.Direction = fromMS(at), domain.Direction(dir)
 		if err := emit(&r); err != nil {
 			return err
 		}
