@@ -57,6 +57,11 @@ func SupervisorTopic(subaccount int64) live.Topic {
 	return live.Topic{Subaccount: subaccount, Name: "desk"}
 }
 
+// OrganizationTopic is what the supervisor's page follows when its viewer
+// sees several subaccounts: every desk change says so here too (a notice
+// only; each page reads what its viewer may see).
+var OrganizationTopic = live.Topic{Name: "desk:organization"}
+
 // Publish implements Publisher.
 func (h HubEvents) Publish(e Event) {
 	if e.UserID != 0 {
@@ -74,4 +79,5 @@ func (h HubEvents) Publish(e Event) {
 	if e.SubaccountID != 0 {
 		h.Hub.Publish(SupervisorTopic(e.SubaccountID))
 	}
+	h.Hub.Publish(OrganizationTopic)
 }

@@ -41,6 +41,7 @@ func (h *Handler) funcs() template.FuncMap {
 			return s + "%"
 		},
 		"langs": func() []string { return i18n.Languages },
+		"secs":  durationText,
 		"money": formatMoney,
 		"query": func(base string, q url.Values) string {
 			if len(q) == 0 {

@@ -157,6 +157,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v *visitor) {
 	if err := h.Access.EndSession(context.WithoutCancel(r.Context()), v.session); err != nil {
 		respond.LogInternal(r, err)
 	}
+	if h.Desk != nil { // the desk's agent is offline once they leave
+		if err := h.Desk.EndSession(context.WithoutCancel(r.Context()), v.user); err != nil {
+			respond.LogInternal(r, err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -17,9 +17,11 @@ import (
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/channels"
+	"github.com/ticksapp/ticks/internal/desk"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/i18n"
+	"github.com/ticksapp/ticks/internal/live"
 	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/tracking"
@@ -41,6 +43,8 @@ type Handler struct {
 	Billing  *billing.Service
 	Tracking *tracking.Service
 	Extracts *extracts.Service
+	Desk     *desk.Service
+	Live     *live.Hub
 	Location *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
@@ -57,12 +61,14 @@ type Services struct {
 	Billing  *billing.Service
 	Tracking *tracking.Service
 	Extracts *extracts.Service
+	Desk     *desk.Service
+	Live     *live.Hub
 }
 
 // New parses the templates and returns the handler, with dates in loc.
 func New(svc Services, loc *time.Location) (*Handler, error) {
 	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking, Extracts: svc.Extracts,
-		Location: loc, Now: time.Now,
+		Desk: svc.Desk, Live: svc.Live, Location: loc, Now: time.Now,
 		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -114,6 +120,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.trackingRoutes(mux)
 	h.consumptionRoutes(mux)
 	h.managerRoutes(mux)
+	h.deskRoutes(mux)
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 

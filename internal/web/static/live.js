@@ -24,6 +24,7 @@
       var v = pick(data, el.getAttribute("data-live-hidden"));
       if (v !== undefined) { el.hidden = !v; }
     });
+    if (window.ticksFillRows) { window.ticksFillRows(root, data); }
     root.setAttribute("data-live-at", String(Date.now()));
   }
   document.querySelectorAll("[data-live]").forEach(function (root) {
@@ -32,4 +33,49 @@
     var name = root.getAttribute("data-live-event") || "snapshot";
     es.addEventListener(name, function (e) { fill(root, JSON.parse(e.data)); });
   });
+})();
+
+// Lists: an element with data-live-rows="tickets" shows the snapshot's
+// array of that name, a row per item, made from the <template> whose id
+// data-live-template names. Rows are matched by their data-key (the item's
+// "key"), so a row that stays is updated in place, not redrawn. Inside a
+// row, data-row-field="label" sets the text and data-row-attr="href=url,
+// data-status=status" sets attributes (on the row itself too).
+(function () {
+  "use strict";
+  function setRow(row, item) {
+    [row].concat(Array.prototype.slice.call(row.querySelectorAll("[data-row-field], [data-row-attr]"))).forEach(function (el) {
+      var f = el.getAttribute("data-row-field");
+      if (f && item[f] !== undefined) { el.textContent = String(item[f]); }
+      var attrs = el.getAttribute("data-row-attr");
+      if (!attrs) { return; }
+      attrs.split(",").forEach(function (pair) {
+        var kv = pair.split("=");
+        if (kv.length === 2 && item[kv[1]] !== undefined) { el.setAttribute(kv[0].trim(), String(item[kv[1]])); }
+      });
+    });
+    if (item.key !== undefined) { row.setAttribute("data-key", String(item.key)); }
+    if (item.status !== undefined) { row.setAttribute("data-status", String(item.status)); }
+    if (item.state !== undefined) { row.setAttribute("data-state", String(item.state)); }
+  }
+  function fillRows(root, data) {
+    root.querySelectorAll("[data-live-rows]").forEach(function (list) {
+      var items = data[list.getAttribute("data-live-rows")];
+      var tpl = document.getElementById(list.getAttribute("data-live-template"));
+      if (!Array.isArray(items) || !tpl) { return; }
+      var byKey = {};
+      Array.prototype.forEach.call(list.children, function (row) { byKey[row.getAttribute("data-key")] = row; });
+      var keep = {};
+      items.forEach(function (item) {
+        var key = String(item.key);
+        var row = byKey[key];
+        if (!row) { row = tpl.content.firstElementChild.cloneNode(true); }
+        setRow(row, item);
+        keep[key] = true;
+        list.appendChild(row); // in the snapshot's order
+      });
+      Object.keys(byKey).forEach(function (key) { if (!keep[key]) { byKey[key].remove(); } });
+    });
+  }
+  window.ticksFillRows = fillRows;
 })();
