@@ -76,6 +76,10 @@ func (h *History) Run(ctx context.Context, ready func()) error {
 	if err != nil {
 		return fmt.Errorf("demo history: %w", err)
 	}
+	campaigns := append(recent.Campaigns, rest.Campaigns...)
+	if err := h.events(ctx, campaigns); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
 	h.State.HistoryDone = true
 	h.State.HistoryMT, h.State.HistoryMO = recent.MT+rest.MT, recent.MO+rest.MO
 	if err := h.State.Save(h.Dir); err != nil {
@@ -141,6 +145,10 @@ func (h *History) World(ctx context.Context) (*bench.World, error) {
 	if err != nil {
 		return nil, err
 	}
+	bots, err := svc.Tracking.Bots(ctx, sys)
+	if err != nil {
+		return nil, err
+	}
 	w := &bench.World{PerDay: cmp.Or(h.PerDay, HistoryPerDay), Days: HistoryDays, End: state.HistoryEnd, Seed: state.SimulatorID + 1,
 		TTL: h.TTL}
 	for _, t := range tpls {
@@ -187,6 +195,13 @@ func (h *History) World(ctx context.Context) (*bench.World, error) {
 		i := slices.IndexFunc(subs, func(sa domain.Subaccount) bool { return sa.Name == s.name })
 		if i < 0 {
 			return nil, fmt.Errorf("the demo's subaccount %q is missing; delete the data folder to start over", s.name)
+		}
+		// Its bots answer too, so messages carry them (the conversation
+		// metrics per bot); a demo seeded before it had bots has none.
+		for _, b := range bots {
+			if b.SubaccountID == subs[i].ID {
+				s.bots = append(s.bots, b.ID)
+			}
 		}
 		ws := bench.WorldSubaccount{ID: subs[i].ID, Share: s.share, Agents: s.agents, Marketers: s.marketers, Bots: s.bots,
 			Campaigns: s.campaigns, CampaignAudience: s.audience}

@@ -176,6 +176,7 @@ func TestHistory(t *testing.T) {
 	if err != nil || drift != 0 {
 		t.Errorf("%d messages have a session or conversation ticks would not derive (%v)", drift, err)
 	}
+	checkEventTracks(t, srv, state, dsn)
 
 	// Live traffic goes on from the history: a contact who wrote in its
 	// last hours is in session, and a message to them joins or opens the

@@ -10,12 +10,13 @@ import (
 	"github.com/ticksapp/ticks/internal/contacts"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/server"
+	"github.com/ticksapp/ticks/internal/tracking"
 )
 
 // Seed creates the demo organization once, through the services an admin
 // would use: two subaccounts, three numbers (one with a fallback template,
-// one warming up) and their templates, synced from the simulator; an
-// admin, a supervisor, a viewer and an agent of each subaccount with
+// one warming up) and their templates, synced from the simulator; a
+// router and a menu bot of each subaccount; an admin, a supervisor, a viewer and an agent of each subaccount with
 // state's password; a supervisor API token (kept in state) and the token
 // of Loja Online's store integration; and the contacts, a few of whom
 // opted out.
@@ -58,6 +59,17 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 	}
 	for i, n := range numbers {
 		if _, err := svc.Channels.Update(ctx, admin, ids[i], n.settings); err != nil {
+			return err
+		}
+	}
+	// The bots (issue 17): a router answering each subaccount's main number
+	// and the self-service menu under it, which records the event tracks.
+	for i, sa := range []int64{centro, online} {
+		r, err := svc.Tracking.CreateBot(ctx, admin, tracking.BotInput{Name: RouterNames[i], Kind: domain.BotRouter, SubaccountID: sa, ChannelID: ids[i]})
+		if err != nil {
+			return err
+		}
+		if _, err := svc.Tracking.CreateBot(ctx, admin, tracking.BotInput{Name: MenuBotNames[i], SubaccountID: sa, RouterID: r.ID}); err != nil {
 			return err
 		}
 	}
@@ -110,6 +122,12 @@ func Seed(ctx context.Context, svc server.Services, state *State) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// RouterNames and MenuBotNames name the demo's bots, Varejo Centro's first.
+var (
+	RouterNames  = []string{"Roteador Varejo Centro", "Roteador Loja Online"}
+	MenuBotNames = []string{"Menu de autoatendimento Centro", "Menu de autoatendimento Online"}
+)
 
 // integrationToken names Loja Online's API token.
 const integrationToken = "integracao-loja"

@@ -23,7 +23,8 @@ type Traffic struct {
 	Sim      *simulator.Server
 	Rate     float64 // messages a second; 0 sends nothing
 
-	r *mrand.Rand
+	r        *mrand.Rand
+	menuBots map[int64]int64 // subaccount → its menu bot, found at the first menu
 }
 
 // Run sends until ctx is done.
@@ -103,6 +104,7 @@ func (g *Traffic) step(ctx context.Context, centro, online, warm *domain.Channel
 		if _, err := g.Sim.GenerateInbound(simulator.Inbound{PhoneNumberID: ch.PhoneNumberID, From: to[1:]}); err != nil {
 			slog.Warn("demo traffic", slog.Any("err", err))
 		}
+		g.menu(ctx, ch.SubaccountID, to) // the menu bot answers and records the contact's choices
 	}
 }
 
