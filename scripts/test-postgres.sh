@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TICKS_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 echo "PostgreSQL suite against $TICKS_TEST_POSTGRES_URL"
-go test -count=1 ./internal/store/... ./internal/ingest/... ./internal/send/... ./internal/server/... ./internal/reports/... ./internal/access/... ./internal/channels/... ./internal/bench/... ./internal/demo/... ./cmd/ticks/...
+go test -count=1 ./internal/store/... ./internal/ingest/... ./internal/send/... ./internal/server/... ./internal/reports/... ./internal/access/... ./internal/channels/... ./internal/billing/... ./internal/bench/... ./internal/demo/... ./cmd/ticks/...
 scripts/test-outage.sh

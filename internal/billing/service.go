@@ -29,6 +29,10 @@ type Service struct {
 	// rates are taken for (ticks does not count by recipient country).
 	Rates  *RateCard
 	Market string
+	// Meta answers what Meta charged (the Cloud API client); nil asks
+	// nothing. Token opens a channel's access token for it.
+	Meta  MetaAnalytics
+	Token func(*domain.Channel) (string, error)
 }
 
 // New returns the service over st, with days cut in loc across subaccounts.
@@ -117,6 +121,8 @@ type Report struct {
 	// Adjustments are what arrived for a closed month after it closed, by
 	// day and category; the figures above leave them out.
 	Adjustments []Adjustment `json:"adjustments"`
+	// Reconciliation compares Meta's own figures with ticks's.
+	Reconciliation *Reconciliation `json:"reconciliation"`
 }
 
 // ConversationCount is the summary's conversations: by how they started,
@@ -248,6 +254,9 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 	costs, unpriced := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
 	r.Unpriced = unpriced
 	r.fill(counts, costs, byID, loc, from, to, now)
+	if r.Reconciliation, err = s.reconcile(ctx, m, sc, channels); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

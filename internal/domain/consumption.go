@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // ConsumptionCount is a number of outbound messages that went to WhatsApp
 // sharing one key of the consumption rollup: subaccount, channel, UTC hour
 // of their send time, Meta's pricing category and type (ticks's estimate
@@ -34,4 +36,20 @@ func ReportCategory(pricingCategory string) string {
 		return "authentication"
 	}
 	return "service"
+}
+
+// MetaCharge is one data point of what Meta says it charged a WABA
+// (pricing_analytics, or conversation_analytics before July 2025): the
+// messages (or conversations) of one phone number, period, category and
+// type, and their cost in millionths of the answer's currency.
+type MetaCharge struct {
+	WABAID      string    `json:"waba_id"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Phone       string    `json:"phone_number"` // display digits
+	Category    string    `json:"category"`     // lower case, as Meta names it
+	PricingType string    `json:"pricing_type"` // regular, free_customer_service, free_entry_point; CBP: regular, free_entry, free_tier
+	Direction   string    `json:"direction,omitempty"`
+	Count       int64     `json:"count"`
+	CostMicros  int64     `json:"cost_micros"`
 }

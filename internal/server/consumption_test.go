@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ticksapp/ticks/internal/domain"
 )
 
 // TestWebConsumptionPage: Contrato → Conversas do WhatsApp is an admin's
@@ -25,6 +29,24 @@ func TestWebConsumptionPage(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "Consumo parcial") || !strings.Contains(body, `id="nav-consumption"`) ||
 		!strings.Contains(body, "Contagem diária de conversas") {
 		t.Errorf("admin's consumption page: %d %s", code, body)
+	}
+	if !strings.Contains(body, "Conferência com a Meta") || !strings.Contains(body, `id="recon-pending"`) {
+		t.Errorf("the reconciliation panel before Meta was asked: %s", body)
+	}
+	// Meta's answer for the channel's WABA: three marketing messages
+	// charged today, which ticks never sent.
+	s.must(201, "POST", "/api/v1/channels", adminToken, map[string]any{"subaccount_id": sa.ID, "name": "Loja",
+		"phone_number_id": "106540352242922", "waba_id": "102290129340398", "display_phone": "+55 11 95555-0001"}, nil)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if err := s.srv.Store.ReplaceMetaCharges(context.Background(), "102290129340398", "pricing", today.AddDate(0, 0, -today.Day()+1),
+		today.AddDate(0, 0, 1), []domain.MetaCharge{{Start: today, End: today.AddDate(0, 0, 1), Phone: "5511955550001",
+			Category: "marketing", PricingType: "regular", Count: 3, CostMicros: 187_500}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, body = admin.get("/consumption?month=" + today.Format("2006-01"))
+	if code != 200 || !strings.Contains(body, `id="recon-differences"`) || !strings.Contains(body, "<td class=\"num\">-3</td>") ||
+		!strings.Contains(body, `id="recon-cost">0,19<`) {
+		t.Errorf("the reconciliation panel with Meta's answer: %d %s", code, body)
 	}
 	if code, body := admin.get("/consumption?month=2020-01"); code != 200 || strings.Contains(body, "Consumo parcial") ||
 		!strings.Contains(body, "Consolidado em 07/02/2020") {

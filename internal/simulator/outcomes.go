@@ -141,6 +141,9 @@ type user struct {
 	wrote   []time.Time // the user's messages
 	entries []time.Time // Click-to-WhatsApp entries
 	stopAt  time.Time   // opted out of marketing from then (zero: never)
+	// conversations are when the user's open conversation of each
+	// category started (CBP), for the ledger.
+	conversations map[string]time.Time
 }
 
 // last returns the latest time in ts not after t, if any is within window.
@@ -412,12 +415,14 @@ func (s *Server) plan(ph *phoneState, m *accepted, req *sendRequest, tmpl *templ
 			tl.add(sentAt, failed(code, sentAt))
 		} else {
 			tl.add(sentAt, status("sent", sentAt))
+			s.charge(ph, u, pricing, t0)
 			at := sentAt.Add(d.scale(d.Delivered.draw(r)))
 			tl.add(at, failed(code, at))
 		}
 		return
 	}
 	tl.add(sentAt, status("sent", sentAt))
+	s.charge(ph, u, pricing, t0)
 	if code == 0 {
 		return // stays sent
 	}

@@ -29,6 +29,8 @@ package simulator
 //	GET    /{ver}/{waba-id}/message_templates         templates, limit/after/before paging, name/status/language/category filters
 //	POST   /{ver}/{waba-id}/message_templates         create a template (APPROVED at once)
 //	DELETE /{ver}/{waba-id}/message_templates?name=   delete a template (every language)
+//	GET    /{ver}/{waba-id}?fields=pricing_analytics…  what was charged per message (analytics.go)
+//	GET    /{ver}/{waba-id}?fields=conversation_analytics…  … per conversation
 
 import (
 	"bytes"
@@ -130,6 +132,7 @@ type Server struct {
 	traceSeq  uint64
 	tmplSeq   uint64
 	queue     eventQueue
+	ledger    map[chargeKey]*Charge // what was charged (analytics.go)
 	evSeq     uint64
 	inflight  int
 	wake      chan struct{}
@@ -252,6 +255,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case edge == "messages" && r.Method == http.MethodPost:
 		s.handleMessages(w, r, id)
+	case edge == "" && r.Method == http.MethodGet && isAnalytics(r.URL.Query().Get("fields")):
+		s.handleAnalytics(w, r, id)
 	case edge == "" && r.Method == http.MethodGet:
 		s.handlePhone(w, r, id)
 	case edge == "phone_numbers" && r.Method == http.MethodGet:

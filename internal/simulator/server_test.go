@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -727,5 +728,38 @@ func BenchmarkSend(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Body)
 		}
+	}
+}
+
+// TestAnalyticsAnswerWhatWasCharged: pricing_analytics counts each message
+// that reached "sent" by day, category and type in Meta's shape; a
+// malformed field expansion is Meta's error 100.
+func TestAnalyticsAnswerWhatWasCharged(t *testing.T) {
+	h := newHarness(t, Config{Mix: Outcomes{Read: 1}}, 0)
+	for i := range 3 {
+		h.mustSend(template(fmt.Sprintf("551199990000%d", i), "hello_world", "en_US"))
+	}
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	get := func(fields string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, h.api+"/v23.0/"+testWABA+"?fields="+url.QueryEscape(fields), nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	code, body := get(fmt.Sprintf(`pricing_analytics.start(%d).end(%d).granularity(DAILY).dimensions(["PRICING_CATEGORY","PRICING_TYPE","PHONE"])`,
+		day.Unix(), day.AddDate(0, 0, 1).Unix()))
+	want := fmt.Sprintf(`{"currency":"USD","id":"%s","pricing_analytics":{"data":[{"data_points":[{"cost":0.0204,"end":%d,`+
+		`"phone_number":"15550783881","pricing_category":"UTILITY","pricing_type":"REGULAR","start":%d,"volume":3}]}]}}`,
+		testWABA, day.AddDate(0, 0, 1).Unix(), day.Unix())
+	if code != 200 || body != want {
+		t.Errorf("pricing_analytics: %d %s\nwant %s", code, body, want)
+	}
+	if code, body := get("pricing_analytics.start(x)"); code != 400 || !strings.Contains(body, `"code":100`) {
+		t.Errorf("a bad start: %d %s", code, body)
 	}
 }
