@@ -326,9 +326,10 @@ type Counters struct {
 	Failed    int64 `json:"failed"`    // every failure status, the platform's refusals included
 	Delivered int64 `json:"delivered"` // Recebidas: delivered or read
 	Read      int64 `json:"read"`
-	Replied   int64 `json:"replied"` // inbound messages answering the campaign
-	Clicked   int64 `json:"clicked"` // quick-reply button answers
-	Pending   int64 `json:"pending"` // rows not yet sent
+	Replied   int64 `json:"replied"`   // inbound messages answering the campaign
+	Clicked   int64 `json:"clicked"`   // quick-reply button answers
+	OptedOut  int64 `json:"opted_out"` // contacts who opted out after the start (the detail only)
+	Pending   int64 `json:"pending"`   // rows not yet sent
 	Canceled  int   `json:"canceled"`
 }
 
@@ -373,6 +374,11 @@ func (s *Service) counters(ctx context.Context, c *domain.Campaign, full bool) (
 		}
 		for _, b := range d.Buttons {
 			k.Clicked += b.Count
+		}
+		if c.StartedAt != nil {
+			if k.OptedOut, err = s.Store.CampaignOptedOut(ctx, c.SubaccountID, c.ID, *c.StartedAt); err != nil {
+				return nil, err
+			}
 		}
 	}
 	k.Audience, k.Processed, k.Sent = c.Audience, c.Processed, mt.Accepted
@@ -428,6 +434,15 @@ func (s *Service) filter(c *domain.Campaign, dir domain.Direction) *domain.Messa
 	// after its creation.
 	return &domain.MessageFilter{Subaccounts: []int64{c.SubaccountID}, From: c.CreatedAt.Truncate(time.Hour),
 		To: s.now().Add(2 * time.Hour).Truncate(time.Hour), Direction: dir, Campaign: c.ID}
+}
+
+// Hours counts a campaign's messages per hour they were sent, from the
+// report's rollup, for the page's chart.
+func (s *Service) Hours(ctx context.Context, p *access.Principal, c *domain.Campaign) ([]store.HourCount, error) {
+	if _, err := s.Get(ctx, p, c.ID); err != nil {
+		return nil, err
+	}
+	return s.Store.CampaignHours(ctx, s.filter(c, domain.DirectionMT))
 }
 
 // Errors returns the rejected rows of a campaign's audience, all of them.

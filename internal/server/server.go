@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		Reports: svc.Reports, Ingest: svc.Ingest, Tracking: svc.Tracking, Billing: svc.Billing,
 		Extracts: svc.Extracts, Desk: svc.Desk, Campaigns: svc.Campaigns}).Routes(mux)
 	ui, err := web.New(web.Services{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing,
-		Tracking: svc.Tracking, Extracts: svc.Extracts, Desk: svc.Desk, Live: s.Live}, cfg.Location())
+		Tracking: svc.Tracking, Extracts: svc.Extracts, Desk: svc.Desk, Live: s.Live, Campaigns: svc.Campaigns}, cfg.Location())
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web templates: %w", err)

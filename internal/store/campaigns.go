@@ -365,3 +365,78 @@ func (s *Store) CampaignButtons(ctx context.Context, subaccountID, id int64) ([]
 	}
 	return out, rows.Err()
 }
+
+// HourCount is one hour of a campaign's messages, by the hour they were
+// sent: how many, and how many of them are now delivered, read or failed.
+type HourCount struct {
+	Hour      time.Time
+	Total     int64
+	Delivered int64 // delivered or read
+	Read      int64
+	Failed    int64
+}
+
+// CampaignHours counts the messages of f (a campaign's, in whole hours)
+// per hour from the report's rollup, oldest first: the campaign page's
+// chart reads counters, never the messages.
+func (s *Store) CampaignHours(ctx context.Context, f *domain.MessageFilter) ([]HourCount, error) {
+	q := newReportQuery(f)
+	if q.empty() {
+		return []HourCount{}, nil
+	}
+	lo, hi, _ := q.hours()
+	w := &whereBuilder{}
+	q.scopeConds(w, ``)
+	w.add(`direction = ` + w.arg(string(q.dir)))
+	w.add(`hour >= ` + w.arg(lo))
+	w.add(`hour < ` + w.arg(hi))
+	q.dimConds(w, ``)
+	rows, err := s.r.QueryContext(ctx, `SELECT hour, status, CAST(SUM(n) AS BIGINT) FROM `+s.rollup(q)+w.sql()+
+		` GROUP BY hour, status ORDER BY hour`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("campaign hours: %w", err)
+	}
+	defer rows.Close()
+	out := []HourCount{}
+	for rows.Next() {
+		var hour, n int64
+		var st string
+		if err := rows.Scan(&hour, &st, &n); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			continue
+		}
+		at := time.UnixMilli(hour * hourMS).UTC()
+		if len(out) == 0 || !out[len(out)-1].Hour.Equal(at) {
+			out = append(out, HourCount{Hour: at})
+		}
+		h := &out[len(out)-1]
+		h.Total += n
+		switch status := domain.Status(st); {
+		case status == domain.StatusDelivered:
+			h.Delivered += n
+		case status == domain.StatusRead:
+			h.Delivered += n
+			h.Read += n
+		case status.IsFailure():
+			h.Failed += n
+		}
+	}
+	return out, rows.Err()
+}
+
+// CampaignOptedOut counts the contacts of a campaign's messages who opted
+// out since (the campaign's start). It reads the subaccount's opted-out
+// contacts, few, and looks each one's campaign message up by contact.
+func (s *Store) CampaignOptedOut(ctx context.Context, subaccountID, id int64, since time.Time) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts c
+		WHERE c.subaccount_id = $1 AND c.opted_out AND c.preference_at >= $2
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = c.id AND m.campaign_id = $3 AND m.direction = 'mt')`,
+		subaccountID, since.UnixMilli(), id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("campaign opted out: %w", err)
+	}
+	return n, nil
+}

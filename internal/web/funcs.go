@@ -33,6 +33,7 @@ func (h *Handler) funcs() template.FuncMap {
 			return ""
 		},
 		"count": formatCount,
+		"int64": func(n int) int64 { return int64(n) },
 		"pct": func(lang string, f float64) string {
 			s := strconv.FormatFloat(f*100, 'f', 1, 64)
 			if i18n.Normalize(lang) == "pt-BR" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/billing"
+	"github.com/ticksapp/ticks/internal/campaigns"
 	"github.com/ticksapp/ticks/internal/channels"
 	"github.com/ticksapp/ticks/internal/desk"
 	"github.com/ticksapp/ticks/internal/domain"
@@ -45,7 +46,9 @@ type Handler struct {
 	Extracts *extracts.Service
 	Desk     *desk.Service
 	Live     *live.Hub
-	Location *time.Location
+	// Campaigns is Growth → Mensagens Ativas.
+	Campaigns *campaigns.Service
+	Location  *time.Location
 	// Secure marks cookies Secure (set it behind HTTPS).
 	Secure bool
 	Now    func() time.Time
@@ -63,12 +66,15 @@ type Services struct {
 	Extracts *extracts.Service
 	Desk     *desk.Service
 	Live     *live.Hub
+	// Campaigns is Growth → Mensagens Ativas.
+	Campaigns *campaigns.Service
 }
 
 // New parses the templates and returns the handler, with dates in loc.
 func New(svc Services, loc *time.Location) (*Handler, error) {
 	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking, Extracts: svc.Extracts,
 		Desk: svc.Desk, Live: svc.Live, Location: loc, Now: time.Now,
+		Campaigns: svc.Campaigns,
 		pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -121,6 +127,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.consumptionRoutes(mux)
 	h.managerRoutes(mux)
 	h.deskRoutes(mux)
+	h.campaignRoutes(mux)
 	mux.HandleFunc("/", h.notFound) // every path nothing else serves
 }
 

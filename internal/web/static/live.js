@@ -25,6 +25,12 @@
       if (v !== undefined) { el.hidden = !v; }
     });
     if (window.ticksFillRows) { window.ticksFillRows(root, data); }
+    // data-live-html="html.chart": the server's own rendering of a part
+    // (escaped by its templates), swapped in whole.
+    root.querySelectorAll("[data-live-html]").forEach(function (el) {
+      var v = pick(data, el.getAttribute("data-live-html"));
+      if (typeof v === "string" && el.innerHTML !== v) { el.innerHTML = v; }
+    });
     root.setAttribute("data-live-at", String(Date.now()));
   }
   document.querySelectorAll("[data-live]").forEach(function (root) {

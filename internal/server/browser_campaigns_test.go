@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserCampaign is a campaign's main path as a supervisor meets it in
+// Growth → Mensagens Ativas: upload a CSV, read the import's report (a bad
+// row and a duplicate by line) before confirming, start it, watch the
+// counters move without reloading, pause it, and download its messages as
+// CSV and read them back.
+func TestBrowserCampaign(t *testing.T) {
+	downloads := t.TempDir()
+	ctx := browse(t, downloads)
+	s, sa, _ := simServer(t)
+	email, pw := "supervisora@example.com", "senha-segura-123"
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": email, "name": "Conceição", "role": "supervisor",
+		"password": pw, "subaccounts": []int64{sa}}, nil)
+	// 3,000 good rows (the channel's pace makes that last long enough to
+	// pause), then a bad number and a duplicate.
+	audience := campaignAudience(3000) + "12;Ruim;a;b\n+5511960000000;De novo;x;y\n"
+	file := filepath.Join(t.TempDir(), "publico.csv")
+	if err := os.WriteFile(file, []byte(audience), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/login"),
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByQuery),
+		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		chromedp.Click("#nav-campaigns", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-filter", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "h1"); got != "Mensagens Ativas" {
+		t.Errorf("title %q", got)
+	}
+	if got := text(ctx, t, "#campaigns-empty"); !strings.Contains(got, "Nenhuma campanha") {
+		t.Errorf("an empty list says %q", got)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#new-campaign", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-form", chromedp.ByQuery),
+		chromedp.SendKeys("#campaign-name", "Outono 2026", chromedp.ByQuery),
+		chromedp.SetValue("#campaign-template", "promocao_outono|pt_BR", chromedp.ByQuery),
+		chromedp.SetUploadFiles("#campaign-audience", []string{file}, chromedp.ByQuery),
+		chromedp.Click("#campaign-upload", chromedp.ByQuery),
+		chromedp.WaitVisible("#import-report", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The review: the draft exists, nothing is sent until confirmed.
+	for sel, want := range map[string]string{"#import-rows": "3.002", "#import-valid": "3.000", "#import-invalid": "1",
+		"#import-duplicates": "1", "#import-opted-out": "0"} {
+		if got := text(ctx, t, sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	rejected := text(ctx, t, "#rejected-rows tbody")
+	if !strings.Contains(rejected, "3002") || !strings.Contains(rejected, "3003") {
+		t.Errorf("rejected rows %q: want lines 3002 (bad number) and 3003 (duplicate)", rejected)
+	}
+	var list struct {
+		Rows []struct{ Status string }
+	}
+	s.must(200, "GET", "/api/v1/campaigns", adminToken, nil, &list)
+	if len(list.Rows) != 1 || list.Rows[0].Status != "draft" {
+		t.Fatalf("before confirming: %+v", list)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#confirm-send", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-counters", chromedp.ByQuery),
+		chromedp.Evaluate(`window.__samePage = true`, nil),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#c-audience"); got != "3.000" {
+		t.Errorf("Audiência %q", got)
+	}
+	// The counters move by themselves: the page is never reloaded.
+	number := func(sel string) int {
+		n, _ := strconv.Atoi(strings.ReplaceAll(text(ctx, t, sel), ".", ""))
+		return n
+	}
+	first := number("#c-delivered")
+	deadline := time.Now().Add(30 * time.Second)
+	for number("#c-delivered") <= first+10 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var same bool
+	chromedp.Run(ctx, chromedp.Evaluate(`window.__samePage === true`, &same))
+	if got := number("#c-delivered"); got <= first+10 || !same {
+		t.Fatalf("Recebidas went from %d to %d (same page: %v)", first, got, same)
+	}
+	if got := text(ctx, t, "#campaign-status"); got != "Enviando" {
+		t.Errorf("status %q while sending", got)
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#campaign-pause", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-resume", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#campaign-status"); got != "Pausada" {
+		t.Errorf("status %q after pausing", got)
+	}
+	// Paused: what was processed stays put (a second after the pause).
+	time.Sleep(1500 * time.Millisecond)
+	var detail struct {
+		Status   string
+		Counters struct{ Processed, Sent int }
+	}
+	id := strings.TrimPrefix(mustLocation(ctx, t), "/campaigns/")
+	s.must(200, "GET", "/api/v1/campaigns/"+id, adminToken, nil, &detail)
+	time.Sleep(1500 * time.Millisecond)
+	var later struct {
+		Counters struct{ Processed int }
+	}
+	s.must(200, "GET", "/api/v1/campaigns/"+id, adminToken, nil, &later)
+	if detail.Status != "paused" || detail.Counters.Processed == 0 || detail.Counters.Processed >= 3000 ||
+		later.Counters.Processed != detail.Counters.Processed {
+		t.Fatalf("paused: %+v, then processed %d", detail, later.Counters.Processed)
+	}
+	// Every message sent so far, as CSV.
+	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(waitFile(t, downloads, "csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != detail.Counters.Processed {
+		t.Errorf("the CSV has %d messages; the campaign processed %d", len(rows)-1, detail.Counters.Processed)
+	}
+	phones := map[string]bool{}
+	for _, r := range rows[1:] {
+		for _, cell := range r {
+			if strings.HasPrefix(cell, "+55119") {
+				phones[cell] = true
+			}
+		}
+	}
+	if len(phones) != len(rows)-1 {
+		t.Errorf("%d distinct audience phones in %d rows: %q", len(phones), len(rows)-1, rows[:min(3, len(rows))])
+	}
+	// The list shows it, found by a part of its name without its accent.
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/campaigns?name=OUTONO"), chromedp.WaitVisible("#campaigns", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#campaigns tbody"); !strings.Contains(got, "Outono 2026") || !strings.Contains(got, "Pausada") {
+		t.Errorf("list %q", got)
+	}
+}
+
+// mustLocation is the browser's current path.
+func mustLocation(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	var path string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.pathname`, &path)); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
