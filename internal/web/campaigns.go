@@ -15,8 +15,8 @@ import (
 
 	"github.com/ticksapp/ticks/internal/campaigns"
 	"github.com/ticksapp/ticks/internal/domain"
-	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/export"
+	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/respond"
 	"github.com/ticksapp/ticks/internal/store"
 )
@@ -373,13 +373,13 @@ func (h *Handler) campaignErrors(w http.ResponseWriter, r *http.Request, v *visi
 // campaignView is a campaign's page, and the snapshot its live stream
 // sends: the figures as numbers, the parts drawn by the server as HTML.
 type campaignView struct {
-	ID          string            `json:"id"`
-	Status      string            `json:"status"`
-	StatusLabel string            `json:"status_label"`
+	ID          string             `json:"id"`
+	Status      string             `json:"status"`
+	StatusLabel string             `json:"status_label"`
 	Counters    campaigns.Counters `json:"counters"`
-	Progress    float64           `json:"progress"` // processed / audience, in percent
-	Can         map[string]bool   `json:"can"`
-	HTML        map[string]string `json:"html"`
+	Progress    float64            `json:"progress"` // processed / audience, in percent
+	Can         map[string]bool    `json:"can"`
+	HTML        map[string]string  `json:"html"`
 
 	Campaign *domain.Campaign         `json:"-"`
 	Links    map[string]string        `json:"-"` // each counter's contacts in the detailed report
