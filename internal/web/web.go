@@ -75,7 +75,7 @@ func New(svc Services, loc *time.Location) (*Handler, error) {
 	h := &Handler{Access: svc.Access, Channels: svc.Channels, Reports: svc.Reports, Billing: svc.Billing, Tracking: svc.Tracking, Extracts: svc.Extracts,
 		Desk: svc.Desk, Live: svc.Live, Location: loc, Now: time.Now,
 		Campaigns: svc.Campaigns,
-		pages: map[string]*template.Template{}}
+		pages:     map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
