@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,6 +98,15 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("sync the demo's templates: %w", err)
 	}
 
+	if !state.DeskSeeded {
+		if err := demo.SeedDesk(ctx, srv.Services, state); err != nil {
+			return fmt.Errorf("seed the demo's help desk: %w", err)
+		}
+		if err := state.Save(*dir); err != nil {
+			return err
+		}
+	}
+
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -106,7 +116,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	go func() { defer wg.Done(); runErr = srv.Run(runCtx, ln); cancel() }()
 	// The history's last days go in before live traffic starts, which
 	// builds on them; the rest fills in behind.
-	traffic := &demo.Traffic{Services: srv.Services, Sim: sim, Rate: *rate}
+	traffic := &demo.Traffic{Services: srv.Services, Sim: sim, Rate: *rate, Desk: &demo.Desk{Services: srv.Services}}
 	history := &demo.History{Services: srv.Services, DSN: server.DSN(cfg), State: state, Dir: *dir, TTL: cfg.MessageTTL}
 	historyNote := ""
 	switch {
@@ -136,10 +146,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
     API token  %s   (admin; a supervisor token of "Varejo Centro": %s)
     Try        curl -H "Authorization: Bearer %s" "http://%s/api/v1/reports/messages?limit=5"
     Data       %s   (delete it to start over)%s
+    Help desk  agents %s, supervisor@ticks.local (Varejo Centro), same password
 
   Traffic: %.1f messages/s. Ctrl-C stops; running it again resumes.
 
-`, ln.Addr(), state.Password, state.AdminToken, state.APIToken, state.AdminToken, ln.Addr(), *dir, historyNote, *rate)
+`, ln.Addr(), state.Password, state.AdminToken, state.APIToken, state.AdminToken, ln.Addr(), *dir, historyNote, deskLogins(), *rate)
 	if cfg.AdminToken != "" {
 		fmt.Fprintf(out, "  Your TICKS_ADMIN_TOKEN is accepted too, with admin rights.\n\n")
 	}
@@ -155,4 +166,13 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// deskLogins lists the demo's agents' logins.
+func deskLogins() string {
+	var out []string
+	for _, a := range demo.DeskAgents {
+		out = append(out, a.Email)
+	}
+	return strings.Join(out, ", ")
 }

@@ -37,6 +37,10 @@ type State struct {
 	HistoryDone bool `json:"history_done,omitempty"`
 	HistoryMT   int  `json:"history_mt,omitempty"`
 	HistoryMO   int  `json:"history_mo,omitempty"`
+	// DeskSeeded is set once the help desk's teams, agents and pause
+	// reasons exist (a demo seeded before the desk gets them on its next
+	// start).
+	DeskSeeded bool `json:"desk_seeded,omitempty"`
 	// Runs counts the demo's starts: each gives the simulator a run of its
 	// own, so a resumed demo does not make the wamids of an earlier run.
 	Runs uint64 `json:"runs"`

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,9 @@ type Traffic struct {
 	Services server.Services
 	Sim      *simulator.Server
 	Rate     float64 // messages a second; 0 sends nothing
+	// Desk, when set, plays the help desk's agents every DeskEvery.
+	Desk      *Desk
+	DeskEvery time.Duration
 
 	r        *mrand.Rand
 	menuBots map[int64]int64 // subaccount → its menu bot, found at the first menu
@@ -58,13 +62,25 @@ func (g *Traffic) Run(ctx context.Context) {
 	}()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / g.Rate))
 	defer tick.Stop()
+	var deskTick <-chan time.Time
+	if g.Desk != nil {
+		if err := g.Desk.Start(ctx); err != nil {
+			slog.Error("demo desk", slog.Any("err", err))
+		} else {
+			t := time.NewTicker(cmp.Or(g.DeskEvery, 2*time.Second))
+			defer t.Stop()
+			deskTick = t.C
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			g.step(ctx, centro, online, warm)
+		case <-deskTick:
+			g.Desk.Step(ctx)
 		}
-		g.step(ctx, centro, online, warm)
 	}
 }
 
