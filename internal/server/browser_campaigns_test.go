@@ -167,6 +167,38 @@ func TestBrowserCampaign(t *testing.T) {
 	if got := text(ctx, t, "#campaigns tbody"); !strings.Contains(got, "Outono 2026") || !strings.Contains(got, "Pausada") {
 		t.Errorf("list %q", got)
 	}
+	// The detailed report's campaign filter lists the campaigns by name
+	// (issue 12, 6); choosing one shows its messages.
+	var label string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/reports/messages"), chromedp.WaitVisible("#f-campaign", chromedp.ByQuery),
+		chromedp.Evaluate(`(function(){ var sel = document.querySelector("#f-campaign");
+			var o = Array.from(sel.options).find(function(o){ return o.text.indexOf("Outono 2026") === 0; });
+			if (!o) { return ""; } sel.value = o.value; return o.text; })()`, &label),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if label != "Outono 2026 (#"+id+")" {
+		t.Fatalf("the campaign filter offers %q", label)
+	}
+	var total string
+	if err := chromedp.Run(ctx, navigate(chromedp.Click("#apply", chromedp.ByQuery)),
+		chromedp.AttributeValue("#total", "data-total", &total, nil, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if total != strconv.Itoa(detail.Counters.Processed) || !strings.Contains(mustURL(ctx, t), "campaign="+id) {
+		t.Errorf("filtered by the campaign: %s messages at %s; want %d", total, mustURL(ctx, t), detail.Counters.Processed)
+	}
+}
+
+// mustURL is the browser's current address.
+func mustURL(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	var u string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.href`, &u)); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // mustLocation is the browser's current path.

@@ -674,3 +674,32 @@ func verdict(lang string, x campaigns.Difference, names map[int64]string) string
 		return i18n.T(lang, "campaigns.compare.differs", rate, a, b, points, pv)
 	}
 }
+
+// campaignOptions lists the campaigns of the report's subaccount (or of
+// every subaccount the visitor sees) by name for the detailed report's
+// filter; the query keeps taking the campaign's id.
+func (h *Handler) campaignOptions(r *http.Request, v *visitor, q url.Values) []option {
+	lang, chosen := v.lang(), q.Get("campaign")
+	out := []option{{Value: "", Label: i18n.T(lang, "common.all")}}
+	if h.Campaigns == nil {
+		return out
+	}
+	sub, _ := strconv.ParseInt(q.Get("subaccount"), 10, 64)
+	list, _, err := h.Campaigns.List(r.Context(), v.principal, campaigns.ListFilter{Limit: 200})
+	if err != nil {
+		return out
+	}
+	found := chosen == ""
+	for _, c := range list {
+		if sub != 0 && c.SubaccountID != sub {
+			continue
+		}
+		id := strconv.FormatInt(c.ID, 10)
+		found = found || id == chosen
+		out = append(out, option{Value: id, Label: c.Name + " (#" + id + ")", Selected: id == chosen})
+	}
+	if !found { // an older campaign, or one by id only: keep it chosen
+		out = append(out, option{Value: chosen, Label: "#" + chosen, Selected: true})
+	}
+	return out
+}

@@ -28,6 +28,7 @@ type reportForm struct {
 	Subaccounts      []option
 	Users            []option
 	Campaign         string
+	Campaigns        []option // the subaccount's campaigns by name, newest first
 	ContentTypes     []option
 	Session          []option
 	CorrelationID    string
@@ -310,6 +311,7 @@ func (h *Handler) form(r *http.Request, v *visitor, q url.Values, f *domain.Mess
 		}
 		fm.Users = append(fm.Users, option{Value: strconv.FormatInt(u.ID, 10), Label: name, Selected: q.Get("user") == strconv.FormatInt(u.ID, 10)})
 	}
+	fm.Campaigns = h.campaignOptions(r, v, q)
 	fm.ContentTypes = []option{{Value: "", Label: i18n.T(lang, "common.all")}}
 	for _, c := range contentTypes {
 		fm.ContentTypes = append(fm.ContentTypes, option{Value: c, Label: reports.ContentLabel(lang, c), Selected: q.Get("content_type") == c})
