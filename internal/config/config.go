@@ -63,6 +63,15 @@ type Config struct {
 	OptOutKeywords  []string      // TICKS_OPTOUT_KEYWORDS
 	RateCard        string        // TICKS_RATE_CARD: the consumption report's rate card file ("" for the one ticks ships)
 	ExtractionKeep  time.Duration // TICKS_EXTRACTION_KEEP: how long extraction files are kept
+	// TICKS_EXTRACTION_COMPRESS_ABOVE: CSV extractions larger than this are gzipped.
+	ExtractionCompressAbove int64
+	// TICKS_EXTRACTION_WEBHOOK: a URL told of each extraction that is done ("" for none).
+	ExtractionWebhook string
+	// TICKS_EXTRACTION_S3: an S3-compatible bucket, as http(s)://host[:port]/bucket[?region=…],
+	// that keeps the extractions' files instead of the data folder ("" for the folder).
+	ExtractionS3          string
+	ExtractionS3AccessKey string // TICKS_EXTRACTION_S3_ACCESS_KEY
+	ExtractionS3SecretKey string // TICKS_EXTRACTION_S3_SECRET_KEY
 	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
 	// AdminToken; it is not read from the environment.
 	DemoAdminToken string
@@ -269,6 +278,10 @@ func (c Config) redactedAttrs() []slog.Attr {
 		slog.Int64("webhook_max_bytes", c.WebhookMaxBytes),
 		slog.Duration("inbox_retention", c.InboxRetention),
 		slog.String("timezone", c.TimeZone),
+		slog.String("extraction_webhook", redactURL(c.ExtractionWebhook)),
+		slog.String("extraction_s3", redactURL(c.ExtractionS3)),
+		slog.String("extraction_s3_access_key", redact(c.ExtractionS3AccessKey)),
+		slog.String("extraction_s3_secret_key", redact(c.ExtractionS3SecretKey)),
 	}
 }
 

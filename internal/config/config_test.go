@@ -31,6 +31,8 @@ func defaults() Config {
 		MessageTTL:      24 * time.Hour,
 		OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 		ExtractionKeep:  7 * 24 * time.Hour,
+
+		ExtractionCompressAbove: 32 << 20,
 	}
 }
 
@@ -105,6 +107,8 @@ func TestLoad(t *testing.T) {
 				MessageTTL:      24 * time.Hour,
 				OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 				ExtractionKeep:  7 * 24 * time.Hour,
+
+				ExtractionCompressAbove: 32 << 20,
 			},
 		},
 		{
@@ -124,6 +128,8 @@ func TestLoad(t *testing.T) {
 				InboxRetention: 7 * 24 * time.Hour, TimeZone: "Europe/Lisbon", SQLiteSync: "normal",
 				MessageTTL: 24 * time.Hour, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"},
 				ExtractionKeep: 7 * 24 * time.Hour,
+
+				ExtractionCompressAbove: 32 << 20,
 			},
 		},
 		{
@@ -281,6 +287,12 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_OPTOUT_KEYWORDS": "optout-keywords",
 		"TICKS_RATE_CARD":       "rate-card",
 		"TICKS_EXTRACTION_KEEP": "extraction-keep",
+
+		"TICKS_EXTRACTION_COMPRESS_ABOVE": "extraction-compress-above",
+		"TICKS_EXTRACTION_WEBHOOK":        "extraction-webhook",
+		"TICKS_EXTRACTION_S3":             "extraction-s3",
+		"TICKS_EXTRACTION_S3_ACCESS_KEY":  "extraction-s3-access-key",
+		"TICKS_EXTRACTION_S3_SECRET_KEY":  "extraction-s3-secret-key",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

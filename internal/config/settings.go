@@ -211,6 +211,58 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		env: "TICKS_EXTRACTION_COMPRESS_ABOVE", flag: "extraction-compress-above", def: "32MiB",
+		usage: "the size past which the report manager gzips a CSV extraction (its name then ends in .csv.gz)",
+		parse: func(c *Config, s string) error {
+			n, err := parseByteSize(s)
+			if err != nil {
+				return err
+			}
+			c.ExtractionCompressAbove = n
+			return nil
+		},
+	},
+	{
+		env: "TICKS_EXTRACTION_WEBHOOK", flag: "extraction-webhook", fromFile: true,
+		usage: "a URL the report manager POSTs to when an extraction is ready or failed (it may carry a token)",
+		parse: func(c *Config, s string) error {
+			if s == "" {
+				return nil
+			}
+			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("want an http or https URL")
+			}
+			c.ExtractionWebhook = s
+			return nil
+		},
+	},
+	{
+		env: "TICKS_EXTRACTION_S3", flag: "extraction-s3",
+		usage: "an S3-compatible bucket for the extractions' files, http(s)://host[:port]/bucket[?region=…], shared by several servers",
+		parse: func(c *Config, s string) error {
+			if s == "" {
+				return nil
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") == "" ||
+				strings.Contains(strings.Trim(u.Path, "/"), "/") || u.User != nil {
+				return fmt.Errorf("want http(s)://host[:port]/bucket, the keys in TICKS_EXTRACTION_S3_ACCESS_KEY and _SECRET_KEY")
+			}
+			c.ExtractionS3 = s
+			return nil
+		},
+	},
+	{
+		env: "TICKS_EXTRACTION_S3_ACCESS_KEY", flag: "extraction-s3-access-key", fromFile: true, secret: true,
+		usage: "the access key of TICKS_EXTRACTION_S3's bucket",
+		parse: func(c *Config, s string) error { c.ExtractionS3AccessKey = s; return nil },
+	},
+	{
+		env: "TICKS_EXTRACTION_S3_SECRET_KEY", flag: "extraction-s3-secret-key", fromFile: true, secret: true,
+		usage: "the secret key of TICKS_EXTRACTION_S3's bucket",
+		parse: func(c *Config, s string) error { c.ExtractionS3SecretKey = s; return nil },
+	},
 }
 
 // checkAddr accepts what net.Listen("tcp", …) accepts with a numeric port,

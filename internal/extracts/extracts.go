@@ -8,8 +8,7 @@ package extracts
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +39,14 @@ type Service struct {
 	Dir      string         // where the files are written
 	Location *time.Location // the account's time zone, which dates are in
 	Keep     time.Duration  // how long a file is kept once ready
+	// Storage keeps the finished files; nil keeps them in Dir.
+	Storage Storage
+	// Limits bound the extractions running at once across the servers
+	// (DefaultLimits unless changed).
+	Limits store.ExtractionLimits
+	// CompressAbove is the size past which a CSV file is gzipped
+	// (DefaultCompressAbove when 0).
+	CompressAbove int64
 	// Enqueue hands a new extraction to the background work that runs it
 	// (Run); the server sets it.
 	Enqueue func(ctx context.Context, id int64) error
@@ -50,12 +57,17 @@ type Service struct {
 	Now func() time.Time
 }
 
+// DefaultLimits let one extraction run at a time for one set of
+// subaccounts, and eight in all: one tenant's large extractions wait for
+// each other instead of taking every worker of every server.
+var DefaultLimits = store.ExtractionLimits{PerScope: 1, Total: 8}
+
 // DefaultKeep is how long files are kept unless configured.
 const DefaultKeep = 7 * 24 * time.Hour
 
 // New returns the manager over st, writing files into dir.
 func New(st *store.Store, dir string, loc *time.Location) *Service {
-	return &Service{Store: st, Dir: dir, Location: loc, Keep: DefaultKeep, Now: time.Now}
+	return &Service{Store: st, Dir: dir, Location: loc, Keep: DefaultKeep, Limits: DefaultLimits, Now: time.Now}
 }
 
 // readers are the roles that extract reports, as they read them.
@@ -209,11 +221,19 @@ func (s *Service) Get(ctx context.Context, p *access.Principal, id int64) (*doma
 
 // File is a ready extraction's file, open for reading.
 type File struct {
-	*os.File
+	io.ReadSeekCloser
 	Name        string // the download's name
 	ContentType string
 	Size        int64
 	ModTime     time.Time
+}
+
+// storage is where the finished files are kept.
+func (s *Service) storage() Storage {
+	if s.Storage == nil {
+		return DiskStorage{Dir: s.Dir}
+	}
+	return s.Storage
 }
 
 // Open opens the file of one of p's ready extractions, checking p's rights
@@ -226,21 +246,28 @@ func (s *Service) Open(ctx context.Context, p *access.Principal, id int64) (*Fil
 	if e.Status != domain.ExtractionReady {
 		return nil, domain.Errorf(domain.ECONFLICT, "extraction %d is %s, not ready", id, e.Status)
 	}
-	f, err := os.Open(filepath.Join(s.Dir, e.File))
+	obj, err := s.storage().Open(ctx, e.File)
 	if err != nil {
 		return nil, fmt.Errorf("open extraction %d: %w", id, err)
 	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open extraction %d: %w", id, err)
+	ct := Formats[e.Format]
+	if compressed(e) {
+		ct = "application/gzip"
 	}
-	return &File{File: f, Name: DownloadName(e), ContentType: Formats[e.Format], Size: info.Size(), ModTime: info.ModTime()}, nil
+	return &File{ReadSeekCloser: obj, Name: DownloadName(e), ContentType: ct, Size: obj.Size(), ModTime: obj.ModTime()}, nil
 }
 
-// DownloadName is the name an extraction's file is downloaded as.
+// compressed reports whether an extraction's file is gzipped.
+func compressed(e *domain.Extraction) bool { return strings.HasSuffix(e.File, ".gz") }
+
+// DownloadName is the name an extraction's file is downloaded as; a
+// gzipped file's ends in .gz.
 func DownloadName(e *domain.Extraction) string {
-	return fmt.Sprintf("ticks-%s-%s-%s.%s", strings.ReplaceAll(e.Type, "_", "-"), e.From, e.To, e.Format)
+	name := fmt.Sprintf("ticks-%s-%s-%s.%s", strings.ReplaceAll(e.Type, "_", "-"), e.From, e.To, e.Format)
+	if compressed(e) {
+		name += ".gz"
+	}
+	return name
 }
 
 // Delete cancels one of p's extractions that is queued or running, or
@@ -260,7 +287,7 @@ func (s *Service) Delete(ctx context.Context, p *access.Principal, id int64) err
 		}
 	}
 	if e.File != "" {
-		if err := os.Remove(filepath.Join(s.Dir, e.File)); err != nil && !os.IsNotExist(err) {
+		if err := s.storage().Remove(ctx, e.File); err != nil {
 			return fmt.Errorf("delete extraction %d: %w", id, err)
 		}
 	}

@@ -2,6 +2,7 @@ package extracts_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/extracts"
+	"github.com/ticksapp/ticks/internal/store"
 )
 
 // readCSV opens an extraction's file as p and returns its rows, header first.
@@ -30,6 +32,15 @@ func readCSV(t *testing.T, fx *fixture, p *access.Principal, id int64) [][]strin
 	b, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.HasSuffix(f.Name, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
@@ -282,7 +293,7 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := fx.st.StartExtraction(ctx, e.ID, 4, "killed", fx.now); err != nil || !ok {
+	if ok, err := fx.st.StartExtraction(ctx, e.ID, 4, "killed", fx.now, store.ExtractionLimits{}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	if _, err := fx.st.ExtractionProgress(ctx, e.ID, "killed", 2); err != nil {

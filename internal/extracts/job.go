@@ -2,6 +2,7 @@ package extracts
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -17,6 +18,10 @@ const (
 	Queue   = "extractions"
 	Workers = 2
 )
+
+// busyWait is how long an extraction held back by the limits waits before
+// its job tries again.
+const busyWait = 10 * time.Second
 
 // maxAttempts is how many times an extraction's job runs before it fails.
 const maxAttempts = 3
@@ -53,6 +58,9 @@ func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return time.Hou
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	err := w.svc.Run(ctx, job.Args.ID)
+	if errors.Is(err, ErrBusy) {
+		return river.JobSnooze(busyWait)
+	}
 	if err != nil && job.Attempt >= job.MaxAttempts && ctx.Err() == nil {
 		slog.Error("extraction failed", slog.Int64("id", job.Args.ID), slog.Any("err", err))
 		return w.svc.Fail(ctx, job.Args.ID, err)
@@ -88,13 +96,16 @@ func (s *Service) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// Register adds the extractions' queue, their job and the sweep (every
-// minute, and once when a server starts) to the background work.
+// Register adds the extractions' queue, their job, the sweep (every
+// minute, and once when a server starts) and the history's pruning (every
+// day, and once when a server starts) to the background work.
 func Register(reg *jobs.Registry, svc *Service) {
 	reg.Queue(Queue, Workers)
 	jobs.Register(reg, &runWorker{svc: svc})
 	jobs.Register(reg, &sweepWorker{svc: svc})
 	reg.Periodic(time.Minute, func() river.JobArgs { return SweepArgs{} })
+	jobs.Register(reg, &pruneWorker{svc: svc})
+	reg.Periodic(pruneEvery, func() river.JobArgs { return PruneArgs{} })
 }
 
 // UseJobs makes svc enqueue its extractions with c.

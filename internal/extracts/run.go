@@ -2,11 +2,13 @@ package extracts
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/ticksapp/ticks/internal/export"
 	"github.com/ticksapp/ticks/internal/i18n"
 	"github.com/ticksapp/ticks/internal/reports"
+	"github.com/ticksapp/ticks/internal/store"
 )
 
 // progressEvery is how many rows are written between two progress
@@ -27,6 +30,10 @@ var progressEvery int64 = 20000
 // partSuffix marks a file being written; only a finished file is renamed
 // to its name, so a crash never leaves a half file under a ready name.
 const partSuffix = ".part"
+
+// ErrBusy is Run's answer when the limits on extractions running at once
+// hold this one back: it stays queued, and its job tries again later.
+var ErrBusy = errors.New("extraction waits for others to finish")
 
 // errStopped stops writing an extraction that was canceled or deleted.
 var errStopped = errors.New("extraction stopped")
@@ -79,7 +86,10 @@ func (s *Service) Run(ctx context.Context, id int64) error {
 	random := make([]byte, 8)
 	rand.Read(random)
 	run := hex.EncodeToString(random)
-	if started, err := s.Store.StartExtraction(ctx, id, total, run, s.now().Add(-StaleAfter)); err != nil || !started {
+	if started, err := s.Store.StartExtraction(ctx, id, total, run, s.now().Add(-StaleAfter), s.Limits); err != nil || !started {
+		if errors.Is(err, store.ErrExtractionBusy) {
+			return ErrBusy
+		}
 		return err
 	}
 	name, rows, size, err := s.write(ctx, e, run, table, q)
@@ -95,7 +105,7 @@ func (s *Service) Run(ctx context.Context, id int64) error {
 	}
 	ready, err := s.Store.FinishExtraction(ctx, id, run, name, rows, size, s.now().Add(s.keep()))
 	if err != nil || !ready {
-		os.Remove(filepath.Join(s.Dir, name))
+		s.storage().Remove(context.WithoutCancel(ctx), name)
 		return err
 	}
 	if s.Notify != nil {
@@ -173,7 +183,7 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, run string, t
 	}
 	defer func() {
 		f.Close()
-		os.Remove(part) // gone once renamed
+		os.Remove(part) // gone once stored
 	}()
 	var written atomic.Int64
 	var stopped atomic.Bool
@@ -248,10 +258,63 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, run string, t
 	if err != nil {
 		return "", 0, 0, err
 	}
-	if err := os.Rename(part, filepath.Join(s.Dir, name)); err != nil {
-		return "", 0, 0, fmt.Errorf("extraction file: %w", err)
+	size, path := info.Size(), part
+	if e.Format == "csv" && size > s.compressAbove() {
+		// A large CSV is kept gzipped, and its name says so.
+		gz := part + ".gz"
+		if size, err = gzipFile(part, gz); err != nil {
+			os.Remove(gz)
+			return "", 0, 0, err
+		}
+		defer os.Remove(gz) // gone once stored
+		name, path = name+".gz", gz
 	}
-	return name, n, info.Size(), nil
+	if err := s.storage().Put(ctx, name, path); err != nil {
+		return "", 0, 0, err
+	}
+	return name, n, size, nil
+}
+
+// DefaultCompressAbove is the size past which a CSV file is gzipped,
+// unless configured.
+const DefaultCompressAbove = 32 << 20
+
+func (s *Service) compressAbove() int64 {
+	if s.CompressAbove <= 0 {
+		return DefaultCompressAbove
+	}
+	return s.CompressAbove
+}
+
+// gzipFile writes src gzipped into dst (at gzip's fastest level: CSV
+// still shrinks several times, and a large file is not held up long) and
+// returns dst's size.
+func gzipFile(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("create extraction file: %w", err)
+	}
+	defer out.Close()
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
+	if _, err := io.Copy(zw, in); err != nil {
+		return 0, fmt.Errorf("compress extraction: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return 0, fmt.Errorf("compress extraction: %w", err)
+	}
+	if err := out.Sync(); err != nil {
+		return 0, err
+	}
+	info, err := out.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
 }
 
 // spreadsheetTimeFormat is Excel's number format for dates in lang.
@@ -264,7 +327,8 @@ func spreadsheetTimeFormat(lang string) string {
 
 // Expire marks the extractions whose time is up expired and deletes their
 // files, and deletes the files no extraction holds that a crash left
-// (partial files once a day old). It returns the number of files deleted.
+// (partial files once a day old, finished ones once an hour old). It
+// returns the number of files deleted.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	files, err := s.Store.ExpireExtractions(ctx, s.now())
 	if err != nil {
@@ -275,9 +339,9 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		if f == "" {
 			continue
 		}
-		if err := os.Remove(filepath.Join(s.Dir, f)); err == nil {
+		if err := s.storage().Remove(ctx, f); err == nil {
 			deleted++
-		} else if !os.IsNotExist(err) {
+		} else {
 			slog.Warn("delete expired extraction", slog.String("file", f), slog.Any("err", err))
 		}
 	}
@@ -285,6 +349,17 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	if err != nil {
 		return deleted, err
 	}
+	// A file finished a moment ago is stored before its row says so.
+	stored, err := s.storage().List(ctx)
+	if err != nil {
+		return deleted, err
+	}
+	for _, f := range stored {
+		if !held[f.Name] && s.now().Sub(f.ModTime) > time.Hour && s.storage().Remove(ctx, f.Name) == nil {
+			deleted++
+		}
+	}
+	// Partial files are on this server's disk; one may be written now.
 	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -295,16 +370,18 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	for _, ent := range entries {
 		name := ent.Name()
 		info, err := ent.Info()
-		if err != nil || ent.IsDir() || held[name] {
+		if err != nil || ent.IsDir() || !isPartial(name) {
 			continue
 		}
-		// A file finished a moment ago is renamed before its row says so; a partial one may be written now.
-		age := s.now().Sub(info.ModTime())
-		if (strings.HasSuffix(name, partSuffix) && age > 24*time.Hour) || (!strings.HasSuffix(name, partSuffix) && age > time.Hour) {
-			if os.Remove(filepath.Join(s.Dir, name)) == nil {
-				deleted++
-			}
+		if s.now().Sub(info.ModTime()) > 24*time.Hour && os.Remove(filepath.Join(s.Dir, name)) == nil {
+			deleted++
 		}
 	}
 	return deleted, nil
+}
+
+// isPartial reports whether a file of the folder is one being written
+// (or its gzipped copy).
+func isPartial(name string) bool {
+	return strings.HasSuffix(name, partSuffix) || strings.HasSuffix(name, partSuffix+".gz")
 }

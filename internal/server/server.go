@@ -146,6 +146,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	if cfg.ExtractionKeep > 0 {
 		s.Services.Extracts.Keep = cfg.ExtractionKeep
 	}
+	s.Services.Extracts.CompressAbove = cfg.ExtractionCompressAbove
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
 	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}

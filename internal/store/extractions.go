@@ -124,22 +124,75 @@ func (s *Store) PendingExtractions(ctx context.Context, userID, tokenID int64) (
 	return n, nil
 }
 
+// ExtractionLimits bound the extractions running at once, across every
+// server sharing the database: per set of subaccounts read (a tenant's
+// large extractions wait for each other rather than take every worker),
+// and in all. Zero is no limit. Runs that stopped beating do not count.
+type ExtractionLimits struct {
+	PerScope int
+	Total    int
+}
+
+// ErrExtractionBusy is StartExtraction's answer when the limits hold an
+// extraction back: it stays queued, to be tried again later.
+var ErrExtractionBusy = errors.New("extraction waits for others to finish")
+
 // StartExtraction gives an extraction to a run, from its first row, with
 // the number of rows expected: a queued one, or a running one whose run
 // has not beaten since staleBefore (its process died). It returns false
 // when the extraction is not to be run by this run (canceled, deleted,
-// done, or alive in another run).
-func (s *Store) StartExtraction(ctx context.Context, id, total int64, run string, staleBefore time.Time) (bool, error) {
+// done, or alive in another run), and ErrExtractionBusy when lim holds it
+// back (a queued one is then marked as waiting now, see
+// StaleExtractions).
+func (s *Store) StartExtraction(ctx context.Context, id, total int64, run string, staleBefore time.Time, lim ExtractionLimits) (bool, error) {
 	now := ms(s.Now())
-	res, err := s.w.ExecContext(ctx, `UPDATE extractions SET status = 'running', run_id = $1, beat_at = $2, rows_written = 0,
-		rows_total = $3, bytes = 0, error = '', attempts = attempts + 1, started_at = $2
-		WHERE id = $4 AND (status = 'queued' OR (status = 'running' AND COALESCE(beat_at, 0) < $5))`,
-		run, now, total, id, ms(staleBefore))
+	started, busy := false, false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if lim.PerScope > 0 || lim.Total > 0 {
+			if s.dialect == Postgres {
+				// Two servers starting extractions at once count one after the other.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(1800018)`); err != nil {
+					return err
+				}
+			}
+			var scope string
+			err := tx.QueryRowContext(ctx, `SELECT scope FROM extractions WHERE id = $1`, id).Scan(&scope)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			var all, same int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN scope = $1 THEN 1 ELSE 0 END), 0)
+				FROM extractions WHERE status = 'running' AND id <> $2 AND COALESCE(beat_at, 0) >= $3`,
+				scope, id, ms(staleBefore)).Scan(&all, &same); err != nil {
+				return err
+			}
+			if (lim.PerScope > 0 && same >= lim.PerScope) || (lim.Total > 0 && all >= lim.Total) {
+				busy = true
+				_, err := tx.ExecContext(ctx, `UPDATE extractions SET beat_at = $1 WHERE id = $2 AND status = 'queued'`, now, id)
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE extractions SET status = 'running', run_id = $1, beat_at = $2, rows_written = 0,
+			rows_total = $3, bytes = 0, error = '', attempts = attempts + 1, started_at = $2
+			WHERE id = $4 AND (status = 'queued' OR (status = 'running' AND COALESCE(beat_at, 0) < $5))`,
+			run, now, total, id, ms(staleBefore))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		started = n == 1
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("start extraction %d: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if busy {
+		return false, ErrExtractionBusy
+	}
+	return started, nil
 }
 
 // ExtractionProgress records the rows a run has written so far, and that
@@ -183,10 +236,11 @@ func (s *Store) ReleaseExtraction(ctx context.Context, id int64, run string) err
 
 // StaleExtractions lists the extractions to hand to a run again: running
 // ones whose run has not beaten since before, and queued ones asked for
-// before then (their job may have been lost between the two commits).
+// before then (their job may have been lost between the two commits) that
+// no job found waiting on the limits since.
 func (s *Store) StaleExtractions(ctx context.Context, before time.Time) ([]int64, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id FROM extractions WHERE (status = 'running' AND COALESCE(beat_at, 0) < $1)
-		OR (status = 'queued' AND created_at < $1) ORDER BY id`, ms(before))
+		OR (status = 'queued' AND COALESCE(beat_at, created_at) < $1) ORDER BY id`, ms(before))
 	if err != nil {
 		return nil, fmt.Errorf("stale extractions: %w", err)
 	}
