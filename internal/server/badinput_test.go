@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,6 +113,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"events over 1,000", "POST", "/api/v1/events?subaccount=2", adminToken, `{"events":[` + strings.Repeat(`{"category":"c","action":"a","contact":"+5511987654321"},`, 1000) + `{}]}`, "", 413, "at most 1000"},
 		{"events empty batch", "POST", "/api/v1/events?subaccount=2", adminToken, `{"events":[]}`, "", 400, "empty"},
 		{"events by viewer", "POST", "/api/v1/events", viewer.Token, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 403, "viewer"},
+		{"event unknown subaccount", "POST", "/api/v1/events?subaccount=999", adminToken, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 400, "subaccount 999 does not exist"},
+		{"contact unknown subaccount", "POST", "/api/v1/contacts", adminToken, `{"subaccount_id":999,"phone":"+5511987654321"}`, "", 400, "subaccount 999 does not exist"},
+		{"contact bad phone", "POST", "/api/v1/contacts", adminToken, `{"subaccount_id":2,"phone":"abc"}`, "", 400, "phone"},
+		{"bot unknown subaccount", "POST", "/api/v1/bots", adminToken, `{"name":"b","subaccount_id":999}`, "", 400, "does not exist"},
 		{"events without subaccount", "POST", "/api/v1/events", adminToken, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 400, "subaccount"},
 		{"bot without name", "POST", "/api/v1/bots", adminToken, `{"subaccount_id":2}`, "", 400, "name"},
 		{"bot bad kind", "POST", "/api/v1/bots", adminToken, `{"name":"b","kind":"robot","subaccount_id":2}`, "", 400, "kind"},
@@ -224,6 +232,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	}
 }
 
+var lastUsed = regexp.MustCompile(`,"last_used_at":"[^"]*"`)
+
 func toBytes(v any) []byte {
 	switch b := v.(type) {
 	case []byte:
@@ -232,4 +242,156 @@ func toBytes(v any) []byte {
 		return []byte(b)
 	}
 	return nil
+}
+
+// TestBadImportsAndFormsChangeNothing is the catalogue's CSV imports and
+// web forms (issue 13): each bad file or form gets its status and a
+// message that says what is wrong, a file's bad rows are reported by line
+// with nothing imported, and every list an admin could look at reads the
+// same afterwards.
+func TestBadImportsAndFormsChangeNothing(t *testing.T) {
+	s, sa, ch := simServer(t) // a subaccount, a channel and its templates
+	var viewer struct {
+		Token string `json:"token"`
+	}
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "v", "role": "viewer", "subaccount_id": sa}, &viewer)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "ana@example.com", "role": "admin", "password": "uma-senha-boa"}, nil)
+	snapshot := func() string {
+		var b strings.Builder
+		for _, path := range []string{"/api/v1/subaccounts", "/api/v1/users", "/api/v1/tokens", "/api/v1/channels", "/api/v1/contacts?limit=500",
+			"/api/v1/bots", "/api/v1/custom-reports", "/api/v1/extractions", "/api/v1/desk/teams", "/api/v1/campaigns",
+			"/api/v1/reports/events?from=2025-01-01&to=2027-12-31&granularity=month"} {
+			r := s.do("GET", path, adminToken, nil)
+			fmt.Fprintf(&b, "%s %d %s\n", path, r.code, lastUsed.ReplaceAll(r.body, nil)) // using a token is no change
+		}
+		return b.String()
+	}
+	before := snapshot()
+
+	// CSV imports: a whole file refused, or its rows refused by line.
+	imp := fmt.Sprintf("/api/v1/contacts/import?subaccount_id=%d", sa)
+	csvType := []string{"Content-Type", "text/csv"}
+	for _, c := range []struct {
+		name, path, token, csv string
+		wantCode               int
+		wantMsg                string // the error, or each rejected row's
+		wantRows               []int  // lines reported, for a file answered 200
+	}{
+		{"contacts csv empty", imp, adminToken, "", 400, "no header row", nil},
+		{"contacts csv without phone column", imp, adminToken, "name,correlation_id\nAna,C-1\n", 400, "no phone column", nil},
+		{"contacts csv bad subaccount", "/api/v1/contacts/import?subaccount_id=abc", adminToken, "phone\n+5511999990001\n", 400, "subaccount_id", nil},
+		{"contacts csv unknown subaccount", "/api/v1/contacts/import?subaccount_id=999", adminToken, "phone\n+5511999990001\n", 400, "subaccount 999 does not exist", nil},
+		{"contacts csv by viewer", "/api/v1/contacts/import", viewer.Token, "phone\n+5511999990001\n", 403, "viewer", nil},
+		{"contacts csv bad phones", imp, adminToken, "phone,name\nabc,Ana\n123,Bruno\n+55 11 9999,Carla\n", 200, "phone", []int{2, 3, 4}},
+		{"contacts csv wrong column count", imp, adminToken, "phone,name\n+5511999990001,Ana,extra\n+5511999990002\n", 200, "columns, the header has 2", []int{2, 3}},
+		{"contacts csv unterminated quote", imp, adminToken, "phone,name\n+5511999990001,\"Ana\n", 200, "unreadable CSV row", []int{2}},
+		{"contacts csv header only", imp, adminToken, "phone,name\n", 200, "", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.do("POST", c.path, c.token, c.csv, csvType...)
+			if r.code != c.wantCode {
+				t.Fatalf("answered %d %s, want %d", r.code, r.body, c.wantCode)
+			}
+			if c.wantCode != 200 {
+				var e struct {
+					Error struct{ Code, Message string }
+				}
+				r.json(t, &e)
+				if e.Error.Code == "" || !strings.Contains(e.Error.Message, c.wantMsg) {
+					t.Errorf("error %+v does not say %q", e.Error, c.wantMsg)
+				}
+				return
+			}
+			var rep struct {
+				Imported, Rejected int
+				Errors             []struct {
+					Row   int
+					Error string
+				}
+			}
+			r.json(t, &rep)
+			if rep.Imported != 0 || rep.Rejected != len(c.wantRows) || len(rep.Errors) != len(c.wantRows) {
+				t.Fatalf("imported %d, rejected %d: %s", rep.Imported, rep.Rejected, r.body)
+			}
+			for i, e := range rep.Errors {
+				if e.Row != c.wantRows[i] || !strings.Contains(e.Error, c.wantMsg) {
+					t.Errorf("row %d: %+v, want line %d saying %q", i, e, c.wantRows[i], c.wantMsg)
+				}
+			}
+		})
+	}
+
+	// Campaign audiences are CSV (or XLSX) files too.
+	for _, c := range []struct {
+		name, audience string
+		wantCode       int
+		wantMsg        string
+	}{
+		{"audience csv without phone column", "nome\nAna\n", 422, "no phone column"},
+		{"audience csv without the template's variables", "phone\n+5511987654321\n", 422, "no var1 column"},
+		{"audience csv without rows", "phone,var1,var2\n", 422, "no valid row (0 rows read)"},
+		{"audience csv every row bad", "phone,var1,var2\nabc,a,b\n12,a,b\n", 422, "line 3: invalid phone number \"12\""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.do("POST", "/api/v1/campaigns", adminToken, campaignForm(map[string]string{"name": "x", "channel_id": fmt.Sprint(ch), "template": "promocao_outono",
+				"language": "pt_BR"}, c.audience), "Content-Type", campaignFormType)
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			r.json(t, &e)
+			if r.code != c.wantCode || e.Error.Code == "" || !strings.Contains(e.Error.Message, c.wantMsg) {
+				t.Errorf("answered %d %s, want %d saying %q", r.code, r.body, c.wantCode, c.wantMsg)
+			}
+		})
+	}
+
+	// Web forms, as an admin signed in: the page says what is wrong.
+	web := newWebClient(t, s)
+	web.login("ana@example.com", "uma-senha-boa")
+	web.get("/admin/users")
+	subID := fmt.Sprint(sa)
+	for _, c := range []struct {
+		name, path string
+		form       url.Values
+		wantCode   int
+		wantMsg    string
+	}{
+		{"form without CSRF token", "/admin/users", url.Values{"email": {"b@example.com"}, "role": {"viewer"}, "password": {"long-enough"}}, 403, ""},
+		{"form with a forged CSRF token", "/admin/subaccounts", url.Values{"csrf": {"forged"}, "name": {"X"}}, 403, ""},
+		{"user form bad email", "/admin/users", url.Values{"email": {"ninguém"}, "role": {"viewer"}, "password": {"long-enough"}}, 400, "email"},
+		{"user form short password", "/admin/users", url.Values{"email": {"b@example.com"}, "role": {"viewer"}, "password": {"curta"}}, 400, "password"},
+		{"user form bad role", "/admin/users", url.Values{"email": {"b@example.com"}, "role": {"rei"}, "password": {"long-enough"}}, 400, "role"},
+		{"user form existing email", "/admin/users", url.Values{"email": {"ana@example.com"}, "role": {"viewer"}, "password": {"long-enough"}}, 409, "ana@example.com"},
+		{"subaccount form empty name", "/admin/subaccounts", url.Values{"name": {"  "}}, 400, "name"},
+		{"subaccount form bad time zone", "/admin/subaccounts", url.Values{"name": {"Y"}, "time_zone": {"Marte/Base"}}, 400, "time_zone"},
+		{"subaccount form duplicate", "/admin/subaccounts", url.Values{"name": {"Loja"}}, 409, "already exists"},
+		{"channel form non-numeric phone id", "/admin/channels", url.Values{"subaccount_id": {subID}, "name": {"c"}, "phone_number_id": {"abc"}}, 400, "phone_number_id"},
+		{"token form bad role", "/admin/tokens", url.Values{"name": {"t"}, "role": {"deus"}, "subaccount_id": {subID}}, 400, "role"},
+		{"token form unknown subaccount", "/admin/tokens", url.Values{"name": {"t"}, "role": {"viewer"}, "subaccount_id": {"999"}}, 400, "does not exist"},
+		{"bot form without name", "/admin/bots", url.Values{"subaccount_id": {subID}}, 400, "name"},
+		{"bot form router without channel", "/admin/bots", url.Values{"name": {"r"}, "kind": {"router"}, "subaccount_id": {subID}}, 400, "channel_id"},
+		{"custom report form without name", "/reports/custom/save", url.Values{"name": {" "}, "kind": {"events"}, "subaccount_id": {subID}, "query": {"granularity=day"}}, 400, "name"},
+		{"custom report form bad query", "/reports/custom/save", url.Values{"name": {"r"}, "kind": {"events"}, "query": {"%zz"}}, 400, "query"},
+		{"extraction form over 90 days", "/reports/manager", url.Values{"type": {"notifications_summary"}, "from": {"2026-01-01"}, "to": {"2026-06-01"}, "format": {"csv"}}, 422, "90"},
+		{"desk team form without name", "/desk/settings/teams", url.Values{"subaccount": {subID}, "name": {" "}}, 400, "name"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			form := url.Values{}
+			for k, v := range c.form {
+				form[k] = v
+			}
+			if _, ok := form["csrf"]; !ok && c.wantCode != 403 {
+				form.Set("csrf", web.csrf)
+			}
+			code, body := web.post(c.path, form)
+			body = html.UnescapeString(body)
+			if code != c.wantCode || !strings.Contains(body, c.wantMsg) {
+				t.Errorf("answered %d, want %d saying %q: %.600s", code, c.wantCode, c.wantMsg, body)
+			}
+		})
+	}
+
+	if after := snapshot(); after != before {
+		t.Errorf("bad files and forms changed data:\nbefore\n%s\nafter\n%s", before, after)
+	}
 }

@@ -51,6 +51,9 @@ func (s *Store) upsertContactTx(ctx context.Context, tx *sql.Tx, subaccountID in
 		  phone = CASE WHEN contacts.phone = '' THEN excluded.phone ELSE contacts.phone END
 		RETURNING id`,
 		subaccountID, key, key, key[1:], in.Name, in.CorrelationID, orJSON(fields), ms(s.Now())).Scan(&id)
+	if isForeignKeyViolation(err) {
+		return 0, domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("upsert contact: %w", err)
 	}

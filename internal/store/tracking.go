@@ -240,6 +240,11 @@ func (s *Store) RecordEvents(ctx context.Context, subaccountID int64, events []d
 		stored, err = s.recordEventsTx(ctx, tx, subaccountID, events, contacts)
 		return err
 	})
+	if isForeignKeyViolation(err) {
+		// The bots, contacts and messages named were found in the
+		// subaccount before: what is missing is the subaccount.
+		return 0, domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
+	}
 	return stored, err
 }
 
