@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,6 +124,12 @@ func TestScreenshots(t *testing.T) {
 	// Other capabilities' pages: each shows its title and, in its table, the demo's rows.
 	for _, p := range []struct{ name, path, title, rows string }{
 		{"report-manager", "/reports/manager", "extract.title", "#extractions tbody tr"},
+		// Event tracks (issue 17): the demo's menu bots record them.
+		{"report-custom", "/reports/custom?granularity=day", "tracking.title", "#custom-rows tbody tr"},
+		{"report-funnel", "/reports/funnel?within=1h&step=" + url.QueryEscape("a\x1fEscolha de Menu\x1fAbriu o menu") +
+			"&step=" + url.QueryEscape("a\x1fEscolha de Menu\x1f2ª via de boleto") + "&step=" + url.QueryEscape("a\x1fPagamento\x1fBoleto pago"),
+			"funnel.title", "#funnel-steps tbody tr"},
+		{"report-conversations", "/reports/conversations", "nav.conversations", "#conversation-rows tbody tr"},
 	} {
 		var buf []byte
 		var shown shownPage
