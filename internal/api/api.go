@@ -83,6 +83,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.trackingRoutes(handle)
 	handle("GET /api/v1/reports/consumption", h.reportConsumption)
 	handle("GET /api/v1/rate-card", h.rateCard)
+	h.budgetRoutes(handle)
 	h.extractionRoutes(handle)
 	h.deskRoutes(handle)
 	h.campaignRoutes(handle)

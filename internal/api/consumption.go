@@ -42,3 +42,65 @@ func (h *Handler) rateCard(w http.ResponseWriter, r *http.Request, p *access.Pri
 	card, err := h.Billing.RateCard(p)
 	reply(w, r, http.StatusOK, card, err)
 }
+
+// budgetRoutes registers the budgets' endpoints and a campaign's estimate.
+func (h *Handler) budgetRoutes(handle func(string, func(http.ResponseWriter, *http.Request, *access.Principal))) {
+	handle("GET /api/v1/budgets", h.listBudgets)
+	handle("PUT /api/v1/budgets/{id}", h.setBudget)
+	handle("DELETE /api/v1/budgets/{id}", h.deleteBudget)
+	handle("GET /api/v1/campaigns/{id}/estimate", h.campaignEstimate)
+}
+
+// listBudgets answers the budgets of the caller's subaccounts with the
+// current month's spend (admins only).
+func (h *Handler) listBudgets(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	list, err := h.Billing.Budgets(r.Context(), p)
+	reply(w, r, http.StatusOK, map[string]any{"data": list}, err)
+}
+
+// setBudget sets a subaccount's monthly budget ({id} is the subaccount).
+func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var in billing.BudgetInput
+	if err := decode(w, r, &in); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	st, err := h.Billing.SetBudget(r.Context(), p, id, in)
+	reply(w, r, http.StatusOK, st, err)
+}
+
+// deleteBudget removes a subaccount's budget.
+func (h *Handler) deleteBudget(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	if err := h.Billing.DeleteBudget(r.Context(), p, id); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// campaignEstimate answers what a campaign's audience will cost at the
+// rate card's rate for its template's category.
+func (h *Handler) campaignEstimate(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	c, err := h.Campaigns.Get(r.Context(), p, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	e, err := h.Billing.Estimate(r.Context(), p, c)
+	reply(w, r, http.StatusOK, e, err)
+}

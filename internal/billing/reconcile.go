@@ -48,10 +48,13 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 }
 
 // Register adds the billing's background jobs to reg: asking Meta for its
-// figures every hour (when the service can ask).
+// figures every hour (when the service can ask) and checking the budgets
+// every five minutes.
 func (s *Service) Register(reg *jobs.Registry) {
 	jobs.Register(reg, &reconcileWorker{s: s})
+	jobs.Register(reg, &alertWorker{s: s})
 	reg.Periodic(ReconcileEvery, func() river.JobArgs { return ReconcileArgs{} })
+	reg.Periodic(AlertEvery, func() river.JobArgs { return AlertArgs{} })
 }
 
 // FetchMeta asks Meta for each WABA's charges of the UTC days from from's

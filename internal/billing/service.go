@@ -7,6 +7,7 @@ package billing
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -33,6 +34,9 @@ type Service struct {
 	// nothing. Token opens a channel's access token for it.
 	Meta  MetaAnalytics
 	Token func(*domain.Channel) (string, error)
+	// AlertClient posts budget alerts to their webhooks (http.DefaultClient
+	// when nil; each post times out after 10 s).
+	AlertClient *http.Client
 }
 
 // New returns the service over st, with days cut in loc across subaccounts.
@@ -123,6 +127,8 @@ type Report struct {
 	Adjustments []Adjustment `json:"adjustments"`
 	// Reconciliation compares Meta's own figures with ticks's.
 	Reconciliation *Reconciliation `json:"reconciliation"`
+	// Budgets are the report's subaccounts' budgets, spent in the month.
+	Budgets []BudgetStatus `json:"budgets"`
 }
 
 // ConversationCount is the summary's conversations: by how they started,
@@ -256,6 +262,13 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 	r.fill(counts, costs, byID, loc, from, to, now)
 	if r.Reconciliation, err = s.reconcile(ctx, m, sc, channels); err != nil {
 		return nil, err
+	}
+	if channelID == 0 { // a budget is a subaccount's: one number's report shows none
+		if r.Budgets, err = s.reportBudgets(ctx, m, scope, counts, costs); err != nil {
+			return nil, err
+		}
+	} else {
+		r.Budgets = []BudgetStatus{}
 	}
 	return r, nil
 }

@@ -53,3 +53,26 @@ type MetaCharge struct {
 	Count       int64     `json:"count"`
 	CostMicros  int64     `json:"cost_micros"`
 }
+
+// Budget is a subaccount's monthly budget for WhatsApp charges, in the
+// rate card's currency.
+type Budget struct {
+	SubaccountID int64
+	AmountMicros int64
+	WebhookURL   string // alerts are posted here too ("" for none)
+	UpdatedAt    time.Time
+}
+
+// BudgetAlert is a budget crossing a threshold (80 or 100 %) in a month:
+// given once per subaccount, month and threshold.
+type BudgetAlert struct {
+	SubaccountID int64
+	Month        string
+	Threshold    int
+	AmountMicros int64
+	SpentMicros  int64
+	CreatedAt    time.Time
+	DeliveredAt  *time.Time // when its webhook answered 2xx
+	Attempts     int
+	Error        string // the last failure to deliver it
+}

@@ -440,6 +440,7 @@ func TestContractWalk(t *testing.T) {
 	walkExtractions(t, s, call, token)
 	walkDesk(t, s, call, sa, ch, token)
 	walkCampaigns(t, s, call, ch, token)
+	walkBudgets(t, call, sa, ch, token)
 
 	call(204, "DELETE /api/v1/tokens/{id}", "/api/v1/tokens/"+string(tokenID), adminToken, nil)
 	call(401, "GET /api/v1/me", "/api/v1/me", token, nil)

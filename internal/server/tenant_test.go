@@ -299,6 +299,7 @@ func TestCampaignTenantIsolation(t *testing.T) {
 		{"POST", "/api/v1/campaigns/" + c.ID + "/resume"},
 		{"POST", "/api/v1/campaigns/" + c.ID + "/cancel"},
 		{"POST", "/api/v1/campaigns/" + c.ID + "/schedule"},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/estimate"},
 	} {
 		var body any
 		if strings.HasSuffix(req.path, "/schedule") {
@@ -324,5 +325,41 @@ func TestCampaignTenantIsolation(t *testing.T) {
 	s.must(200, "GET", "/api/v1/campaigns/"+c.ID, own.Token, nil, &after)
 	if after.Status != "scheduled" {
 		t.Errorf("the intruder's requests changed the campaign: %s", after.Status)
+	}
+}
+
+// TestBudgetIsolation: budgets are the organization admin's (SPEC 1:
+// admin is organization-wide); supervisors of a subaccount get 403 on
+// every budget endpoint, for their own subaccount and any other, and
+// change nothing.
+func TestBudgetIsolation(t *testing.T) {
+	s := newServer(t)
+	a := setupTenant(t, s, "alpha", "1110000001", "5511987650001")
+	b := setupTenant(t, s, "bravo", "2220000002", "5511987650002")
+	s.must(200, "PUT", fmt.Sprintf("/api/v1/budgets/%d", b.subaccount), adminToken, map[string]any{"amount": "900.00",
+		"webhook_url": "https://bravo.example.com/alerts"}, nil)
+	s.must(200, "PUT", fmt.Sprintf("/api/v1/budgets/%d", a.subaccount), adminToken, map[string]any{"amount": "100.00"}, nil)
+	for _, token := range []string{a.token, b.token} { // supervisors
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{{"GET", "/api/v1/budgets", nil},
+			{"PUT", fmt.Sprintf("/api/v1/budgets/%d", a.subaccount), map[string]any{"amount": "1.00"}},
+			{"PUT", fmt.Sprintf("/api/v1/budgets/%d", b.subaccount), map[string]any{"amount": "1.00"}},
+			{"DELETE", fmt.Sprintf("/api/v1/budgets/%d", a.subaccount), nil},
+			{"DELETE", fmt.Sprintf("/api/v1/budgets/%d", b.subaccount), nil}} {
+			if r := s.do(req.method, req.path, token, req.body); r.code != 403 || strings.Contains(string(r.body), "example.com") {
+				t.Errorf("a supervisor %s %s: %d %s, want 403", req.method, req.path, r.code, r.body)
+			}
+		}
+	}
+	if r := s.do("GET", fmt.Sprintf("/api/v1/reports/consumption?subaccount=%d", a.subaccount), adminToken, nil); r.code != 200 ||
+		strings.Contains(string(r.body), "900.00") || !strings.Contains(string(r.body), `"amount":"100.00"`) {
+		t.Errorf("one subaccount's report shows another's budget: %d %s", r.code, r.body)
+	}
+	var list struct{ Data []struct{ Amount string } }
+	s.must(200, "GET", "/api/v1/budgets", adminToken, nil, &list)
+	if len(list.Data) != 2 || list.Data[0].Amount != "100.00" || list.Data[1].Amount != "900.00" {
+		t.Errorf("the supervisors changed the budgets: %+v", list.Data)
 	}
 }
