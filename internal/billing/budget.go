@@ -194,7 +194,9 @@ type alertWorker struct {
 	s *Service
 }
 
-func (w *alertWorker) Work(ctx context.Context, _ *river.Job[AlertArgs]) error { return w.s.CheckBudgets(ctx) }
+func (w *alertWorker) Work(ctx context.Context, _ *river.Job[AlertArgs]) error {
+	return w.s.CheckBudgets(ctx)
+}
 
 // AlertPayload is the JSON an alert posts to a budget's webhook URL.
 type AlertPayload struct {
