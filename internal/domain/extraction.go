@@ -45,6 +45,7 @@ type Extraction struct {
 	CreatedAt    time.Time        `json:"created_at"`
 	StartedAt    *time.Time       `json:"started_at,omitempty"`
 	FinishedAt   *time.Time       `json:"finished_at,omitempty"`
+	SeenAt       *time.Time       `json:"seen_at,omitempty"` // when its requester saw it done (downloaded or dismissed)
 	ExpiresAt    *time.Time       `json:"expires_at,omitempty"`
 }
 

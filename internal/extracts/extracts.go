@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Service struct {
 	Keep     time.Duration  // how long a file is kept once ready
 	// Storage keeps the finished files; nil keeps them in Dir.
 	Storage Storage
+	// WebhookURL, when set, is told of each extraction that is done (see
+	// Webhook), with HTTPClient (http.DefaultClient when nil).
+	WebhookURL string
+	HTTPClient *http.Client
 	// Limits bound the extractions running at once across the servers
 	// (DefaultLimits unless changed).
 	Limits store.ExtractionLimits
@@ -249,6 +254,13 @@ func (s *Service) Open(ctx context.Context, p *access.Principal, id int64) (*Fil
 	obj, err := s.storage().Open(ctx, e.File)
 	if err != nil {
 		return nil, fmt.Errorf("open extraction %d: %w", id, err)
+	}
+	if e.SeenAt == nil {
+		// Downloading it dismisses its notice.
+		if err := s.Store.SeeExtraction(ctx, id); err != nil {
+			obj.Close()
+			return nil, err
+		}
 	}
 	ct := Formats[e.Format]
 	if compressed(e) {

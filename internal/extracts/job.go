@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/jobs"
 )
 
@@ -105,13 +106,27 @@ func Register(reg *jobs.Registry, svc *Service) {
 	jobs.Register(reg, &sweepWorker{svc: svc})
 	reg.Periodic(time.Minute, func() river.JobArgs { return SweepArgs{} })
 	jobs.Register(reg, &pruneWorker{svc: svc})
+	jobs.Register(reg, &webhookWorker{svc: svc})
 	reg.Periodic(pruneEvery, func() river.JobArgs { return PruneArgs{} })
 }
 
-// UseJobs makes svc enqueue its extractions with c.
+// UseJobs makes svc enqueue its extractions with c, and the calls of its
+// webhook when it has one.
 func (s *Service) UseJobs(c *jobs.Client) {
 	s.Enqueue = func(ctx context.Context, id int64) error {
 		_, err := c.Insert(ctx, RunArgs{ID: id}, nil)
 		return err
+	}
+	notify := s.Notify
+	s.Notify = func(ctx context.Context, e *domain.Extraction) {
+		if notify != nil {
+			notify(ctx, e)
+		}
+		if s.WebhookURL == "" {
+			return
+		}
+		if _, err := c.Insert(context.WithoutCancel(ctx), WebhookArgs{ID: e.ID}, nil); err != nil {
+			slog.Warn("queue extraction webhook", slog.Int64("id", e.ID), slog.Any("err", err))
+		}
 	}
 }

@@ -124,6 +124,10 @@ func init() {
 			"extract.status.failed":   "Falhou",
 			"extract.status.expired":  "Expirada",
 			"extract.status.canceled": "Cancelada",
+			"extract.notice.ready":    "Sua extração %s de %s a %s está pronta: %s linhas.",
+			"extract.notice.failed":   "Sua extração %s de %s a %s falhou: %s",
+			"extract.notice.open":     "Ver",
+			"extract.dismiss":         "Dispensar",
 		},
 		"en": {
 			"nav.manager": "Report manager",
@@ -245,6 +249,10 @@ func init() {
 			"extract.status.failed":   "Failed",
 			"extract.status.expired":  "Expired",
 			"extract.status.canceled": "Canceled",
+			"extract.notice.ready":    "Your extraction %s from %s to %s is ready: %s rows.",
+			"extract.notice.failed":   "Your extraction %s from %s to %s failed: %s",
+			"extract.notice.open":     "See",
+			"extract.dismiss":         "Dismiss",
 		},
 	})
 }

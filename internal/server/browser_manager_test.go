@@ -73,10 +73,32 @@ func TestBrowserManager(t *testing.T) {
 	if got := text(ctx, t, "#extractions tbody tr [data-rows]"); got != "8" {
 		t.Errorf("rows %q", got)
 	}
-	if err := chromedp.Run(ctx, chromedp.Click("#extractions tbody tr a.button", chromedp.ByQuery)); err != nil {
+	// Another page of the app tells of the file ready, with its link; downloading it sees the notice.
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#nav-custom", chromedp.ByQuery),
+		chromedp.WaitVisible("#notices .notice", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#notices .notice span"); !strings.Contains(got, "Notifications summary") || !strings.Contains(got, "está pronta: 8 linhas") {
+		t.Errorf("the notice says %q", got)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click("#notices .notice-link", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
 	path := waitFile(t, downloads, "csv")
+	var notices int
+	if err := chromedp.Run(ctx,
+		chromedp.Reload(),
+		chromedp.WaitReady("#notices", chromedp.ByQuery),
+		chromedp.Sleep(500*time.Millisecond),
+		chromedp.Evaluate(`document.querySelectorAll("#notices .notice").length`, &notices),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if notices != 0 {
+		t.Errorf("%d notices after the download", notices)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		s.Services.Extracts.Keep = cfg.ExtractionKeep
 	}
 	s.Services.Extracts.CompressAbove = cfg.ExtractionCompressAbove
+	s.Services.Extracts.WebhookURL = cfg.ExtractionWebhook
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
 	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}

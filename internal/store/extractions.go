@@ -13,15 +13,15 @@ import (
 )
 
 const extractionColumns = `id, user_id, token_id, subaccount_id, scope, type, format, lang, from_day, to_day, status,
-	rows_written, rows_total, bytes, file, error, attempts, created_at, started_at, finished_at, expires_at`
+	rows_written, rows_total, bytes, file, error, attempts, created_at, started_at, finished_at, expires_at, seen_at`
 
 func scanExtraction(row interface{ Scan(...any) error }) (*domain.Extraction, error) {
 	var e domain.Extraction
-	var sa, started, finished, expires sql.NullInt64
+	var sa, started, finished, expires, seen sql.NullInt64
 	var scope, status string
 	var created int64
 	err := row.Scan(&e.ID, &e.UserID, &e.TokenID, &sa, &scope, &e.Type, &e.Format, &e.Lang, &e.From, &e.To, &status,
-		&e.RowsWritten, &e.RowsTotal, &e.Bytes, &e.File, &e.Error, &e.Attempts, &created, &started, &finished, &expires)
+		&e.RowsWritten, &e.RowsTotal, &e.Bytes, &e.File, &e.Error, &e.Attempts, &created, &started, &finished, &expires, &seen)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func scanExtraction(row interface{ Scan(...any) error }) (*domain.Extraction, er
 	e.Scope = decodeScope(scope)
 	e.Status = domain.ExtractionStatus(status)
 	e.CreatedAt = fromMS(created)
-	e.StartedAt, e.FinishedAt, e.ExpiresAt = ptrMS(started), ptrMS(finished), ptrMS(expires)
+	e.StartedAt, e.FinishedAt, e.ExpiresAt, e.SeenAt = ptrMS(started), ptrMS(finished), ptrMS(expires), ptrMS(seen)
 	return &e, nil
 }
 
@@ -334,4 +334,35 @@ func (s *Store) ExtractionFiles(ctx context.Context) (map[string]bool, error) {
 		out[f] = true
 	}
 	return out, rows.Err()
+}
+
+// UnseenExtractions lists the extractions a user or API token asked for
+// that are done (ready or failed) and that they have not seen since,
+// newest first, at most limit: the app's notices.
+func (s *Store) UnseenExtractions(ctx context.Context, userID, tokenID int64, limit int) ([]*domain.Extraction, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+extractionColumns+` FROM extractions
+		WHERE user_id = $1 AND token_id = $2 AND seen_at IS NULL AND finished_at IS NOT NULL AND status IN ('ready', 'failed')
+		ORDER BY finished_at DESC, id DESC LIMIT $3`, userID, tokenID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unseen extractions: %w", err)
+	}
+	defer rows.Close()
+	out := []*domain.Extraction{}
+	for rows.Next() {
+		e, err := scanExtraction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("unseen extractions: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SeeExtraction records that an extraction's requester has seen that it is
+// done.
+func (s *Store) SeeExtraction(ctx context.Context, id int64) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE extractions SET seen_at = $1 WHERE id = $2 AND seen_at IS NULL`, ms(s.Now()), id); err != nil {
+		return fmt.Errorf("see extraction %d: %w", id, err)
+	}
+	return nil
 }

@@ -18,6 +18,8 @@ func (h *Handler) managerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reports/manager/status", h.auth(h.extractionStatus))
 	mux.HandleFunc("GET /reports/manager/{id}/file", h.auth(h.extractionFile))
 	mux.HandleFunc("POST /reports/manager/{id}/delete", h.auth(h.deleteExtraction))
+	mux.HandleFunc("GET /reports/manager/notices", h.auth(h.extractionNotices))
+	mux.HandleFunc("POST /reports/manager/{id}/seen", h.auth(h.seeExtraction))
 }
 
 // managerData is the report manager's page: the form and the visitor's
@@ -189,4 +191,52 @@ func (h *Handler) extractionStatus(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	respond.JSON(w, http.StatusOK, map[string]any{"rows": out})
+}
+
+// extractionNotices lists the visitor's extractions done and not yet seen,
+// as JSON, for the notices every page shows (static/notices.js); a role
+// that extracts nothing has none.
+func (h *Handler) extractionNotices(w http.ResponseWriter, r *http.Request, v *visitor) {
+	type notice struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Text     string `json:"text"`
+		Href     string `json:"href,omitempty"`
+		Download string `json:"download,omitempty"`
+		Dismiss  string `json:"dismiss"`
+	}
+	out := []notice{}
+	list, err := h.Extracts.Notices(r.Context(), v.principal)
+	if err != nil && domain.ErrorCode(err) != domain.EFORBIDDEN {
+		respond.Error(w, r, err)
+		return
+	}
+	lang := v.lang()
+	for _, e := range list {
+		n := notice{ID: strconv.FormatInt(e.ID, 10), Status: string(e.Status), Dismiss: i18n.T(lang, "extract.dismiss")}
+		title := extracts.Title(lang, e.Type)
+		if e.Status == domain.ExtractionReady {
+			n.Text = i18n.T(lang, "extract.notice.ready", title, e.From, e.To, formatCount(lang, e.RowsWritten))
+			n.Href, n.Download = "/reports/manager/"+n.ID+"/file", i18n.T(lang, "extract.download")
+		} else {
+			n.Text = i18n.T(lang, "extract.notice.failed", title, e.From, e.To, e.Error)
+			n.Href, n.Download = "/reports/manager?done="+n.ID, i18n.T(lang, "extract.notice.open")
+		}
+		out = append(out, n)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	respond.JSON(w, http.StatusOK, map[string]any{"notices": out})
+}
+
+// seeExtraction dismisses the notice of one of the visitor's extractions.
+func (h *Handler) seeExtraction(w http.ResponseWriter, r *http.Request, v *visitor) {
+	if err := h.Extracts.Seen(r.Context(), v.principal, pathID(r)); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if r.Header.Get("Accept") == "application/json" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, "/reports/manager", http.StatusSeeOther)
 }
