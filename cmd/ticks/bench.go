@@ -43,6 +43,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of ticks's part of the run (from its first request until all is applied) to this file")
 	fs.DurationVar(&o.Gather, "gather", 0, "how long the inbox gathers a group commit (default: the server's, 250µs)")
 	fs.DurationVar(&o.Linger, "linger", 0, "how long the processor waits after a short batch (default: the server's, 50ms)")
+	fs.IntVar(&o.DeskAgents, "desk-agents", 0, "help-desk agents with their desk page's live stream open during ticks's part; times their active messages' read status to the page")
 	runs := fs.Int("runs", 1, "runs of the pair (no-op handler, then ticks); the median ratios are printed last")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage

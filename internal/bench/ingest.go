@@ -55,6 +55,11 @@ type IngestOptions struct {
 	// part of the run to, from its first request until all is applied;
 	// the no-op handler's part goes to the same name with ".noop" added.
 	CPUProfile string
+	// DeskAgents, when not zero, has that many help-desk agents keep
+	// their desk page's live stream open during ticks's part, five active
+	// messages of each among the messages (not with Unknown), timed from
+	// their read status's webhook to the agent's page.
+	DeskAgents int
 }
 
 // IngestResult is what one run measured.
@@ -79,6 +84,12 @@ type IngestResult struct {
 	Commits, ApplyBatches int64
 	CommitBodies          float64       // mean bodies per commit
 	CommitTime, ApplyTime time.Duration // mean time of each
+	// The desk's agents (DeskAgents): the time from a read status's
+	// webhook to its agent's page showing it, sorted; statuses never
+	// shown; snapshots the streams sent during the run.
+	DeskLatency   []time.Duration
+	DeskMissed    int
+	DeskSnapshots int
 }
 
 // AnsweredRate is events answered per second.
@@ -157,7 +168,8 @@ func bodies(o IngestOptions) (payloads [][]byte, sigs []string, events int) {
 }
 
 // load posts every body from o.Clients clients and returns the latencies.
-func load(url string, payloads [][]byte, sigs []string, clients int) ([]time.Duration, time.Duration, error) {
+// posted, when not nil, gets the time each body was posted.
+func load(url string, payloads [][]byte, sigs []string, clients int, posted []time.Time) ([]time.Duration, time.Duration, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -179,6 +191,9 @@ func load(url string, payloads [][]byte, sigs []string, clients int) ([]time.Dur
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Hub-Signature-256", sigs[i])
 				t0 := time.Now()
+				if posted != nil {
+					posted[i] = t0
+				}
 				resp, err := client.Do(req)
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
@@ -277,8 +292,15 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	var floor *deskFloor
+	if o.DeskAgents > 0 {
+		if o.Unknown {
+			return nil, fmt.Errorf("-desk-agents needs messages sent by ticks (not -unknown)")
+		}
+		floor = newDeskFloor(o.DeskAgents)
+	}
 	if !o.Unknown {
-		if err := sentByTicks(ctx, srv.Store, o.Messages); err != nil {
+		if err := sentByTicks(ctx, srv.Store, o.Messages, floor); err != nil {
 			return nil, fmt.Errorf("send the messages first: %w", err)
 		}
 	}
@@ -300,6 +322,16 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(runCtx, ln) }()
 	defer func() { cancel(); <-done }()
+	var posted []time.Time
+	if floor != nil {
+		if err := floor.connect(runCtx, "http://"+ln.Addr().String()); err != nil {
+			return nil, err
+		}
+		floor.mu.Lock()
+		floor.events = 0
+		floor.mu.Unlock()
+		posted = make([]time.Time, len(payloads))
+	}
 
 	stopProfile, err := StartCPUProfile(o.CPUProfile)
 	if err != nil {
@@ -307,7 +339,7 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	}
 	defer stopProfile()
 	start, cpu0 := time.Now(), cpuTime()
-	lat, total, err = load("http://"+ln.Addr().String()+"/webhooks/whatsapp", payloads, sigs, o.Clients)
+	lat, total, err = load("http://"+ln.Addr().String()+"/webhooks/whatsapp", payloads, sigs, o.Clients, posted)
 	if err != nil {
 		return nil, fmt.Errorf("ticks: %w", err)
 	}
@@ -324,6 +356,12 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 	}
 	res.Applied, res.CPU = time.Since(start), cpuTime()-cpu0
 	stopProfile()
+	if floor != nil {
+		res.DeskLatency, res.DeskMissed = floor.latencies(payloads, posted, 10*time.Second)
+		floor.mu.Lock()
+		res.DeskSnapshots = floor.events
+		floor.mu.Unlock()
+	}
 	if err := res.readMetrics(srv.Registry); err != nil {
 		return nil, err
 	}
@@ -361,7 +399,7 @@ func runNoop(payloads [][]byte, sigs []string, clients int, profile string) ([]t
 	}
 	defer stopProfile()
 	cpu0 := cpuTime()
-	lat, total, err := load(url, payloads, sigs, clients)
+	lat, total, err := load(url, payloads, sigs, clients, nil)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("no-op handler: %w", err)
 	}
@@ -372,7 +410,7 @@ func runNoop(payloads [][]byte, sigs []string, clients int, profile string) ([]t
 // when Meta accepts them: a channel owning the webhooks' number, the
 // contacts, each message inserted (deriving its conversation) and marked
 // accepted with its wamid.
-func sentByTicks(ctx context.Context, st *store.Store, messages int) error {
+func sentByTicks(ctx context.Context, st *store.Store, messages int, floor *deskFloor) error {
 	sa := &domain.Subaccount{Name: "bench"}
 	if err := st.CreateSubaccount(ctx, sa); err != nil {
 		return err
@@ -381,6 +419,11 @@ func sentByTicks(ctx context.Context, st *store.Store, messages int) error {
 		DisplayPhone: benchWABA.DisplayPhone, Tier: "TIER_UNLIMITED", ThroughputMPS: 1000}
 	if err := st.CreateChannel(ctx, ch); err != nil {
 		return err
+	}
+	if floor != nil {
+		if err := floor.addAgents(ctx, st, sa.ID); err != nil {
+			return err
+		}
 	}
 	contacts := make([]*domain.Contact, min(messages, benchContacts))
 	for i := range contacts {
@@ -406,7 +449,17 @@ func sentByTicks(ctx context.Context, st *store.Store, messages int) error {
 				m := &domain.Message{SubaccountID: sa.ID, ChannelID: ch.ID, ContactID: c.ID, Phone: c.Phone, WAID: benchRecipient(i),
 					ContentType: "template", TemplateName: "pedido_enviado", TemplateCategory: "utility", State: domain.StateSending,
 					Status: domain.StatusSending}
+				var agent *domain.User
+				if floor != nil {
+					agent, _ = floor.sender(i, messages)
+				}
+				if agent != nil { // an agent's active message, from the desk
+					m.Origin, m.SenderUserID = "desk", &agent.ID
+				}
 				err := st.InsertOutbound(ctx, m, "")
+				if err == nil && agent != nil {
+					floor.record(i, m.ID)
+				}
 				if err == nil {
 					err = st.MarkAccepted(ctx, m.ID, benchWAMID(i), benchRecipient(i))
 				}
@@ -446,6 +499,12 @@ func (r *IngestResult) Print(w io.Writer, o IngestOptions, dialect string) {
 		r.CPU.Seconds()/r.Applied.Seconds())
 	fmt.Fprintf(tw, "inbox commits\t%d, %.1f webhooks and %v each on average\n", r.Commits, r.CommitBodies, r.CommitTime.Round(time.Microsecond))
 	fmt.Fprintf(tw, "apply transactions\t%d, %.0f webhooks and %v each on average\n", r.ApplyBatches, float64(r.Bodies)/float64(max(r.ApplyBatches, 1)), r.ApplyTime.Round(time.Microsecond))
+	if o.DeskAgents > 0 {
+		fmt.Fprintf(tw, "desk\t%d agents with their page's stream open, %d snapshots sent during the run\n", o.DeskAgents, r.DeskSnapshots)
+		fmt.Fprintf(tw, "desk: read status → agent's page\t%d shown\tp50 %v\tp99 %v\tmax %v\t%d never shown\n", len(r.DeskLatency),
+			pct(r.DeskLatency, 0.5).Round(time.Millisecond), pct(r.DeskLatency, 0.99).Round(time.Millisecond),
+			pct(r.DeskLatency, 1).Round(time.Millisecond), r.DeskMissed)
+	}
 	fmt.Fprintf(tw, "report afterwards\t%d messages: read %d, delivered %d, sent %d\n", r.ReportedTotal,
 		r.ReportedStatus[domain.StatusRead], r.ReportedStatus[domain.StatusDelivered], r.ReportedStatus[domain.StatusSent])
 	tw.Flush()

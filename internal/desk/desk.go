@@ -148,25 +148,17 @@ func (s *Service) Me(ctx context.Context, p *access.Principal) (*domain.Agent, e
 }
 
 func (s *Service) agent(ctx context.Context, userID int64, scope []int64) (*domain.Agent, error) {
-	u, err := s.Store.User(ctx, userID)
+	// One user's row, whatever their role: a supervisor or admin in no
+	// team is offline until they set a status.
+	a, err := s.Store.Agent(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.Store.Agents(ctx, nil)
-	if err != nil {
+	one := []domain.Agent{*a}
+	if err := s.withToday(ctx, one); err != nil {
 		return nil, err
 	}
-	for i := range list {
-		if list[i].UserID == userID {
-			if err := s.withToday(ctx, list[i:i+1]); err != nil {
-				return nil, err
-			}
-			return &list[i], nil
-		}
-	}
-	// A supervisor or admin who is in no team: offline until they set a status.
-	one := []domain.Agent{{UserID: u.ID, Name: u.Name, Email: u.Email, MaxTickets: 5, Status: domain.AgentOffline, Teams: []int64{}}}
-	return &one[0], s.withToday(ctx, one)
+	return &one[0], nil
 }
 
 // Agents lists the agents of the caller's subaccounts with their status,

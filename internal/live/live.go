@@ -35,7 +35,8 @@ type Hub struct {
 	subs map[Topic]map[chan struct{}]struct{}
 
 	// Gap is the shortest time between two snapshots of one stream, so a
-	// burst of changes costs one read (default 500 ms).
+	// burst of changes costs one read (default 500 ms); a change after a
+	// quieter while is sent at once.
 	Gap time.Duration
 	// Every is the longest time between two snapshots, a change or not
 	// (default 5 s): changes made by another server reach a page this way.
@@ -133,16 +134,21 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, t Topic, event stri
 		if err := rc.Flush(); err != nil {
 			return
 		}
+		sent := time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		case <-tick.C:
 		}
-		select { // let a burst of changes gather
-		case <-ctx.Done():
-			return
-		case <-time.After(h.Gap):
+		// At most a snapshot per Gap: a burst of changes gathers into
+		// one, while a change after a quiet while goes out at once.
+		if wait := h.Gap - time.Since(sent); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 	}
 }

@@ -200,6 +200,25 @@ func (s *Store) Agents(ctx context.Context, subaccounts []int64) ([]domain.Agent
 		w.add(`u.id IN (SELECT user_id FROM user_subaccounts WHERE subaccount_id IN (` +
 			w.list(len(subaccounts), func(i int) any { return subaccounts[i] }) + `))`)
 	}
+	return s.agents(ctx, w)
+}
+
+// Agent returns one user's desk state as Agents lists it, whatever their
+// role (a supervisor at the desk too), or ENOTFOUND.
+func (s *Store) Agent(ctx context.Context, userID int64) (*domain.Agent, error) {
+	w := &whereBuilder{}
+	w.add(`u.id = ` + w.arg(userID))
+	list, err := s.agents(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, domain.Errorf(domain.ENOTFOUND, "user %d not found", userID)
+	}
+	return &list[0], nil
+}
+
+func (s *Store) agents(ctx context.Context, w *whereBuilder) ([]domain.Agent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email, COALESCE(a.max_tickets, 5), COALESCE(a.status, 'offline'),
 		COALESCE(a.reason, ''), COALESCE(a.since, 0),
 		(SELECT COUNT(*) FROM desk_tickets t WHERE t.agent_id = u.id AND t.state = 'open')
