@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -138,6 +139,31 @@ func TestBrowserConsumption(t *testing.T) {
 	}
 	if !strings.Contains(text(ctx, t, "#consumption-summary"), "Consolidado em") {
 		t.Errorf("no consolidation date on a closed month: %s", text(ctx, t, "#consumption-summary"))
+	}
+
+	// A budget of 0,10 for the subaccount: this month's 0,13 is 125 % of it;
+	// the budget check gives the 80 % and 100 % alerts, shown on the page.
+	err = chromedp.Run(ctx,
+		navigate(chromedp.Navigate(s.url+"/consumption")),
+		chromedp.SetValue("#budget-amount", "0,10", chromedp.ByQuery),
+		navigate(chromedp.Click("#budget-save", chromedp.ByQuery)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#budget-table .budget-percent"); got != "125 %" {
+		t.Errorf("budget share = %q, want 125 %%", got)
+	}
+	if err := s.srv.Services.Billing.CheckBudgets(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var alerts int
+	if err := chromedp.Run(ctx, navigate(chromedp.Navigate(s.url+"/consumption")),
+		chromedp.Evaluate(`document.querySelectorAll(".budget-alert").length`, &alerts)); err != nil {
+		t.Fatal(err)
+	}
+	if alerts != 2 || !strings.Contains(text(ctx, t, ".budget-alert"), "passou de 80 % do orçamento") {
+		t.Errorf("%d budget alerts on the page (%q), want 2", alerts, text(ctx, t, ".budget-alert"))
 	}
 
 	// Back to this month, in English.

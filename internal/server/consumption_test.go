@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,28 @@ func TestWebConsumptionPage(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `id="recon-differences"`) || !strings.Contains(body, "<td class=\"num\">-3</td>") ||
 		!strings.Contains(body, `id="recon-cost">0,19<`) {
 		t.Errorf("the reconciliation panel with Meta's answer: %d %s", code, body)
+	}
+	// A budget set on the page, and a form without the CSRF token refused.
+	if code, _ := admin.post("/consumption/budgets", url.Values{"subaccount": {fmt.Sprint(sa.ID)}, "amount": {"150,00"}}); code != 403 {
+		t.Errorf("a budget without the CSRF token: %d, want 403", code)
+	}
+	if code, body := admin.post("/consumption/budgets", url.Values{"csrf": {admin.csrf}, "subaccount": {fmt.Sprint(sa.ID)},
+		"amount": {"150,00"}, "webhook_url": {"https://hooks.example.com/b"}}); code != 303 {
+		t.Fatalf("set a budget: %d %s", code, body)
+	}
+	code, body = admin.get("/consumption?budget=saved")
+	if code != 200 || !strings.Contains(body, `id="budget-saved"`) || !strings.Contains(body, "150,00 USD") ||
+		!strings.Contains(body, "https://hooks.example.com/b") {
+		t.Errorf("the page after saving a budget: %d %s", code, body)
+	}
+	if code, _ := admin.post("/consumption/budgets", url.Values{"csrf": {admin.csrf}, "subaccount": {fmt.Sprint(sa.ID)}, "amount": {"-3"}}); code != 400 {
+		t.Errorf("a negative budget: %d, want 400", code)
+	}
+	if code, _ := admin.post("/consumption/budgets/delete", url.Values{"csrf": {admin.csrf}, "subaccount": {fmt.Sprint(sa.ID)}}); code != 303 {
+		t.Errorf("remove the budget: %d", code)
+	}
+	if _, body := admin.get("/consumption"); !strings.Contains(body, `id="budget-none"`) {
+		t.Errorf("the budget is still shown after removal")
 	}
 	if code, body := admin.get("/consumption?month=2020-01"); code != 200 || strings.Contains(body, "Consumo parcial") ||
 		!strings.Contains(body, "Consolidado em 07/02/2020") {

@@ -29,19 +29,55 @@ type consumptionData struct {
 	Chart         template.HTML
 	ConsolidateOn string
 	Exports       map[string]string
+	BudgetSaved   bool
 }
 
 // consumptionRoutes registers the consumption report's page and export.
 func (h *Handler) consumptionRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /consumption", h.auth(h.consumptionPage))
 	mux.HandleFunc("GET /consumption/export", h.auth(h.exportConsumption))
+	mux.HandleFunc("POST /consumption/budgets", h.auth(h.setBudget))
+	mux.HandleFunc("POST /consumption/budgets/delete", h.auth(h.deleteBudget))
+}
+
+// setBudget saves a subaccount's monthly budget from the page's form.
+func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request, v *visitor) {
+	id, err := strconv.ParseInt(r.PostFormValue("subaccount"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "subaccount must be a subaccount id"))
+		return
+	}
+	amount := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("amount")), ",", ".")
+	if _, err := h.Billing.SetBudget(r.Context(), v.principal, id, billing.BudgetInput{Amount: amount,
+		WebhookURL: strings.TrimSpace(r.PostFormValue("webhook_url"))}); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/consumption?budget=saved#budgets", http.StatusSeeOther)
+}
+
+// deleteBudget removes a subaccount's budget from the page.
+func (h *Handler) deleteBudget(w http.ResponseWriter, r *http.Request, v *visitor) {
+	id, err := strconv.ParseInt(r.PostFormValue("subaccount"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "subaccount must be a subaccount id"))
+		return
+	}
+	if err := h.Billing.DeleteBudget(r.Context(), v.principal, id); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/consumption?budget=removed#budgets", http.StatusSeeOther)
 }
 
 // consumptionPage shows the consumption report of a month (Contrato →
 // Conversas do WhatsApp): admins only, as the service decides.
 func (h *Handler) consumptionPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	lang := v.lang()
-	q, err := h.Billing.ParseQuery(r.URL.Query())
+	query := r.URL.Query()
+	saved := query.Get("budget")
+	query.Del("budget")
+	q, err := h.Billing.ParseQuery(query)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
@@ -51,7 +87,7 @@ func (h *Handler) consumptionPage(w http.ResponseWriter, r *http.Request, v *vis
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &consumptionData{Report: rep, Month: rep.Month, Subaccount: q.Subaccount, Phone: q.PhoneNumberID,
+	d := &consumptionData{BudgetSaved: saved == "saved" || saved == "removed",Report: rep, Month: rep.Month, Subaccount: q.Subaccount, Phone: q.PhoneNumberID,
 		MaxMonth: billing.MonthOf(h.Now().In(h.Location)).String()}
 	if d.Subaccounts, err = h.Access.Subaccounts(r.Context(), v.principal); err != nil {
 		h.fail(w, r, v, err)
