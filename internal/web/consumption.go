@@ -87,7 +87,7 @@ func (h *Handler) consumptionPage(w http.ResponseWriter, r *http.Request, v *vis
 		h.fail(w, r, v, err)
 		return
 	}
-	d := &consumptionData{BudgetSaved: saved == "saved" || saved == "removed",Report: rep, Month: rep.Month, Subaccount: q.Subaccount, Phone: q.PhoneNumberID,
+	d := &consumptionData{BudgetSaved: saved == "saved" || saved == "removed", Report: rep, Month: rep.Month, Subaccount: q.Subaccount, Phone: q.PhoneNumberID,
 		MaxMonth: billing.MonthOf(h.Now().In(h.Location)).String()}
 	if d.Subaccounts, err = h.Access.Subaccounts(r.Context(), v.principal); err != nil {
 		h.fail(w, r, v, err)
