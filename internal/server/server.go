@@ -148,6 +148,17 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	s.Services.Extracts.CompressAbove = cfg.ExtractionCompressAbove
 	s.Services.Extracts.WebhookURL = cfg.ExtractionWebhook
+	if cfg.ExtractionS3 != "" {
+		bucket, err := extracts.NewS3Storage(cfg.ExtractionS3, cfg.ExtractionS3AccessKey, cfg.ExtractionS3SecretKey, nil)
+		if err == nil {
+			err = bucket.Check(ctx)
+		}
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("TICKS_EXTRACTION_S3: %w", err)
+		}
+		s.Services.Extracts.Storage = bucket
+	}
 	s.Services.Desk = desk.New(st, s.Services.Send)
 	s.Services.Desk.Location = cfg.Location()
 	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}
