@@ -71,6 +71,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	sim := simulator.NewServer(simulator.Config{Seed: state.SimulatorID, Run: state.Runs, WebhookURL: webhookURL,
 		AppSecret: []byte(state.AppSecret), Phones: demo.Phones, Mix: demo.Outcomes(), Contacts: demo.Contacts,
+		Templates: demo.Templates(), TemplateMix: demo.TemplateMix(),
 		Logger: slog.Default()})
 	defer sim.Close()
 
@@ -102,6 +103,16 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		if err := demo.SeedDesk(ctx, srv.Services, state); err != nil {
 			return fmt.Errorf("seed the demo's help desk: %w", err)
 		}
+		if err := state.Save(*dir); err != nil {
+			return err
+		}
+	}
+
+	if !state.CampaignsSeeded {
+		if err := demo.SeedCampaigns(ctx, srv.Services, cfg.Location()); err != nil {
+			return fmt.Errorf("seed the demo's campaigns: %w", err)
+		}
+		state.CampaignsSeeded = true
 		if err := state.Save(*dir); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/ticksapp/ticks/internal/demo"
 	"net/http"
 	"net/url"
 	"os"
@@ -92,6 +93,7 @@ func TestDemoShowsEveryStatus(t *testing.T) {
 	} else {
 		t.Logf("every status present after %v", time.Since(start).Round(time.Second))
 	}
+	checkDemoCampaigns(t, addr, state.AdminToken, start)
 	// The history fills in from its first days: messages 80 days ago too.
 	end := state.HistoryEnd
 	old := span(end.AddDate(0, 0, -81), end.AddDate(0, 0, -79))
@@ -294,4 +296,69 @@ func reportTotal(t *testing.T, addr, token, query string) int64 {
 	}
 	json.NewDecoder(resp.Body).Decode(&page)
 	return page.Total
+}
+
+// checkDemoCampaigns waits, up to the demo's first minute, for its
+// campaigns: a finished one, a running one, a scheduled one, and the A/B
+// pair whose read and reply rates differ beyond chance.
+func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
+	t.Helper()
+	type row struct {
+		ID, Name, Status string
+		Template         string
+	}
+	get := func(path string, v any) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+	}
+	var list struct{ Rows []row }
+	var seen map[string]bool
+	var ab []string
+	for {
+		get("/api/v1/campaigns", &list)
+		seen, ab = map[string]bool{}, nil
+		for _, c := range list.Rows {
+			seen[c.Status] = true
+			if c.Template == demo.TemplateA || c.Template == demo.TemplateB {
+				ab = append(ab, c.ID)
+			}
+		}
+		if seen["completed"] && seen["running"] && seen["scheduled"] || time.Since(start) > time.Minute {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if !seen["completed"] || !seen["running"] || !seen["scheduled"] || len(ab) != 2 {
+		t.Fatalf("after %v the demo's campaigns are %+v", time.Since(start).Round(time.Second), list.Rows)
+	}
+	t.Logf("a finished, a running and a scheduled campaign after %v", time.Since(start).Round(time.Second))
+	var cmp struct {
+		Differences []struct {
+			Rate        string
+			Significant bool
+		}
+	}
+	for {
+		get("/api/v1/campaigns/compare?id="+ab[0]+"&id="+ab[1], &cmp)
+		significant := map[string]bool{}
+		for _, d := range cmp.Differences {
+			significant[d.Rate] = d.Significant
+		}
+		if significant["read"] && significant["reply"] {
+			t.Logf("the A/B pair's read and reply rates differ after %v", time.Since(start).Round(time.Second))
+			return
+		}
+		if time.Since(start) > 90*time.Second {
+			t.Fatalf("the A/B pair's differences after %v: %+v", time.Since(start).Round(time.Second), cmp.Differences)
+		}
+		time.Sleep(2 * time.Second)
+	}
 }

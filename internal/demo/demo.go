@@ -41,6 +41,8 @@ type State struct {
 	// reasons exist (a demo seeded before the desk gets them on its next
 	// start).
 	DeskSeeded bool `json:"desk_seeded,omitempty"`
+	// CampaignsSeeded is set once the demo's campaigns exist.
+	CampaignsSeeded bool `json:"campaigns_seeded,omitempty"`
 	// Runs counts the demo's starts: each gives the simulator a run of its
 	// own, so a resumed demo does not make the wamids of an earlier run.
 	Runs uint64 `json:"runs"`

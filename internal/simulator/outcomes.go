@@ -356,6 +356,11 @@ func (tl *timeline) add(at time.Time, body []byte) {
 // statuses with pricing, and the user's answer, tap or opt-out.
 func (s *Server) plan(ph *phoneState, m *accepted, req *sendRequest, tmpl *templateShape, choices []choice, t0 time.Time, r *rand.Rand) {
 	d, mix := s.delays, s.mix
+	if tmpl != nil {
+		if o, ok := s.cfg.TemplateMix[tmpl.Name]; ok {
+			mix = o
+		}
+	}
 	tl := &timeline{s: s, biz: ph.biz, start: time.Now(), t0: t0, r: r}
 	u := s.user(ph.PhoneNumberID, m.waID)
 	c := contactOf(m.waID)

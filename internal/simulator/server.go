@@ -92,8 +92,12 @@ type Config struct {
 	Phones  []Phone
 	// Mix is the outcome mix. The zero value means DefaultOutcomes(); a
 	// non-zero Mix is used as given (zero fields are zero probabilities).
-	Mix    Outcomes
-	Delays Delays
+	Mix Outcomes
+	// TemplateMix replaces Mix for the messages of a template, by its
+	// name: two templates of an A/B test are read and answered at
+	// different rates.
+	TemplateMix map[string]Outcomes
+	Delays      Delays
 	// Throughput is the messages per second each number accepts (80, Meta's
 	// default, when 0); sends over it get error 130429 synchronously.
 	Throughput int
