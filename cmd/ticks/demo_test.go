@@ -331,7 +331,7 @@ func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
 				ab = append(ab, c.ID)
 			}
 		}
-		if seen["completed"] && seen["running"] && seen["scheduled"] || time.Since(start) > time.Minute {
+		if seen["completed"] && seen["running"] && seen["scheduled"] || time.Since(start) > demoWait {
 			break
 		}
 		time.Sleep(2 * time.Second)
@@ -356,7 +356,7 @@ func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
 			t.Logf("the A/B pair's read and reply rates differ after %v", time.Since(start).Round(time.Second))
 			return
 		}
-		if time.Since(start) > 90*time.Second {
+		if time.Since(start) > demoWait+30*time.Second {
 			t.Fatalf("the A/B pair's differences after %v: %+v", time.Since(start).Round(time.Second), cmp.Differences)
 		}
 		time.Sleep(2 * time.Second)
