@@ -69,6 +69,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err := state.Save(*dir); err != nil {
 		return err
 	}
+	simStarted := time.Now() // what was sent before, the simulator learns from the database
 	sim := simulator.NewServer(simulator.Config{Seed: state.SimulatorID, Run: state.Runs, WebhookURL: webhookURL,
 		AppSecret: []byte(state.AppSecret), Phones: demo.Phones, Mix: demo.Outcomes(), Contacts: demo.Contacts,
 		Templates: demo.Templates(), TemplateMix: demo.TemplateMix(),
@@ -144,8 +145,20 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 			wg.Add(1)
 			go func() { defer wg.Done(); traffic.Run(runCtx) }()
 		})
-		if err != nil && runCtx.Err() == nil {
-			slog.Error("the demo's history stopped; it resumes on the next start", slog.Any("err", err))
+		if err != nil {
+			if runCtx.Err() == nil {
+				slog.Error("the demo's history stopped; it resumes on the next start", slog.Any("err", err))
+			}
+			return
+		}
+		// The consumption report: Meta's figures for the history, and budgets.
+		if err := demo.Reconcile(runCtx, srv.Services, sim, state, simStarted); err != nil && runCtx.Err() == nil {
+			slog.Error("the demo's reconciliation with the simulated Meta failed", slog.Any("err", err))
+		}
+		if err := demo.SeedBudgets(runCtx, srv.Services, state); err != nil && runCtx.Err() == nil {
+			slog.Error("the demo's budgets", slog.Any("err", err))
+		} else if err := state.Save(*dir); err != nil {
+			slog.Error("the demo's state", slog.Any("err", err))
 		}
 	}()
 

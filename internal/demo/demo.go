@@ -43,6 +43,8 @@ type State struct {
 	DeskSeeded bool `json:"desk_seeded,omitempty"`
 	// CampaignsSeeded is set once the demo's campaigns exist.
 	CampaignsSeeded bool `json:"campaigns_seeded,omitempty"`
+	// BudgetsSeeded is set once the subaccounts have their monthly budgets.
+	BudgetsSeeded bool `json:"budgets_seeded,omitempty"`
 	// Runs counts the demo's starts: each gives the simulator a run of its
 	// own, so a resumed demo does not make the wamids of an earlier run.
 	Runs uint64 `json:"runs"`

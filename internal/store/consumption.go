@@ -159,3 +159,17 @@ func (s *Store) CheckConsumption(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ConsumptionBefore counts the messages sent before at as the consumption
+// rollup would (UTC hours, category, type, charge, conversation opened),
+// from the messages themselves: exact to the millisecond where the rollup
+// is exact to the hour. It reads every such message: for the demo's
+// simulator, which learns at start what an earlier run charged.
+func (s *Store) ConsumptionBefore(ctx context.Context, at time.Time) ([]domain.ConsumptionCount, error) {
+	return s.consumptionRows(ctx, s.r, `SELECT `+consumptionKey+`, COUNT(*) FROM (SELECT subaccount_id,
+		at / 3600000 AS hour, channel_id, pricing_category AS category, pricing_type, `+s.consumptionBillable()+` AS billable,
+		CASE WHEN conversation_expires_at - at = CASE conversation_type WHEN 'free_entry_point' THEN 259200000 ELSE 86400000 END
+		     THEN conversation_type ELSE '' END AS opens
+		FROM messages WHERE direction = 'mt' AND (state <> 'failed' OR error_code <> 0) AND at < $1) m GROUP BY `+consumptionKey,
+		[]any{ms(at)})
+}
