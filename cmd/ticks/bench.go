@@ -25,10 +25,12 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return benchExport(ctx, args[1:], out)
 		case "events":
 			return benchEvents(ctx, args[1:], out)
+		case "desk":
+			return benchDesk(ctx, args[1:], out)
 		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|events [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|events|desk [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)

@@ -159,10 +159,11 @@ func (s *Service) teamNames(ctx context.Context, p *access.Principal) (map[int64
 }
 
 func (s *Service) agentNames(ctx context.Context, p *access.Principal) (map[int64]string, error) {
-	list, err := s.Store.Agents(ctx, p.Scope)
+	// Names only: Agents would count every agent's open tickets too.
+	list, err := s.Store.Users(ctx, p.Scope)
 	out := map[int64]string{}
-	for _, a := range list {
-		out[a.UserID] = cmpOr(a.Name, a.Email)
+	for _, u := range list {
+		out[u.ID] = cmpOr(u.Name, u.Email)
 	}
 	return out, err
 }

@@ -94,6 +94,27 @@ func TestWebDesk(t *testing.T) {
 	if code, _ := other.get(path); code != http.StatusNotFound {
 		t.Errorf("another agent opens the ticket: %d, want 404", code)
 	}
+	// A supervisor of another subaccount sees none of it.
+	var sb struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Outra loja"}, &sb)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "sup@outra.com", "name": "Olga", "role": "supervisor",
+		"password": "uma-senha-longa", "subaccounts": []int64{sb.ID}}, nil)
+	stranger := newWebClient(t, s)
+	stranger.login("sup@outra.com", "uma-senha-longa")
+	if code, _ := stranger.get(path); code != http.StatusNotFound {
+		t.Errorf("another subaccount's supervisor opens the ticket: %d, want 404", code)
+	}
+	if code, body := stranger.post(path+"/close", url.Values{"csrf": {stranger.csrf}, "tags": {"x"}}); code != http.StatusNotFound {
+		t.Errorf("another subaccount's supervisor closes the ticket: %d %s", code, body)
+	}
+	for _, page := range []string{"/desk/supervisor", "/desk/metrics", "/desk/settings"} {
+		if _, body := stranger.get(page); strings.Contains(body, "Ana") || strings.Contains(body, "Vendas") || strings.Contains(body, "Fábio") {
+			t.Errorf("%s of another subaccount's supervisor shows this one's agents, teams or contacts", page)
+		}
+	}
+	if ev := firstEvent(t, stranger, "/desk/supervisor/live"); ev == "" || strings.Contains(ev, "Ana") || strings.Contains(ev, "Fábio") {
+		t.Errorf("the floor's live stream of another subaccount's supervisor: %s", ev)
+	}
 	if code, _ := ag.post(path+"/reply", url.Values{"csrf": {ag.csrf}, "text": {"Chegou sim, <b>Fábio</b>!"}}); code != http.StatusSeeOther {
 		t.Fatalf("reply: %d", code)
 	}

@@ -130,6 +130,10 @@ func TestScreenshots(t *testing.T) {
 			"&step=" + url.QueryEscape("a\x1fEscolha de Menu\x1f2ª via de boleto") + "&step=" + url.QueryEscape("a\x1fPagamento\x1fBoleto pago"),
 			"funnel.title", "#funnel-steps tbody tr"},
 		{"report-conversations", "/reports/conversations", "nav.conversations", "#conversation-rows tbody tr"},
+		// The help desk (issue 16): the demo's agents work its tickets.
+		{"desk", "/desk", "desk.title", "#status-select option"},
+		{"desk-supervisor", "/desk/supervisor", "desk.supervisor.title", "#floor-agents tbody tr"},
+		{"desk-metrics", "/desk/metrics", "desk.metrics.title", "#metrics-by-agent tbody tr"},
 	} {
 		var buf []byte
 		var shown shownPage
@@ -153,6 +157,38 @@ func TestScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d rows, %d bytes", p.name, rows, len(buf))
+	}
+
+	// A ticket of the demo's desk: the newest one an agent is attending.
+	var href string
+	var buf []byte
+	var shown shownPage
+	var lines int
+	err = chromedp.Run(ctx,
+		navigate(chromedp.Navigate(base+"/desk/supervisor")),
+		chromedp.Evaluate(`(document.querySelector("#floor-open tbody tr a") || {}).getAttribute ? document.querySelector("#floor-open tbody tr a").getAttribute("href") : ""`, &href),
+	)
+	if err != nil || href == "" {
+		t.Fatalf("desk-ticket: no ticket being attended on the floor (%v)", err)
+	}
+	id, _ := strconv.ParseInt(href[len("/desk/tickets/"):], 10, 64)
+	err = chromedp.Run(ctx,
+		chromedp.EmulateViewport(shotWidth, shotHeight),
+		navigate(chromedp.Navigate(base+href)),
+		chromedp.Evaluate(readShownPage, &shown),
+		chromedp.Evaluate(`document.querySelectorAll("#conversation li").length`, &lines),
+		chromedp.CaptureScreenshot(&buf),
+	)
+	if err != nil {
+		t.Fatalf("desk-ticket: %v", err)
+	}
+	if want := i18n.T(i18n.Default, "desk.ticket.title", id) + " · ticks"; shown.Title != want || shown.Error != "" || lines == 0 {
+		t.Errorf("desk-ticket (%s) shows %+v and %d messages, want the title %q and the conversation", href, shown, lines, want)
+	} else {
+		checkPhoto(t, "desk-ticket", buf)
+		if err := os.WriteFile(filepath.Join(out, "desk-ticket.png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
