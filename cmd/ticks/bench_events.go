@@ -70,10 +70,11 @@ func benchEvents(ctx context.Context, args []string, out io.Writer) error {
 		days := fs.Int("days", 90, "days the reports cover, ending today")
 		runs := fs.Int("runs", 7, "runs of each query")
 		raw := fs.Bool("raw", false, "the seed has the events' rows: time a funnel and an hourly report too")
+		only := fs.String("only", "", "time only the queries whose name starts with this (\"funnel\", \"report, day\")")
 		if err := fs.Parse(args[1:]); err != nil || *path == "" {
 			return errUsage
 		}
-		list, err := bench.EventsReports(ctx, *path, time.Now(), *days, *runs, *raw)
+		list, err := bench.EventsReports(ctx, *path, time.Now(), *days, *runs, *raw, *only)
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func (h *History) events(ctx context.Context, campaigns []bench.Campaign) error 
 			}
 			seen[c.ID] = true
 			reads, err := svc.Store.FunnelTimes(ctx, []int64{sa.ID}, store.FunnelSource{CampaignID: c.ID, Stage: "read"},
-				c.Start, end)
+				c.Start, end, true, nil)
 			if err != nil {
 				return err
 			}

@@ -250,7 +250,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(gd, s.w, sub)
+	// Migrations are numbered in ranges, one per capability, so a newer
+	// ticks may bring one numbered below what a database already has: it
+	// is applied all the same.
+	p, err := goose.NewProvider(gd, s.w, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -19,59 +21,85 @@ type FunnelSource struct {
 
 // FunnelTimes returns, per contact, the times (unix ms, ascending) the
 // contacts of the subaccounts did a step between from and to (excluded).
-func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time) (map[int64][]int64, error) {
-	w := &whereBuilder{}
-	if subaccounts != nil {
-		if len(subaccounts) == 0 {
-			return map[int64][]int64{}, nil
-		}
-		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+// With first, only each contact's first time (a funnel's first step);
+// with contacts, only those contacts' (a later step: the contacts that
+// reached the one before), read contact by contact through the index of
+// their events (tracking_events_contact), in lists of funnelChunk.
+func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time, first bool, contacts []int64) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	if subaccounts != nil && len(subaccounts) == 0 || contacts != nil && len(contacts) == 0 {
+		return out, nil
 	}
-	var query string
-	if src.CampaignID == 0 {
-		w.add(`category = ` + w.arg(src.Category))
-		w.add(`action = ` + w.arg(src.Action))
-		w.add(`at >= ` + w.arg(ms(from)))
-		w.add(`at < ` + w.arg(ms(to)))
-		query = `SELECT contact_id, at FROM tracking_events` + w.sql() + ` ORDER BY at`
-	} else {
-		w.add(`campaign_id = ` + w.arg(src.CampaignID))
-		var col string
-		switch src.Stage {
-		case "delivered":
-			col = `COALESCE(delivered_at, read_at)`
-			w.add(`direction = 'mt'`)
-		case "read":
-			col = `read_at`
-			w.add(`direction = 'mt'`)
-		case "replied":
-			col = `at`
-			w.add(`direction = 'mo'`)
-		case "clicked":
-			col = `at`
-			w.add(`direction = 'mo'`)
-			w.add(`button_payload <> ''`)
-		default:
-			return nil, domain.Errorf(domain.EINVALID, "stage must be delivered, read, replied or clicked, not %q", src.Stage)
+	for start := 0; start == 0 || start < len(contacts); start += funnelChunk {
+		w := &whereBuilder{}
+		if subaccounts != nil {
+			w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+		}
+		col, table := `at`, `tracking_events`
+		if src.CampaignID == 0 {
+			w.add(`category = ` + w.arg(src.Category))
+			w.add(`action = ` + w.arg(src.Action))
+		} else {
+			table = `messages`
+			w.add(`campaign_id = ` + w.arg(src.CampaignID))
+			switch src.Stage {
+			case "delivered":
+				col = `COALESCE(delivered_at, read_at)`
+				w.add(`direction = 'mt'`)
+			case "read":
+				col = `read_at`
+				w.add(`direction = 'mt'`)
+			case "replied":
+				w.add(`direction = 'mo'`)
+			case "clicked":
+				w.add(`direction = 'mo'`)
+				w.add(`button_payload <> ''`)
+			default:
+				return nil, domain.Errorf(domain.EINVALID, "stage must be delivered, read, replied or clicked, not %q", src.Stage)
+			}
+		}
+		if contacts != nil {
+			// Ids read from the database, written as numbers: many bound
+			// parameters cost SQLite more than the query.
+			var list strings.Builder
+			for i, c := range contacts[start:min(start+funnelChunk, len(contacts))] {
+				if i > 0 {
+					list.WriteByte(',')
+				}
+				list.WriteString(strconv.FormatInt(c, 10))
+			}
+			w.add(`contact_id IN (` + list.String() + `)`)
 		}
 		w.add(col + ` >= ` + w.arg(ms(from)))
 		w.add(col + ` < ` + w.arg(ms(to)))
-		query = `SELECT contact_id, ` + col + ` FROM messages` + w.sql() + ` ORDER BY 2`
+		query := `SELECT contact_id, ` + col + ` FROM ` + table + w.sql() + ` ORDER BY 1, 2`
+		if first {
+			query = `SELECT contact_id, MIN(` + col + `) FROM ` + table + w.sql() + ` GROUP BY contact_id`
+		}
+		if err := s.funnelRows(ctx, query, w.args, out); err != nil {
+			return nil, err
+		}
 	}
-	rows, err := s.r.QueryContext(ctx, query, w.args...)
+	return out, nil
+}
+
+// funnelChunk is how many contacts a query of a funnel's later step names.
+const funnelChunk = 500
+
+func (s *Store) funnelRows(ctx context.Context, query string, args []any, out map[int64][]int64) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("funnel step: %w", err)
+		return fmt.Errorf("funnel step: %w", err)
 	}
 	defer rows.Close()
-	out := map[int64][]int64{}
 	for rows.Next() {
 		var contact, at int64
 		if err := rows.Scan(&contact, &at); err != nil {
-			return nil, err
+			return err
 		}
 		out[contact] = append(out[contact], at)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // BotMonth is a month's conversation figures of one bot (0: messages of

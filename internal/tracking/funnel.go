@@ -125,7 +125,17 @@ func (s *Service) Funnel(ctx context.Context, p *access.Principal, q FunnelQuery
 		if i > 0 {
 			end = to.Add(time.Duration(i) * within)
 		}
-		times, err := s.Store.FunnelTimes(ctx, scope, src, from, end)
+		// The first step needs each contact's first time; a later one only
+		// the contacts that reached the step before.
+		var contacts []int64
+		if i > 0 {
+			contacts = make([]int64, 0, len(reached))
+			for c := range reached {
+				contacts = append(contacts, c)
+			}
+			slices.Sort(contacts)
+		}
+		times, err := s.Store.FunnelTimes(ctx, scope, src, from, end, i == 0, contacts)
 		if err != nil {
 			return nil, err
 		}
