@@ -23,6 +23,8 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return benchReport(ctx, args[1:], out)
 		case "export":
 			return benchExport(ctx, args[1:], out)
+		case "extract":
+			return benchExtract(ctx, args[1:], out)
 		case "events":
 			return benchEvents(ctx, args[1:], out)
 		case "desk":
@@ -30,7 +32,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|events|desk [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|extract|events|desk [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -190,6 +192,39 @@ func benchExport(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer stop()
 	res, err := bench.Export(ctx, o)
+	if err != nil {
+		return err
+	}
+	res.Print(out)
+	return nil
+}
+
+// benchExtract measures the report manager's extractions on a seeded
+// database (issue 18's benchmark).
+func benchExtract(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("ticks bench extract", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.ExtractOptions{}
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
+	fs.StringVar(&o.Type, "type", "notifications_summary", "the table to extract")
+	fs.IntVar(&o.Days, "days", 90, "the period's days, ending on the seed's newest")
+	formats := fs.String("formats", "csv,xlsx", "formats, comma-separated: csv, xlsx")
+	fs.StringVar(&o.Dir, "dir", "", "where to write the files (a temporary folder, removed, when empty)")
+	fs.Int64Var(&o.CompressAbove, "compress-above", 0, "gzip a CSV larger than this many bytes (the server's default, 32 MiB, when 0)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.DatabaseURL == "" {
+		return fmt.Errorf("-database-url is required")
+	}
+	o.Formats = strings.Split(*formats, ",")
+	stop, err := bench.StartCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	res, err := bench.Extract(ctx, o)
 	if err != nil {
 		return err
 	}

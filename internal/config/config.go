@@ -72,6 +72,8 @@ type Config struct {
 	ExtractionS3          string
 	ExtractionS3AccessKey string // TICKS_EXTRACTION_S3_ACCESS_KEY
 	ExtractionS3SecretKey string // TICKS_EXTRACTION_S3_SECRET_KEY
+	// TICKS_EXTRACTION_STALE_AFTER: how long an extraction's run may stay silent before it is taken over.
+	ExtractionStaleAfter time.Duration
 	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
 	// AdminToken; it is not read from the environment.
 	DemoAdminToken string

@@ -32,7 +32,7 @@ func defaults() Config {
 		OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 		ExtractionKeep:  7 * 24 * time.Hour,
 
-		ExtractionCompressAbove: 32 << 20,
+		ExtractionCompressAbove: 32 << 20, ExtractionStaleAfter: 2 * time.Minute,
 	}
 }
 
@@ -108,7 +108,7 @@ func TestLoad(t *testing.T) {
 				OptOutKeywords:  []string{"SAIR", "PARAR", "STOP"},
 				ExtractionKeep:  7 * 24 * time.Hour,
 
-				ExtractionCompressAbove: 32 << 20,
+				ExtractionCompressAbove: 32 << 20, ExtractionStaleAfter: 2 * time.Minute,
 			},
 		},
 		{
@@ -129,7 +129,7 @@ func TestLoad(t *testing.T) {
 				MessageTTL: 24 * time.Hour, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"},
 				ExtractionKeep: 7 * 24 * time.Hour,
 
-				ExtractionCompressAbove: 32 << 20,
+				ExtractionCompressAbove: 32 << 20, ExtractionStaleAfter: 2 * time.Minute,
 			},
 		},
 		{
@@ -293,6 +293,7 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_EXTRACTION_S3":             "extraction-s3",
 		"TICKS_EXTRACTION_S3_ACCESS_KEY":  "extraction-s3-access-key",
 		"TICKS_EXTRACTION_S3_SECRET_KEY":  "extraction-s3-secret-key",
+		"TICKS_EXTRACTION_STALE_AFTER":    "extraction-stale-after",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

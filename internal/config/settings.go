@@ -254,6 +254,18 @@ var settings = []setting{
 		},
 	},
 	{
+		env: "TICKS_EXTRACTION_STALE_AFTER", flag: "extraction-stale-after", def: "2m",
+		usage: "how long an extraction's run may stay silent (its process died) before a server starts it over",
+		parse: func(c *Config, s string) error {
+			d, err := parseRetention(s)
+			if err != nil {
+				return err
+			}
+			c.ExtractionStaleAfter = d
+			return nil
+		},
+	},
+	{
 		env: "TICKS_EXTRACTION_S3_ACCESS_KEY", flag: "extraction-s3-access-key", fromFile: true, secret: true,
 		usage: "the access key of TICKS_EXTRACTION_S3's bucket",
 		parse: func(c *Config, s string) error { c.ExtractionS3AccessKey = s; return nil },

@@ -46,6 +46,9 @@ type Service struct {
 	// Webhook), with HTTPClient (http.DefaultClient when nil).
 	WebhookURL string
 	HTTPClient *http.Client
+	// StaleAfter is how long a run may stay silent before another server
+	// takes its extraction over (the package's StaleAfter when 0).
+	StaleAfter time.Duration
 	// Limits bound the extractions running at once across the servers
 	// (DefaultLimits unless changed).
 	Limits store.ExtractionLimits

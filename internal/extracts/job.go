@@ -85,7 +85,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if _, err := s.Expire(ctx); err != nil {
 		return err
 	}
-	stale, err := s.Store.StaleExtractions(ctx, s.now().Add(-StaleAfter))
+	stale, err := s.Store.StaleExtractions(ctx, s.now().Add(-s.staleAfter()))
 	if err != nil {
 		return err
 	}

@@ -39,8 +39,9 @@ var ErrBusy = errors.New("extraction waits for others to finish")
 var errStopped = errors.New("extraction stopped")
 
 // StaleAfter is how long a running extraction's run may stay silent
-// before another takes it over (its process was killed); runs beat every
-// beatEvery.
+// before another takes it over (its process was killed), unless
+// Service.StaleAfter says otherwise; runs beat every beatEvery, or a
+// quarter of that time when shorter.
 var (
 	StaleAfter = 2 * time.Minute
 	beatEvery  = 15 * time.Second
@@ -86,7 +87,7 @@ func (s *Service) Run(ctx context.Context, id int64) error {
 	random := make([]byte, 8)
 	rand.Read(random)
 	run := hex.EncodeToString(random)
-	if started, err := s.Store.StartExtraction(ctx, id, total, run, s.now().Add(-StaleAfter), s.Limits); err != nil || !started {
+	if started, err := s.Store.StartExtraction(ctx, id, total, run, s.now().Add(-s.staleAfter()), s.Limits); err != nil || !started {
 		if errors.Is(err, store.ErrExtractionBusy) {
 			return ErrBusy
 		}
@@ -151,6 +152,13 @@ func (s *Service) bounds(e *domain.Extraction) (time.Time, time.Time) {
 	return from, last.AddDate(0, 0, 1)
 }
 
+func (s *Service) staleAfter() time.Duration {
+	if s.StaleAfter > 0 {
+		return s.StaleAfter
+	}
+	return StaleAfter
+}
+
 func (s *Service) location() *time.Location {
 	if s.Location == nil {
 		return time.UTC
@@ -195,7 +203,7 @@ func (s *Service) write(ctx context.Context, e *domain.Extraction, run string, t
 	defer func() { cancel(); <-beatDone }()
 	go func() {
 		defer close(beatDone)
-		t := time.NewTicker(beatEvery)
+		t := time.NewTicker(min(beatEvery, s.staleAfter()/4))
 		defer t.Stop()
 		for {
 			select {

@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	}
 	s.Services.Extracts.CompressAbove = cfg.ExtractionCompressAbove
 	s.Services.Extracts.WebhookURL = cfg.ExtractionWebhook
+	s.Services.Extracts.StaleAfter = cfg.ExtractionStaleAfter
 	if cfg.ExtractionS3 != "" {
 		bucket, err := extracts.NewS3Storage(cfg.ExtractionS3, cfg.ExtractionS3AccessKey, cfg.ExtractionS3SecretKey, nil)
 		if err == nil {
