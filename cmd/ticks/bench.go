@@ -29,10 +29,12 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return benchEvents(ctx, args[1:], out)
 		case "desk":
 			return benchDesk(ctx, args[1:], out)
+		case "campaign":
+			return benchCampaign(ctx, args[1:], out)
 		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|extract|events|desk [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|extract|events|desk|campaign [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -229,5 +231,39 @@ func benchExtract(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	res.Print(out)
+	return nil
+}
+
+func benchCampaign(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || (args[0] != "import" && args[0] != "dispatch" && args[0] != "page") {
+		return fmt.Errorf("usage: ticks bench campaign import|dispatch|page [flags]")
+	}
+	mode := args[0]
+	fs := flag.NewFlagSet("ticks bench campaign "+mode, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := bench.CampaignOptions{}
+	def := map[string]int{"import": 1_000_000, "dispatch": 100_000, "page": 1_000_000}[mode]
+	fs.IntVar(&o.Rows, "rows", def, "audience rows")
+	fs.IntVar(&o.Parallel, "parallel", 64, "dispatch: sends of the campaign in flight at once")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured part to this file")
+	fs.IntVar(&o.Requests, "requests", 20, "page: page loads measured (after one that warms up)")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if o.Rows < 1 || o.Parallel < 1 || o.Requests < 1 {
+		return fmt.Errorf("-rows, -parallel and -requests must be positive")
+	}
+	dialect := "sqlite"
+	if strings.HasPrefix(o.DatabaseURL, "postgres") {
+		dialect = "postgresql"
+	}
+	run := map[string]func(context.Context, bench.CampaignOptions) (*bench.CampaignResult, error){
+		"import": bench.CampaignImport, "dispatch": bench.CampaignDispatch, "page": bench.CampaignPage}[mode]
+	res, err := run(ctx, o)
+	if err != nil {
+		return err
+	}
+	res.Print(out, o, dialect)
 	return nil
 }

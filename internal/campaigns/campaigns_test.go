@@ -3,6 +3,7 @@ package campaigns_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -227,6 +228,41 @@ func TestCampaignSendsEveryRowOnce(t *testing.T) {
 	k = e.waitCounters(c.ID, func(campaigns.Counters) bool { return true })
 	if k.Delivered != delivered || k.Read != read {
 		t.Fatalf("counters delivered %d read %d; the report %d and %d", k.Delivered, k.Read, delivered, read)
+	}
+	// The failures by reason and the answers by button, kept by triggers,
+	// are the messages' own.
+	d, err := e.svc.Detail(context.Background(), access.System(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := map[store.CampaignFailure]int64{}
+	for _, m := range page.Rows {
+		if m.State == domain.StateFailed {
+			failures[store.CampaignFailure{Status: m.Status, ErrorCode: m.ErrorCode, ErrorTitle: m.ErrorTitle}]++
+		}
+	}
+	got := map[store.CampaignFailure]int64{}
+	for _, f := range d.Failures {
+		got[store.CampaignFailure{Status: f.Status, ErrorCode: f.ErrorCode, ErrorTitle: f.ErrorTitle}] = f.Count
+	}
+	if len(failures) == 0 || !maps.Equal(got, failures) {
+		t.Errorf("failures by reason %v; the messages say %v", got, failures)
+	}
+	mo, err := e.st.ReportMessages(context.Background(), &domain.MessageFilter{Campaign: c.ID, Direction: domain.DirectionMO,
+		ContentType: "button", From: c.CreatedAt.Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buttons := map[string]int64{}
+	for _, m := range mo.Rows {
+		buttons[m.ButtonPayload+"|"+m.Text]++
+	}
+	gotButtons := map[string]int64{}
+	for _, b := range d.Buttons {
+		gotButtons[b.Payload+"|"+b.Text] = b.Count
+	}
+	if len(buttons) == 0 || !maps.Equal(gotButtons, buttons) {
+		t.Errorf("answers by button %v; the messages say %v", gotButtons, buttons)
 	}
 }
 

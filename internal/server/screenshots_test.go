@@ -8,6 +8,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -134,6 +136,8 @@ func TestScreenshots(t *testing.T) {
 		{"desk", "/desk", "desk.title", "#status-select option"},
 		{"desk-supervisor", "/desk/supervisor", "desk.supervisor.title", "#floor-agents tbody tr"},
 		{"desk-metrics", "/desk/metrics", "desk.metrics.title", "#metrics-by-agent tbody tr"},
+		// Campaigns (issue 14): the demo's, then a running one and its A/B pair compared, below.
+		{"campaigns", "/campaigns", "campaigns.title", "#campaigns tbody tr"},
 	} {
 		var buf []byte
 		var shown shownPage
@@ -187,6 +191,53 @@ func TestScreenshots(t *testing.T) {
 	} else {
 		checkPhoto(t, "desk-ticket", buf)
 		if err := os.WriteFile(filepath.Join(out, "desk-ticket.png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shootCampaigns(t, ctx, base, out)
+}
+
+// shootCampaigns photographs the demo's running campaign and the
+// comparison of its A/B pair, found in the campaigns' list.
+func shootCampaigns(t *testing.T, ctx context.Context, base, out string) {
+	t.Helper()
+	var running, pair string
+	err := chromedp.Run(ctx, navigate(chromedp.Navigate(base+"/campaigns")),
+		chromedp.Evaluate(`(function(){ var a = document.querySelector('#campaigns tr[data-status="running"] a');
+			return a ? a.getAttribute("href") : ""; })()`, &running),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll("#campaigns tbody tr")).filter(function(tr){
+			return tr.textContent.indexOf("Oferta de Natal") >= 0; }).map(function(tr){ return "id=" + tr.id.replace("campaign-", ""); }).join("&")`, &pair))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ name, path, ready, title string }{
+		{"campaign-running", running, "#campaign-counters", ""},
+		{"campaigns-compare", "/campaigns/compare?" + pair, "#comparison tbody tr", i18n.T(i18n.Default, "campaigns.compare.title")},
+	} {
+		if p.path == "" || p.path == "/campaigns/compare?" {
+			t.Errorf("%s: the demo has no such campaign (running %q, A/B pair %q)", p.name, running, pair)
+			continue
+		}
+		var buf []byte
+		var shown shownPage
+		var found int
+		err := chromedp.Run(ctx,
+			chromedp.EmulateViewport(shotWidth, shotHeight),
+			navigate(chromedp.Navigate(base+p.path)),
+			chromedp.Sleep(1500*time.Millisecond), // the live stream's first snapshot
+			chromedp.Evaluate(readShownPage, &shown),
+			chromedp.Evaluate(`document.querySelectorAll(`+strconv.Quote(p.ready)+`).length`, &found),
+			chromedp.CaptureScreenshot(&buf),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		if shown.Error != "" || found == 0 || p.title != "" && shown.Title != p.title+" · ticks" {
+			t.Errorf("%s (%s) shows %+v and %d of %s", p.name, p.path, shown, found, p.ready)
+			continue
+		}
+		checkPhoto(t, p.name, buf)
+		if err := os.WriteFile(filepath.Join(out, p.name+".png"), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

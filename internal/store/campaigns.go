@@ -316,13 +316,12 @@ type CampaignFailure struct {
 	Count      int64         `json:"count"`
 }
 
-// CampaignFailures groups a campaign's failed messages by reason, most
-// frequent first (at most 50 reasons). It reads the failed messages only,
-// through the campaign's index.
+// CampaignFailures is a campaign's failed messages by reason, most
+// frequent first (at most 50 reasons), from the counts the messages'
+// triggers keep (migration 00011).
 func (s *Store) CampaignFailures(ctx context.Context, subaccountID, id int64) ([]CampaignFailure, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT status, error_code, error_title, COUNT(*) FROM messages
-		WHERE campaign_id = $1 AND subaccount_id = $2 AND direction = 'mt' AND state = 'failed'
-		GROUP BY status, error_code, error_title ORDER BY 4 DESC, 2 LIMIT 50`, id, subaccountID)
+	rows, err := s.r.QueryContext(ctx, `SELECT status, error_code, error_title, n FROM campaign_failures
+		WHERE subaccount_id = $1 AND campaign_id = $2 AND n > 0 ORDER BY 4 DESC, 2 LIMIT 50`, subaccountID, id)
 	if err != nil {
 		return nil, fmt.Errorf("campaign failures: %w", err)
 	}
@@ -346,11 +345,11 @@ type CampaignButton struct {
 	Count   int64  `json:"count"`
 }
 
-// CampaignButtons counts the campaign's inbound button answers by button.
+// CampaignButtons is the campaign's inbound button answers by button, from
+// the counts the messages' triggers keep (migration 00011).
 func (s *Store) CampaignButtons(ctx context.Context, subaccountID, id int64) ([]CampaignButton, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT button_payload, text, COUNT(*) FROM messages
-		WHERE campaign_id = $1 AND subaccount_id = $2 AND direction = 'mo' AND content_type = 'button'
-		GROUP BY button_payload, text ORDER BY 3 DESC LIMIT 20`, id, subaccountID)
+	rows, err := s.r.QueryContext(ctx, `SELECT payload, text, n FROM campaign_buttons
+		WHERE subaccount_id = $1 AND campaign_id = $2 AND n > 0 ORDER BY 3 DESC, 1 LIMIT 20`, subaccountID, id)
 	if err != nil {
 		return nil, fmt.Errorf("campaign buttons: %w", err)
 	}
