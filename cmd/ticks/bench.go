@@ -31,10 +31,12 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return benchDesk(ctx, args[1:], out)
 		case "campaign":
 			return benchCampaign(ctx, args[1:], out)
+		case "consumption":
+			return benchConsumption(ctx, args[1:], out)
 		}
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|extract|events|desk|campaign [flags]  (-h for each)")
+		return fmt.Errorf("usage: ticks bench ingest|send|seed|report|export|extract|events|desk|campaign|consumption [flags]  (-h for each)")
 	}
 	fs := flag.NewFlagSet("ticks bench ingest", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)

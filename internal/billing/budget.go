@@ -170,6 +170,7 @@ func (s *Service) subaccountLocation(sa *domain.Subaccount) *time.Location {
 // zone, as the report prices it.
 func (s *Service) spent(ctx context.Context, m Month, subaccount int64, loc *time.Location) (int64, error) {
 	sc := store.ConsumptionScope{FromHour: unixHour(m.Start(loc)), ToHour: unixHour(m.Next().Start(loc)), Subaccounts: []int64{subaccount}}
+	sc.ByDay, sc.DayOffset = dayOffset(m.Start(loc), m.Next().Start(loc))
 	counts, err := s.Store.ConsumptionCounts(ctx, sc)
 	if err != nil {
 		return 0, err

@@ -224,7 +224,7 @@ func (s *Service) reconcile(ctx context.Context, m Month, sc store.ConsumptionSc
 		r.Meta += n
 	}
 	r.MetaCost = FormatMoney(cost)
-	sc.FromHour, sc.ToHour = unixHour(from), unixHour(to)
+	sc.FromHour, sc.ToHour, sc.ByDay, sc.DayOffset = unixHour(from), unixHour(to), true, 0
 	counts, err := s.Store.ConsumptionCounts(ctx, sc)
 	if err != nil {
 		return nil, err

@@ -234,6 +234,7 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 		Currency: s.Rates.Currency, RateCard: s.Rates.Version, Exchange: s.Rates.Exchange,
 		Messages: []MessageCount{}, ByPhone: []PhoneCount{}, Adjustments: []Adjustment{}}
 	sc := store.ConsumptionScope{FromHour: unixHour(from), ToHour: unixHour(to), Subaccounts: scope, ChannelID: channelID}
+	sc.ByDay, sc.DayOffset = dayOffset(from, to)
 	live, err := s.Store.ConsumptionCounts(ctx, sc)
 	if err != nil {
 		return nil, err
@@ -284,6 +285,18 @@ func (s *Service) Close(ctx context.Context, m Month) (time.Time, error) {
 	}
 	closedAt, _, err := s.Store.ConsumptionClosing(ctx, m.String())
 	return closedAt, err
+}
+
+// dayOffset tells whether the days of [from, to) are all a whole number of
+// hours off UTC, the same one (no change of daylight saving time inside):
+// then the rollup can be summed per day by the database.
+func dayOffset(from, to time.Time) (bool, int64) {
+	_, a := from.Zone()
+	_, b := to.Add(-time.Second).Zone()
+	if a != b || a%3600 != 0 {
+		return false, 0
+	}
+	return true, int64(a / 3600)
 }
 
 func unixHour(t time.Time) int64 {

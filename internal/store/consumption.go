@@ -19,6 +19,24 @@ type ConsumptionScope struct {
 	FromHour, ToHour int64
 	Subaccounts      []int64
 	ChannelID        int64
+	// ByDay sums the hours of each day of a time zone DayOffset hours east
+	// of UTC into one count per key, dated by the UTC hour of that day's
+	// midnight: a month's report reads a row a day instead of one an hour
+	// (on SQLite, fetching a row costs more than the sort of the sum).
+	ByDay     bool
+	DayOffset int64
+}
+
+// selectKey is the key columns as a reader selects them: hourly, or summed
+// per day of q's time zone.
+func (q ConsumptionScope) selectKey(w *whereBuilder) (sel, group string) {
+	if !q.ByDay {
+		return consumptionKey, consumptionKey
+	}
+	off := w.arg(q.DayOffset)
+	off2 := w.arg(q.DayOffset)
+	return `subaccount_id, ((hour + ` + off + `) / 24) * 24 - ` + off2 + ` AS hour, channel_id, category, pricing_type, billable, opens`,
+		`1, 2, 3, 4, 5, 6, 7`
 }
 
 func (q ConsumptionScope) where(w *whereBuilder) {
@@ -39,17 +57,26 @@ func (q ConsumptionScope) where(w *whereBuilder) {
 // stand now.
 func (s *Store) ConsumptionCounts(ctx context.Context, q ConsumptionScope) ([]domain.ConsumptionCount, error) {
 	w := &whereBuilder{}
+	sel, group := q.selectKey(w)
 	q.where(w)
-	return s.consumptionRows(ctx, s.r, `SELECT `+consumptionKey+`, CAST(SUM(n) AS BIGINT) FROM `+s.consumptionRollupFrom()+
-		w.sql()+` GROUP BY `+consumptionKey+` HAVING SUM(n) <> 0`, w.args)
+	return s.consumptionRows(ctx, s.r, `SELECT `+sel+`, CAST(SUM(n) AS BIGINT) FROM `+s.consumptionRollupFrom()+
+		w.sql()+` GROUP BY `+group+` HAVING SUM(n) <> 0`, w.args)
 }
 
 // ConsumptionSnapshot returns the counts in q of month as it was closed.
 func (s *Store) ConsumptionSnapshot(ctx context.Context, month string, q ConsumptionScope) ([]domain.ConsumptionCount, error) {
 	w := &whereBuilder{}
+	sel, group := q.selectKey(w)
 	w.add(`month = ` + w.arg(month))
 	q.where(w)
-	return s.consumptionRows(ctx, s.r, `SELECT `+consumptionKey+`, n FROM consumption_snapshot`+w.sql(), w.args)
+	if !q.ByDay {
+		w := &whereBuilder{}
+		w.add(`month = ` + w.arg(month))
+		q.where(w)
+		return s.consumptionRows(ctx, s.r, `SELECT `+consumptionKey+`, n FROM consumption_snapshot`+w.sql(), w.args)
+	}
+	return s.consumptionRows(ctx, s.r, `SELECT `+sel+`, CAST(SUM(n) AS BIGINT) FROM consumption_snapshot`+w.sql()+
+		` GROUP BY `+group, w.args)
 }
 
 func (s *Store) consumptionRows(ctx context.Context, db queryer, query string, args []any) ([]domain.ConsumptionCount, error) {
