@@ -71,10 +71,16 @@ func benchEvents(ctx context.Context, args []string, out io.Writer) error {
 		runs := fs.Int("runs", 7, "runs of each query")
 		raw := fs.Bool("raw", false, "the seed has the events' rows: time a funnel and an hourly report too")
 		only := fs.String("only", "", "time only the queries whose name starts with this (\"funnel\", \"report, day\")")
+		profile := fs.String("cpuprofile", "", "write a CPU profile of the queries to this file")
 		if err := fs.Parse(args[1:]); err != nil || *path == "" {
 			return errUsage
 		}
+		stop, err := bench.StartCPUProfile(*profile)
+		if err != nil {
+			return err
+		}
 		list, err := bench.EventsReports(ctx, *path, time.Now(), *days, *runs, *raw, *only)
+		stop()
 		if err != nil {
 			return err
 		}
