@@ -23,6 +23,7 @@ func benchDesk(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Runs, "runs", 5, "times the metrics are read")
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "database (default: a fresh SQLite file); postgres:// gets a fresh schema")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the metrics' reads to this file")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

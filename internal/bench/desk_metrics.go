@@ -29,6 +29,7 @@ type DeskMetricsOptions struct {
 	Teams       int
 	Runs        int
 	Seed        uint64
+	CPUProfile  string // a file for a CPU profile of the metrics' reads
 }
 
 // DeskMetricsResult is what the benchmark measured.
@@ -187,6 +188,11 @@ func DeskMetrics(ctx context.Context, o DeskMetricsOptions) (*DeskMetricsResult,
 
 	svc := desk.New(st, nil)
 	p := &access.Principal{Role: domain.RoleSupervisor, UserID: 0, Scope: []int64{sa.ID}}
+	stop, err := StartCPUProfile(o.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	for range o.Runs {
 		t := time.Now()
 		m, err := svc.Metrics(ctx, p, desk.MetricsQuery{From: start, To: end})
