@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticksapp/ticks/internal/simulator"
 	"github.com/ticksapp/ticks/internal/store"
@@ -218,6 +219,50 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 				t.Errorf("error %+v does not say %q", e.Error, c.wantMsg)
 			}
 		})
+	}
+
+	// A batch of bad events (issue 17's list): each is answered at its
+	// index with its reason, and none is stored (the report below).
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	batch := []struct{ event, want string }{
+		{`{"action":"a","contact":"+5511987654321"}`, "category is required"},
+		{`{"category":"c","contact":"+5511987654321"}`, "action is required"},
+		{`{"category":"c","action":"a"}`, "contact"},
+		{`{"category":"` + strings.Repeat("c", 101) + `","action":"a","contact":"+5511987654321"}`, "over 100"},
+		{`{"category":"c","action":"a","contact":"12ab"}`, "not a valid phone"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","extras":{"x":"` + strings.Repeat("y", 5000) + `"}}`, "at most 4096"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","extras":[1]}`, "extras must be a JSON object"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","at":"2020-01-01T00:00:00Z"}`, "7 days"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","at":"` + future + `"}`, "5 minutes in the future"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","at":"ontem"}`, "at must be a date-time"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","bot":99}`, "not a bot"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","bot":"b"}`, "bot must be a bot id"},
+		{`{"category":7,"action":"a","contact":"+5511987654321"}`, "category must be a string"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","message_id":"x"}`, "message_id"},
+		{`{"category":"c","action":"a","contact":"+5511987654321","colour":1}`, "colour"},
+		{`"an event"`, "a JSON object"},
+	}
+	var list []string
+	for _, b := range batch {
+		list = append(list, b.event)
+	}
+	r := s.do("POST", "/api/v1/events?subaccount=2", adminToken, `{"events":[`+strings.Join(list, ",")+`]}`)
+	var answer struct {
+		Accepted int
+		Errors   []struct {
+			Index int
+			Error string
+		}
+	}
+	r.json(t, &answer)
+	if r.code != 200 || answer.Accepted != 0 || len(answer.Errors) != len(batch) {
+		t.Errorf("a batch of bad events: %d %s", r.code, r.body)
+	} else {
+		for i, e := range answer.Errors {
+			if e.Index != i || !strings.Contains(e.Error, batch[i].want) {
+				t.Errorf("bad event %d: answered %+v, want index %d saying %q", i, e, i, batch[i].want)
+			}
+		}
 	}
 
 	ctx := context.Background()

@@ -95,6 +95,10 @@ func decodeStrict(b []byte, v *EventInput) error {
 		if errors.As(err, &typeErr) {
 			return fmt.Errorf("%s must be a %s", typeErr.Field, wantType(typeErr.Field))
 		}
+		var timeErr *time.ParseError
+		if errors.As(err, &timeErr) {
+			return fmt.Errorf("at must be a %s, not %q", wantType("at"), timeErr.Value)
+		}
 		return fmt.Errorf("not a valid event: %v", err)
 	}
 	if dec.More() {

@@ -184,7 +184,7 @@ func TestRecordBadEvents(t *testing.T) {
 		{`{"category": "c", "action": "a", "contact": "+5511987654321", "extras": [1]}`, "JSON object"},
 		{`{"category": "c", "action": "a", "contact": "+5511987654321", "at": "2026-03-01T00:00:00Z"}`, "7 days in the past"},
 		{`{"category": "c", "action": "a", "contact": "+5511987654321", "at": "2026-03-10T15:06:00Z"}`, "5 minutes in the future"},
-		{`{"category": "c", "action": "a", "contact": "+5511987654321", "at": "yesterday"}`, "not a valid event"},
+		{`{"category": "c", "action": "a", "contact": "+5511987654321", "at": "yesterday"}`, "at must be a date-time (RFC 3339), not \"yesterday\""},
 		{`{"category": "c", "action": "a", "contact": "+5511987654321", "bot": ` + fmt.Sprint(w.other.ID) + `}`, "not a bot of this subaccount"},
 		{`{"category": "c", "action": "a", "contact": "+5511987654321", "bot": "x"}`, "bot must be"},
 		{`{"category": 7, "action": "a", "contact": "+5511987654321"}`, "category must be a string"},
