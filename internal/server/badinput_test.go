@@ -431,6 +431,7 @@ func TestBadImportsAndFormsChangeNothing(t *testing.T) {
 		{"custom report form without name", "/reports/custom/save", url.Values{"name": {" "}, "kind": {"events"}, "subaccount_id": {subID}, "query": {"granularity=day"}}, 400, "name"},
 		{"custom report form bad query", "/reports/custom/save", url.Values{"name": {"r"}, "kind": {"events"}, "query": {"%zz"}}, 400, "query"},
 		{"extraction form over 90 days", "/reports/manager", url.Values{"type": {"notifications_summary"}, "from": {"2026-01-01"}, "to": {"2026-06-01"}, "format": {"csv"}}, 422, "90"},
+		{"extraction notice of no extraction of the visitor's", "/reports/manager/999999/seen", url.Values{}, 404, ""},
 		{"desk team form without name", "/desk/settings/teams", url.Values{"subaccount": {subID}, "name": {" "}}, 400, "name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
