@@ -105,6 +105,46 @@ type audienceReader struct {
 	cols     columns
 	seen     map[string]int // canonical phone → line of its first row
 	optedOut map[string]bool
+	// e164Valid remembers, for numbers already written in E.164 as a
+	// Brazilian 11-digit number ("+55" and 11 digits), whether their first
+	// six characters ("+55", the area code and the next digit) make a valid
+	// number: in libphonenumber's metadata that prefix alone decides it
+	// (TestE164PrefixDecides checks every prefix), so a file of a million
+	// such numbers parses each prefix once instead of every number.
+	e164Valid map[string]bool
+}
+
+// normalize is phone.Normalize(raw, "BR"), remembering by prefix which
+// E.164 Brazilian 11-digit numbers are valid as they are.
+func (ar *audienceReader) normalize(raw string) (string, error) {
+	if !isBRE164(raw) {
+		return phone.Normalize(raw, "BR")
+	}
+	valid, known := ar.e164Valid[raw[:6]]
+	if known && valid {
+		return raw, nil
+	}
+	e164, err := phone.Normalize(raw, "BR")
+	if !known {
+		if ar.e164Valid == nil {
+			ar.e164Valid = map[string]bool{}
+		}
+		ar.e164Valid[raw[:6]] = err == nil && e164 == raw
+	}
+	return e164, err
+}
+
+// isBRE164 reports whether s is "+55" followed by exactly 11 digits.
+func isBRE164(s string) bool {
+	if len(s) != 14 || s[:3] != "+55" {
+		return false
+	}
+	for i := 3; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (ar *audienceReader) row(line int, rec []string) error {
@@ -128,7 +168,7 @@ func (ar *audienceReader) row(line int, rec []string) error {
 		reject("no phone number")
 		return nil
 	}
-	e164, err := phone.Normalize(raw, "BR")
+	e164, err := ar.normalize(raw)
 	if err != nil {
 		a.Invalid++
 		reject("invalid phone number " + strconv.Quote(raw) + ": " + strings.TrimPrefix(err.Error(), "phone: "))

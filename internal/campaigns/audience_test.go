@@ -3,6 +3,7 @@ package campaigns
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/phone"
 )
 
 // TestAudienceFiles is the catalogue of audience files a user may upload,
@@ -164,6 +166,27 @@ func TestFoldName(t *testing.T) {
 	for in, want := range map[string]string{"Promoção de Natal": "promocao de natal", " ÉVORA ": "evora", "Black Friday": "black friday"} {
 		if got := FoldName(in); got != want {
 			t.Errorf("FoldName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestE164PrefixDecides checks the assumption of audienceReader.normalize:
+// for "+55" and 11 digits, the first six characters decide whether
+// phone.Normalize takes the number as it is; so the reader, which parses a
+// prefix once, answers as phone.Normalize does for every number.
+func TestE164PrefixDecides(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	ar := &audienceReader{}
+	for dd := 10; dd <= 99; dd++ {
+		for lead := 0; lead <= 9; lead++ {
+			for range 6 {
+				s := fmt.Sprintf("+55%d%d%08d", dd, lead, r.IntN(100_000_000))
+				want, wantErr := phone.Normalize(s, "BR")
+				got, err := ar.normalize(s)
+				if got != want || (err == nil) != (wantErr == nil) {
+					t.Fatalf("%s: the reader says %q, %v; phone.Normalize %q, %v", s, got, err, want, wantErr)
+				}
+			}
 		}
 	}
 }

@@ -144,7 +144,9 @@ func TestScreenshots(t *testing.T) {
 		var rows int
 		err := chromedp.Run(ctx,
 			chromedp.EmulateViewport(shotWidth, shotHeight),
-			navigate(chromedp.Navigate(base+p.path)),
+			// These pages have no #total, which navigate waits for:
+			// Navigate itself waits for the page's load.
+			chromedp.Navigate(base+p.path),
 			chromedp.Evaluate(readShownPage, &shown),
 			chromedp.Evaluate(`document.querySelectorAll(`+strconv.Quote(p.rows)+`).length`, &rows),
 			chromedp.CaptureScreenshot(&buf),
@@ -169,7 +171,7 @@ func TestScreenshots(t *testing.T) {
 	var shown shownPage
 	var lines int
 	err = chromedp.Run(ctx,
-		navigate(chromedp.Navigate(base+"/desk/supervisor")),
+		chromedp.Navigate(base+"/desk/supervisor"),
 		chromedp.Evaluate(`(document.querySelector("#floor-open tbody tr a") || {}).getAttribute ? document.querySelector("#floor-open tbody tr a").getAttribute("href") : ""`, &href),
 	)
 	if err != nil || href == "" {
@@ -178,7 +180,7 @@ func TestScreenshots(t *testing.T) {
 	id, _ := strconv.ParseInt(href[len("/desk/tickets/"):], 10, 64)
 	err = chromedp.Run(ctx,
 		chromedp.EmulateViewport(shotWidth, shotHeight),
-		navigate(chromedp.Navigate(base+href)),
+		chromedp.Navigate(base+href),
 		chromedp.Evaluate(readShownPage, &shown),
 		chromedp.Evaluate(`document.querySelectorAll("#conversation li").length`, &lines),
 		chromedp.CaptureScreenshot(&buf),
@@ -202,7 +204,7 @@ func TestScreenshots(t *testing.T) {
 func shootCampaigns(t *testing.T, ctx context.Context, base, out string) {
 	t.Helper()
 	var running, pair string
-	err := chromedp.Run(ctx, navigate(chromedp.Navigate(base+"/campaigns")),
+	err := chromedp.Run(ctx, chromedp.Navigate(base+"/campaigns"),
 		chromedp.Evaluate(`(function(){ var a = document.querySelector('#campaigns tr[data-status="running"] a');
 			return a ? a.getAttribute("href") : ""; })()`, &running),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll("#campaigns tbody tr")).filter(function(tr){
@@ -223,7 +225,7 @@ func shootCampaigns(t *testing.T, ctx context.Context, base, out string) {
 		var found int
 		err := chromedp.Run(ctx,
 			chromedp.EmulateViewport(shotWidth, shotHeight),
-			navigate(chromedp.Navigate(base+p.path)),
+			chromedp.Navigate(base+p.path),
 			chromedp.Sleep(1500*time.Millisecond), // the live stream's first snapshot
 			chromedp.Evaluate(readShownPage, &shown),
 			chromedp.Evaluate(`document.querySelectorAll(`+strconv.Quote(p.ready)+`).length`, &found),

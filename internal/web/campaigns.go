@@ -373,13 +373,14 @@ func (h *Handler) campaignErrors(w http.ResponseWriter, r *http.Request, v *visi
 // campaignView is a campaign's page, and the snapshot its live stream
 // sends: the figures as numbers, the parts drawn by the server as HTML.
 type campaignView struct {
-	ID          string             `json:"id"`
-	Status      string             `json:"status"`
-	StatusLabel string             `json:"status_label"`
-	Counters    campaigns.Counters `json:"counters"`
-	Progress    float64            `json:"progress"` // processed / audience, in percent
-	Can         map[string]bool    `json:"can"`
-	HTML        map[string]string  `json:"html"`
+	ID           string             `json:"id"`
+	Status       string             `json:"status"`
+	StatusLabel  string             `json:"status_label"`
+	Counters     campaigns.Counters `json:"counters"`
+	Progress     float64            `json:"progress"` // processed / audience, in percent
+	ProgressText string             `json:"-"`        // the same as the page first shows it
+	Can          map[string]bool    `json:"can"`
+	HTML         map[string]string  `json:"html"`
 
 	Campaign *domain.Campaign         `json:"-"`
 	Links    map[string]string        `json:"-"` // each counter's contacts in the detailed report
@@ -409,6 +410,10 @@ func (h *Handler) campaignView(ctx context.Context, v *visitor, id int64) (*camp
 		MinAt: h.Now().In(h.Location).Format("2006-01-02T15:04")}
 	if k.Audience > 0 {
 		cv.Progress = math.Round(1000*float64(k.Processed)/float64(k.Audience)) / 10
+	}
+	cv.ProgressText = strconv.FormatFloat(cv.Progress, 'f', -1, 64)
+	if i18n.Normalize(lang) == "pt-BR" {
+		cv.ProgressText = strings.Replace(cv.ProgressText, ".", ",", 1)
 	}
 	if c.ScheduledAt != nil {
 		cv.At = c.ScheduledAt.In(h.Location).Format("2006-01-02T15:04")
