@@ -288,6 +288,11 @@ func Ingest(ctx context.Context, o IngestOptions) (*IngestResult, error) {
 		return nil, err
 	}
 	defer srv.Close()
+	if os.Getenv("TICKS_BENCH_NO_CONSUMPTION_ROLLUP") == "1" { // what the consumption rollup costs (issue 15)
+		if err := srv.Store.DropConsumptionTriggers(ctx); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

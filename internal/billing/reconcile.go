@@ -27,6 +27,9 @@ type MetaAnalytics interface {
 // answers from then, conversation_analytics before.
 var pmpStart = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 
+// errStore marks a failure to store Meta's answer: River retries those.
+var errStore = errors.New("storing Meta's figures")
+
 // ReconcileEvery is how often the periodic job asks Meta again.
 const ReconcileEvery = time.Hour
 
@@ -42,9 +45,15 @@ type reconcileWorker struct {
 	s *Service
 }
 
+// Work asks Meta; a WABA whose question failed is recorded as such (the
+// report says so) and asked again on the next run, not by River's retry.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	now := w.s.Now().UTC()
-	return w.s.FetchMeta(ctx, MonthOf(now).Prev().Start(time.UTC), now)
+	err := w.s.FetchMeta(ctx, MonthOf(now).Prev().Start(time.UTC), now)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errStore) {
+		return nil // logged by FetchMeta, WABA by WABA
+	}
+	return err
 }
 
 // Register adds the billing's background jobs to reg: asking Meta for its
@@ -106,12 +115,12 @@ func (s *Service) FetchMeta(ctx context.Context, from, to time.Time) error {
 					slog.Any("err", err))
 				errs = append(errs, err)
 				if rerr := s.Store.RecordMetaFetchError(ctx, ch.WABAID, p.kind, err.Error()); rerr != nil {
-					return rerr
+					return fmt.Errorf("%w: %w", errStore, rerr)
 				}
 				continue
 			}
 			if err := s.Store.ReplaceMetaCharges(ctx, ch.WABAID, p.kind, p.from, p.to, charges, s.Now()); err != nil {
-				return err
+				return fmt.Errorf("%w: %w", errStore, err)
 			}
 		}
 	}

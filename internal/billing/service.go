@@ -235,12 +235,12 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 		Messages: []MessageCount{}, ByPhone: []PhoneCount{}, Adjustments: []Adjustment{}}
 	sc := store.ConsumptionScope{FromHour: unixHour(from), ToHour: unixHour(to), Subaccounts: scope, ChannelID: channelID}
 	sc.ByDay, sc.DayOffset = dayOffset(from, to)
-	live, err := s.Store.ConsumptionCounts(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	counts := live
-	if !r.Partial {
+	var counts []domain.ConsumptionCount
+	if r.Partial {
+		if counts, err = s.Store.ConsumptionCounts(ctx, sc); err != nil {
+			return nil, err
+		}
+	} else {
 		closedAt, ok, err := s.Store.ConsumptionClosing(ctx, m.String())
 		if err != nil {
 			return nil, err
@@ -254,9 +254,16 @@ func (s *Service) Consumption(ctx context.Context, p *access.Principal, q Query)
 		if counts, err = s.Store.ConsumptionSnapshot(ctx, m.String(), sc); err != nil {
 			return nil, err
 		}
-		liveCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, live, loc)
-		snapCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
-		r.Adjustments = adjustments(counts, snapCosts, live, liveCosts, loc)
+		changes, err := s.Store.ConsumptionChanges(ctx, m.String(), sc)
+		if err != nil {
+			return nil, err
+		}
+		if len(changes) > 0 {
+			live := mergeCounts(counts, changes)
+			liveCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, live, loc)
+			snapCosts, _ := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
+			r.Adjustments = adjustments(counts, snapCosts, live, liveCosts, loc)
+		}
 	}
 	costs, unpriced := s.Rates.priceCounts(s.Market, r.PricingModel, counts, loc)
 	r.Unpriced = unpriced
@@ -415,6 +422,34 @@ func (r *Report) fill(counts []domain.ConsumptionCount, costs []int64, channels 
 	for _, d := range dayList {
 		r.Daily = append(r.Daily, *days[d])
 	}
+}
+
+// mergeCounts adds changes to counts, key by key: the live rollup from a
+// snapshot and what changed since.
+func mergeCounts(counts, changes []domain.ConsumptionCount) []domain.ConsumptionCount {
+	if len(changes) == 0 {
+		return counts
+	}
+	type key struct {
+		sub, ch, hour                int64
+		category, pricingType, opens string
+		billable                     bool
+	}
+	at := map[key]int{}
+	out := slices.Clone(counts)
+	for i, c := range out {
+		at[key{c.SubaccountID, c.ChannelID, c.Hour, c.Category, c.PricingType, string(c.Opens), c.Billable}] = i
+	}
+	for _, c := range changes {
+		k := key{c.SubaccountID, c.ChannelID, c.Hour, c.Category, c.PricingType, string(c.Opens), c.Billable}
+		if i, ok := at[k]; ok {
+			out[i].N += c.N
+		} else {
+			at[k] = len(out)
+			out = append(out, c)
+		}
+	}
+	return slices.DeleteFunc(out, func(c domain.ConsumptionCount) bool { return c.N == 0 })
 }
 
 // adjustments are live minus snapshot, by day and category, where they

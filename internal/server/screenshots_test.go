@@ -138,6 +138,10 @@ func TestScreenshots(t *testing.T) {
 		{"desk-metrics", "/desk/metrics", "desk.metrics.title", "#metrics-by-agent tbody tr"},
 		// Campaigns (issue 14): the demo's, then a running one and its A/B pair compared, below.
 		{"campaigns", "/campaigns", "campaigns.title", "#campaigns tbody tr"},
+		// The consumption report (issue 15): the current month, partial, with
+		// Meta's figures and the budgets; the month two back, consolidated.
+		{"consumption", "/consumption", "consumption.title", "#consumption-daily tbody tr"},
+		{"consumption-closed", "/consumption?month=" + time.Now().AddDate(0, -2, 0).Format("2006-01"), "consumption.title", "#consumption-phones tbody tr"},
 	} {
 		var buf []byte
 		var shown shownPage

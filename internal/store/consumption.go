@@ -200,3 +200,38 @@ func (s *Store) ConsumptionBefore(ctx context.Context, at time.Time) ([]domain.C
 		FROM messages WHERE direction = 'mt' AND (state <> 'failed' OR error_code <> 0) AND at < $1) m GROUP BY `+consumptionKey,
 		[]any{ms(at)})
 }
+
+// ConsumptionChanges returns what the rollup holds in q beyond month's
+// snapshot: the keys whose live count differs from the snapshot's, with
+// the difference. It is nothing until something arrives for a closed
+// month, so a closed month's report reads the snapshot and a few rows.
+func (s *Store) ConsumptionChanges(ctx context.Context, month string, q ConsumptionScope) ([]domain.ConsumptionCount, error) {
+	w := &whereBuilder{}
+	sel, group := q.selectKey(w)
+	q.where(w)
+	live := w.sql()
+	w.conds = nil
+	w.add(`month = ` + w.arg(month))
+	q.where(w)
+	snap := w.sql()
+	return s.consumptionRows(ctx, s.r, `SELECT `+sel+`, CAST(SUM(n) AS BIGINT) FROM (SELECT `+consumptionKey+`, n FROM `+
+		s.consumptionRollupFrom()+live+` UNION ALL SELECT `+consumptionKey+`, -n FROM consumption_snapshot`+snap+`) d
+		GROUP BY `+group+` HAVING SUM(n) <> 0`, w.args)
+}
+
+// DropConsumptionTriggers removes the triggers that keep the consumption
+// rollup, for benchmarks that measure what they cost ingestion (ticks
+// bench ingest with TICKS_BENCH_NO_CONSUMPTION_ROLLUP=1). The rollup is
+// then wrong: never on a database that serves.
+func (s *Store) DropConsumptionTriggers(ctx context.Context) error {
+	for _, t := range []string{"messages_consumption_insert", "messages_consumption_delete", "messages_consumption_update"} {
+		stmt := `DROP TRIGGER IF EXISTS ` + t
+		if s.dialect == Postgres {
+			stmt += ` ON messages`
+		}
+		if _, err := s.w.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("drop %s: %w", t, err)
+		}
+	}
+	return nil
+}
