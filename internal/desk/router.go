@@ -100,23 +100,30 @@ func (r *Router) Step(ctx context.Context) error {
 }
 
 // followActive publishes the active messages whose state moved since the
-// last step.
+// last step: it compares the states (read from an index) with the last
+// step's and reads whole rows only for those that moved.
 func (r *Router) followActive(ctx context.Context, now time.Time) error {
 	if r.Desk.Events == nil {
 		return nil
 	}
-	list, err := r.Desk.Store.DeskMessagesSince(ctx, now.Add(-r.Follow))
+	states, err := r.Desk.Store.DeskMessageStates(ctx, now.Add(-r.Follow))
 	if err != nil {
 		return err
 	}
-	seen := make(map[int64]domain.State, len(list))
-	for i := range list {
-		a := &list[i]
-		seen[a.ID] = a.State
-		if prev, known := r.states[a.ID]; r.states != nil && (!known || prev != a.State) {
-			r.Desk.publish(Event{Kind: "active", SubaccountID: a.SubaccountID, UserID: a.SenderUserID, Data: a})
+	var moved []int64
+	for id, st := range states {
+		if prev, known := r.states[id]; r.states != nil && (!known || prev != st) {
+			moved = append(moved, id)
 		}
 	}
-	r.states = seen
+	list, err := r.Desk.Store.DeskMessages(ctx, moved)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		a := &list[i]
+		r.Desk.publish(Event{Kind: "active", SubaccountID: a.SubaccountID, UserID: a.SenderUserID, Data: a})
+	}
+	r.states = states
 	return nil
 }

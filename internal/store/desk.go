@@ -68,7 +68,7 @@ func (s *Store) Teams(ctx context.Context, subaccounts []int64) ([]domain.Team, 
 		}
 		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, subaccount_id, channel_id, name, abandon_after_minutes, created_at
+	rows, err := s.readQuery(ctx, `SELECT id, subaccount_id, channel_id, name, abandon_after_minutes, created_at
 		FROM desk_teams`+w.sql()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
@@ -94,7 +94,7 @@ func (s *Store) Teams(ctx context.Context, subaccounts []int64) ([]domain.Team, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	mrows, err := s.r.QueryContext(ctx, `SELECT team_id, user_id FROM desk_team_members ORDER BY team_id, user_id`)
+	mrows, err := s.readQuery(ctx, `SELECT team_id, user_id FROM desk_team_members ORDER BY team_id, user_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -127,7 +127,7 @@ func (s *Store) Team(ctx context.Context, id int64) (*domain.Team, error) {
 
 // TeamsOfUser returns the ids of the teams a user belongs to.
 func (s *Store) TeamsOfUser(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT team_id FROM desk_team_members WHERE user_id = $1 ORDER BY team_id`, userID)
+	rows, err := s.readQuery(ctx, `SELECT team_id FROM desk_team_members WHERE user_id = $1 ORDER BY team_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("teams of user: %w", err)
 	}
@@ -219,7 +219,7 @@ func (s *Store) Agent(ctx context.Context, userID int64) (*domain.Agent, error) 
 }
 
 func (s *Store) agents(ctx context.Context, w *whereBuilder) ([]domain.Agent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email, COALESCE(a.max_tickets, 5), COALESCE(a.status, 'offline'),
+	rows, err := s.readQuery(ctx, `SELECT u.id, u.name, u.email, COALESCE(a.max_tickets, 5), COALESCE(a.status, 'offline'),
 		COALESCE(a.reason, ''), COALESCE(a.since, 0),
 		(SELECT COUNT(*) FROM desk_tickets t WHERE t.agent_id = u.id AND t.state = 'open')
 		FROM users u LEFT JOIN desk_agents a ON a.user_id = u.id`+w.sql()+` ORDER BY u.name, u.id`, w.args...)
@@ -271,7 +271,7 @@ func (s *Store) StatusLog(ctx context.Context, users []int64, from, to time.Time
 		WHERE l.user_id IN (` + in + `) AND l.id = (SELECT p.id FROM desk_status_log p
 			WHERE p.user_id = l.user_id AND p.at < ` + f + ` ORDER BY p.at DESC, p.id DESC LIMIT 1)
 		ORDER BY 4, 1`
-	rows, err := s.r.QueryContext(ctx, query, a.args...)
+	rows, err := s.readQuery(ctx, query, a.args...)
 	if err != nil {
 		return nil, fmt.Errorf("status log: %w", err)
 	}
@@ -312,7 +312,7 @@ func (s *Store) PauseReasons(ctx context.Context, subaccounts []int64) ([]domain
 		}
 		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, subaccount_id, name FROM desk_pause_reasons`+w.sql()+` ORDER BY name, id`, w.args...)
+	rows, err := s.readQuery(ctx, `SELECT id, subaccount_id, name FROM desk_pause_reasons`+w.sql()+` ORDER BY name, id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("pause reasons: %w", err)
 	}
@@ -343,7 +343,7 @@ const deskCursorKey = "desk.cursor"
 // whether there is one.
 func (s *Store) DeskCursor(ctx context.Context) (int64, bool, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = $1`, deskCursorKey).Scan(&v)
+	err := s.readQueryRow(ctx, `SELECT value FROM kv WHERE key = $1`, deskCursorKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -364,7 +364,7 @@ func (s *Store) SetDeskCursor(ctx context.Context, id int64) error {
 // InboundAfter returns up to limit messages contacts sent, with ids after
 // id, in order: what the desk has not routed yet.
 func (s *Store) InboundAfter(ctx context.Context, id int64, limit int) ([]DeskInbound, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, subaccount_id, channel_id, contact_id, at FROM messages
+	rows, err := s.readQuery(ctx, `SELECT id, subaccount_id, channel_id, contact_id, at FROM messages
 		WHERE id > $1 AND direction = 'mo' AND subaccount_id <> $2 ORDER BY id LIMIT $3`,
 		id, domain.UnassignedSubaccountID, limit)
 	if err != nil {
@@ -639,7 +639,7 @@ func (s *Store) Tickets(ctx context.Context, f TicketFilter) ([]domain.Ticket, e
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+ticketColumns+ticketFrom+w.sql()+` ORDER BY t.opened_at DESC, t.id DESC LIMIT `+w.arg(limit), w.args...)
+	rows, err := s.readQuery(ctx, `SELECT `+ticketColumns+ticketFrom+w.sql()+` ORDER BY t.opened_at DESC, t.id DESC LIMIT `+w.arg(limit), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
@@ -657,7 +657,7 @@ func (s *Store) Tickets(ctx context.Context, f TicketFilter) ([]domain.Ticket, e
 
 // Ticket returns one ticket.
 func (s *Store) Ticket(ctx context.Context, id int64) (*domain.Ticket, error) {
-	t, err := scanTicket(s.r.QueryRowContext(ctx, `SELECT `+ticketColumns+ticketFrom+` WHERE t.id = $1`, id))
+	t, err := scanTicket(s.readQueryRow(ctx, `SELECT `+ticketColumns+ticketFrom+` WHERE t.id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "ticket", id)
 	}
@@ -666,7 +666,7 @@ func (s *Store) Ticket(ctx context.Context, id int64) (*domain.Ticket, error) {
 
 // TicketEvents returns a ticket's history in order.
 func (s *Store) TicketEvents(ctx context.Context, id int64) ([]domain.TicketEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at, kind, by_user_id, agent_id, team_id FROM desk_ticket_events
+	rows, err := s.readQuery(ctx, `SELECT at, kind, by_user_id, agent_id, team_id FROM desk_ticket_events
 		WHERE ticket_id = $1 ORDER BY at, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("ticket events: %w", err)
@@ -750,7 +750,7 @@ func (s *Store) TicketAnswered(ctx context.Context, id int64, at time.Time) erro
 // Conversation returns up to limit of the latest messages between a
 // contact and a channel, oldest first.
 func (s *Store) Conversation(ctx context.Context, contactID, channelID int64, limit int) ([]domain.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+`
+	rows, err := s.readQuery(ctx, `SELECT `+messageColumns+messageFrom+`
 		WHERE m.contact_id = $1 AND m.channel_id = $2 ORDER BY m.at DESC, m.id DESC LIMIT $3`, contactID, channelID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("conversation: %w", err)
@@ -796,14 +796,47 @@ func (s *Store) ActiveMessages(ctx context.Context, userID int64, since time.Tim
 		ORDER BY m.at DESC, m.id DESC LIMIT 500`, userID, ms(since))
 }
 
-// DeskMessagesSince returns every message sent from the desk since since,
-// answered or not: those whose statuses open pages follow.
-func (s *Store) DeskMessagesSince(ctx context.Context, since time.Time) ([]ActiveMessage, error) {
-	return s.activeMessages(ctx, `m.origin = 'desk' AND m.at >= $1 ORDER BY m.at LIMIT 100000`, ms(since))
+// DeskMessageStates returns the id and state of every message sent from
+// the desk since since, read from an index alone: the router compares
+// them with the last poll's and reads whole rows only for those that
+// moved (DeskMessages).
+func (s *Store) DeskMessageStates(ctx context.Context, since time.Time) (map[int64]domain.State, error) {
+	rows, err := s.readQuery(ctx, `SELECT id, state FROM messages WHERE origin = 'desk' AND at >= $1`, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("desk message states: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]domain.State{}
+	for rows.Next() {
+		var id int64
+		var state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, err
+		}
+		out[id] = domain.State(state)
+	}
+	return out, rows.Err()
+}
+
+// DeskMessages returns the desk messages of ids.
+func (s *Store) DeskMessages(ctx context.Context, ids []int64) ([]ActiveMessage, error) {
+	var out []ActiveMessage
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		w := &whereBuilder{}
+		w.add(`m.origin = 'desk'`)
+		w.in(`m.id`, n, func(i int) any { return ids[i] })
+		list, err := s.activeMessages(ctx, w.and(), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		out, ids = append(out, list...), ids[n:]
+	}
+	return out, nil
 }
 
 func (s *Store) activeMessages(ctx context.Context, where string, args ...any) ([]ActiveMessage, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, COALESCE(m.sender_user_id, 0), m.subaccount_id, m.channel_id, m.contact_id,
+	rows, err := s.readQuery(ctx, `SELECT m.id, COALESCE(m.sender_user_id, 0), m.subaccount_id, m.channel_id, m.contact_id,
 		m.phone, m.template_name, m.state, m.status, m.error_code, m.error_title, m.error_detail, m.error_args, m.at
 		FROM messages m WHERE `+where, args...)
 	if err != nil {
@@ -857,7 +890,7 @@ func (s *Store) TicketRows(ctx context.Context, subaccounts []int64, from, to ti
 	if agent != 0 {
 		w.add(`agent_id = ` + w.arg(agent))
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT subaccount_id, COALESCE(team_id, 0), COALESCE(agent_id, 0), state, origin, opened_at,
+	rows, err := s.readQuery(ctx, `SELECT subaccount_id, COALESCE(team_id, 0), COALESCE(agent_id, 0), state, origin, opened_at,
 		COALESCE(assigned_at, 0), COALESCE(first_response_at, 0), COALESCE(closed_at, 0), tags FROM desk_tickets`+w.sql(), w.args...)
 	if err != nil {
 		return fmt.Errorf("ticket rows: %w", err)
@@ -894,6 +927,26 @@ func (s *Store) ActiveMessagesSent(ctx context.Context, subaccounts []int64, fro
 		w.add(`sender_user_id = ` + w.arg(agent))
 	}
 	var n int64
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`+w.sql(), w.args...).Scan(&n)
+	err := s.readQueryRow(ctx, `SELECT COUNT(*) FROM messages`+w.sql(), w.args...).Scan(&n)
 	return n, err
+}
+
+// readQuery runs a read as a cached statement: the desk's pages and its
+// router run the same few queries many times a second, and SQLite spends
+// more time parsing a small query than running it.
+func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// readQueryRow is readQuery for a single row.
+func (s *Store) readQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
 }
