@@ -21,6 +21,7 @@ import (
 	"github.com/ticksapp/ticks/internal/cloudapi"
 	"github.com/ticksapp/ticks/internal/config"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/send"
 	"github.com/ticksapp/ticks/internal/server"
@@ -313,7 +314,9 @@ func CampaignPage(ctx context.Context, o CampaignOptions) (*CampaignResult, erro
 		t := time.Now()
 		w.srv.Handler.ServeHTTP(rec, req)
 		took := time.Since(t)
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `id="c-audience"`) {
+		// A tenth of the rows failed: the page says so (pt-BR digits).
+		failed := `data-live-field="counters.failed">` + reports.FormatCount("pt-BR", int64((o.Rows+9)/10)) + `<`
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), failed) {
 			return nil, fmt.Errorf("GET %s: %d %.300s", path, rec.Code, rec.Body.String())
 		}
 		if i > 0 { // the first load warms the caches
