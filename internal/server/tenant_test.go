@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +362,53 @@ func TestBudgetIsolation(t *testing.T) {
 	s.must(200, "GET", "/api/v1/budgets", adminToken, nil, &list)
 	if len(list.Data) != 2 || list.Data[0].Amount != "100.00" || list.Data[1].Amount != "900.00" {
 		t.Errorf("the supervisors changed the budgets: %+v", list.Data)
+	}
+}
+
+// TestCampaignWebTenantIsolation: Growth → Mensagens Ativas shows a
+// supervisor only their subaccounts' campaigns; every page and action of
+// another's answers 404 and changes nothing, and the detailed report's
+// campaign filter does not list it.
+func TestCampaignWebTenantIsolation(t *testing.T) {
+	s, sa, ch := simServer(t)
+	var own struct{ Token string }
+	s.must(201, "POST", "/api/v1/tokens", adminToken, map[string]any{"name": "dono", "role": "supervisor", "subaccount_id": sa}, &own)
+	var other struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Outra"}, &other)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "intrusa@example.com", "name": "Intrusa", "role": "supervisor",
+		"password": "senha-segura-123", "subaccounts": []int64{other.ID}}, nil)
+	form := campaignForm(map[string]string{"name": "Segredo de Natal", "channel_id": fmt.Sprint(ch), "template": "promocao_outono",
+		"language": "pt_BR"}, campaignAudience(2)+"12;Ruim;a;b\n")
+	var c struct{ ID string }
+	if r := s.do("POST", "/api/v1/campaigns", own.Token, form, "Content-Type", campaignFormType); r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	} else {
+		r.json(t, &c)
+	}
+	w := newWebClient(t, s)
+	w.login("intrusa@example.com", "senha-segura-123")
+	for _, path := range []string{"/campaigns/" + c.ID, "/campaigns/" + c.ID + "/review", "/campaigns/" + c.ID + "/errors",
+		"/campaigns/" + c.ID + "/events", "/campaigns/compare?id=" + c.ID + "&id=1"} {
+		code, body := w.get(path)
+		if strings.Contains(body, "Segredo") || path != "/campaigns/compare?id="+c.ID+"&id=1" && code != 404 {
+			t.Errorf("intruder GET %s: %d %.300s", path, code, body)
+		}
+	}
+	for _, action := range []string{"start", "pause", "resume", "cancel", "discard", "confirm", "schedule"} {
+		code, body := w.post("/campaigns/"+c.ID+"/"+action, url.Values{"csrf": {w.csrf}, "when": {"now"},
+			"at": {time.Now().Add(3 * time.Hour).Format("2006-01-02T15:04")}})
+		if code != 404 || strings.Contains(body, "Segredo") {
+			t.Errorf("intruder POST %s: %d %.300s", action, code, body)
+		}
+	}
+	for _, path := range []string{"/campaigns", "/campaigns?name=segredo", "/campaigns/compare", "/reports/messages"} {
+		if code, body := w.get(path); code != 200 || strings.Contains(body, "Segredo") {
+			t.Errorf("intruder GET %s: %d, lists the campaign: %v", path, code, strings.Contains(body, "Segredo"))
+		}
+	}
+	var after struct{ Status string }
+	s.must(200, "GET", "/api/v1/campaigns/"+c.ID, own.Token, nil, &after)
+	if after.Status != "draft" {
+		t.Errorf("the intruder's requests changed the campaign: %s", after.Status)
 	}
 }
