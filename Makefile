@@ -27,7 +27,7 @@ test-deps:
 RACE_PACKAGES = ./internal/inboxlog/ ./internal/ingest/ ./internal/send/ ./internal/cloudapi/ \
 	./internal/simulator/ ./internal/store/ ./internal/server/ ./internal/reports/ ./internal/access/
 test-race: test-deps
-	go test -race -short -count=1 -skip '^TestReportTotalsAndPagesMatchTheMessages$$' $(RACE_PACKAGES)
+	go test -race -short -count=1 -timeout 30m -skip '^TestReportTotalsAndPagesMatchTheMessages$$' $(RACE_PACKAGES)
 
 test-postgres:
 	scripts/test-postgres.sh

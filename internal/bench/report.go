@@ -20,7 +20,7 @@ type ReportOptions struct {
 	DatabaseURL string // a database made by Seed
 	Runs        int    // timed runs of each case, after one warm-up
 	Limit       int    // page size
-	Only        string // run only the cases whose name contains this
+	Only        string // run only the cases and combinations whose name contains this
 	// Combos also times the first page of every combination of one to
 	// three of the report's rollup-counted filters (status, content type,
 	// conversation type, session), each with every value the seeded data
@@ -135,8 +135,8 @@ func timeCombos(ctx context.Context, st *store.Store, o ReportOptions, res *Repo
 	var all []combo
 	var add func(i int, f domain.MessageFilter, name []string)
 	add = func(i int, f domain.MessageFilter, name []string) {
-		if len(name) > 0 {
-			all = append(all, combo{f, ReportTiming{Case: strings.Join(name, " + ")}})
+		if c := strings.Join(name, " + "); len(name) > 0 && strings.Contains(c, o.Only) {
+			all = append(all, combo{f, ReportTiming{Case: c}})
 		}
 		if len(name) == 3 {
 			return
