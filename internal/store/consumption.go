@@ -135,6 +135,13 @@ func (s *Store) CloseConsumptionMonth(ctx context.Context, month string, fromHou
 	if err != nil {
 		return false, fmt.Errorf("close consumption month %s: %w", month, err)
 	}
+	if closed && s.dialect == Postgres {
+		// A month's rows at once: without fresh statistics the planner
+		// takes the table for empty and sorts what it could hash.
+		if _, err := s.w.ExecContext(ctx, `ANALYZE consumption_snapshot`); err != nil {
+			return closed, fmt.Errorf("close consumption month %s: %w", month, err)
+		}
+	}
 	return closed, nil
 }
 
