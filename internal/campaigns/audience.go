@@ -36,8 +36,11 @@ var maxRows = MaxAudienceRows
 // Audience is an audience file read: its valid rows and every rejected
 // one, by line.
 type Audience struct {
-	Rows       int // data rows in the file
+	Rows int // data rows in the file
+	// Valid are the valid rows, in file order, when no sink takes them
+	// (ReadAudienceTo); ValidRows counts them either way.
 	Valid      []domain.CampaignRow
+	ValidRows  int
 	Rejected   []domain.CampaignRowError
 	Invalid    int
 	Duplicates int
@@ -103,8 +106,10 @@ func readColumns(header []string, nvars int) (columns, error) {
 type audienceReader struct {
 	a        *Audience
 	cols     columns
-	seen     map[string]int // canonical phone → line of its first row
+	seen     map[string]int // canonical phone → line of its first row, when not all digits
+	seenNum  map[uint64]int // the same for the canonical phones that are digits, in less than half the memory
 	optedOut map[string]bool
+	sink     func(domain.CampaignRow) error // takes each valid row; nil keeps them in Valid
 	// e164Valid remembers, for numbers already written in E.164 as a
 	// Brazilian 11-digit number ("+55" and 11 digits), whether their first
 	// six characters ("+55", the area code and the next digit) make a valid
@@ -175,12 +180,21 @@ func (ar *audienceReader) row(line int, rec []string) error {
 		return nil
 	}
 	key := phone.Canonical(e164)
-	if first, dup := ar.seen[key]; dup {
+	num, numeric := digitsKey(key)
+	first, dup := ar.seen[key]
+	if numeric {
+		first, dup = ar.seenNum[num]
+	}
+	if dup {
 		a.Duplicates++
 		reject(fmt.Sprintf("duplicate of line %d (%s)", first, e164))
 		return nil
 	}
-	ar.seen[key] = line
+	if numeric {
+		ar.seenNum[num] = line
+	} else {
+		ar.seen[key] = line
+	}
 	vars := make([]string, len(ar.cols.vars))
 	for i, at := range ar.cols.vars {
 		if vars[i] = cell(at); vars[i] == "" {
@@ -194,9 +208,31 @@ func (ar *audienceReader) row(line int, rec []string) error {
 		reject("the contact opted out of messages")
 		return nil
 	}
-	a.Valid = append(a.Valid, domain.CampaignRow{Seq: len(a.Valid) + 1, Line: line, Phone: e164,
-		Name: cell(ar.cols.name), CorrelationID: cell(ar.cols.correlation), Vars: vars})
+	a.ValidRows++
+	r := domain.CampaignRow{Seq: a.ValidRows, Line: line, Phone: e164,
+		Name: cell(ar.cols.name), CorrelationID: cell(ar.cols.correlation), Vars: vars}
+	if ar.sink != nil {
+		return ar.sink(r)
+	}
+	a.Valid = append(a.Valid, r)
 	return nil
+}
+
+// digitsKey reads a canonical phone of up to 18 digits (a "+" before them
+// allowed) as a number, for the duplicates' set.
+func digitsKey(key string) (uint64, bool) {
+	key = strings.TrimPrefix(key, "+")
+	if key == "" || len(key) > 18 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(key); i++ {
+		if key[i] < '0' || key[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(key[i]-'0')
+	}
+	return n, true
 }
 
 // ReadAudience reads an audience file, CSV or XLSX (told by its first
@@ -204,9 +240,16 @@ func (ar *audienceReader) row(line int, rec []string) error {
 // canonical phones to leave out. A file that cannot be read as a whole (no
 // phone column, too many rows) is an error; bad rows are not.
 func ReadAudience(r io.Reader, nvars int, optedOut map[string]bool) (*Audience, error) {
+	return ReadAudienceTo(r, nvars, optedOut, nil)
+}
+
+// ReadAudienceTo is ReadAudience handing each valid row, in order, to sink
+// instead of keeping it (nil keeps them in Valid), so that a million rows
+// need not be in memory at once.
+func ReadAudienceTo(r io.Reader, nvars int, optedOut map[string]bool, sink func(domain.CampaignRow) error) (*Audience, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4)
-	ar := &audienceReader{a: &Audience{}, seen: map[string]int{}, optedOut: optedOut}
+	ar := &audienceReader{a: &Audience{}, seen: map[string]int{}, seenNum: map[uint64]int{}, optedOut: optedOut, sink: sink}
 	if bytes.Equal(head, []byte("PK\x03\x04")) {
 		return ar.a, ar.readXLSX(br, nvars)
 	}

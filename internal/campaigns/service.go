@@ -121,26 +121,36 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in CreateInpu
 	if err != nil {
 		return nil, err
 	}
-	aud, err := ReadAudience(in.Audience, nvars, optedOut)
+	// The valid rows wait in a temporary file, not in memory, until the
+	// draft is stored.
+	sp, err := newSpill(nvars)
 	if err != nil {
 		return nil, err
 	}
-	report := ImportReport{Rows: aud.Rows, Valid: len(aud.Valid), Invalid: aud.Invalid, Duplicates: aud.Duplicates,
+	defer sp.close()
+	aud, err := ReadAudienceTo(in.Audience, nvars, optedOut, sp.put)
+	if err != nil {
+		return nil, err
+	}
+	report := ImportReport{Rows: aud.Rows, Valid: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates,
 		OptedOut: aud.OptedOut, Errors: append([]domain.CampaignRowError{}, aud.Rejected[:min(len(aud.Rejected), MaxReportedErrors)]...)}
-	if len(aud.Valid) == 0 {
+	if aud.ValidRows == 0 {
 		return nil, &NoValidRows{Report: report}
+	}
+	if err := sp.rewind(); err != nil {
+		return nil, err
 	}
 	c := &domain.Campaign{SubaccountID: ch.SubaccountID, Name: in.Name, ChannelID: ch.ID, Template: in.Template,
 		Language: in.Language, FallbackTemplate: in.FallbackTemplate, FallbackLanguage: fallbackLang,
 		Status: domain.CampaignDraft, CreatedAt: now, ScheduledAt: in.ScheduledAt, Rows: aud.Rows,
-		Audience: len(aud.Valid), Invalid: aud.Invalid, Duplicates: aud.Duplicates, OptedOut: aud.OptedOut}
+		Audience: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates, OptedOut: aud.OptedOut}
 	if p.UserID != 0 {
 		c.CreatedBy = &p.UserID
 	}
 	if in.ScheduledAt != nil {
 		c.Status = domain.CampaignScheduled
 	}
-	if err := s.Store.CreateCampaign(ctx, c, FoldName(c.Name), aud.Valid, aud.Rejected); err != nil {
+	if err := s.Store.CreateCampaignFrom(ctx, c, FoldName(c.Name), sp.next, aud.Rejected); err != nil {
 		return nil, err
 	}
 	if c.ScheduledAt != nil {

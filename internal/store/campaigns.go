@@ -36,6 +36,20 @@ func scanCampaign(row interface{ Scan(...any) error }) (*domain.Campaign, error)
 // CreateCampaign stores a campaign with its audience: the valid rows and
 // the rejected ones, all in one transaction. It sets c.ID.
 func (s *Store) CreateCampaign(ctx context.Context, c *domain.Campaign, nameKey string, rows []domain.CampaignRow, rejected []domain.CampaignRowError) error {
+	i := 0
+	return s.CreateCampaignFrom(ctx, c, nameKey, func() (domain.CampaignRow, bool, error) {
+		if i == len(rows) {
+			return domain.CampaignRow{}, false, nil
+		}
+		i++
+		return rows[i-1], true, nil
+	}, rejected)
+}
+
+// CreateCampaignFrom is CreateCampaign with the valid rows read one by one
+// from next (false when there are no more), so that they need not all be in
+// memory: they are written 2,000 at a time.
+func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, nameKey string, next func() (domain.CampaignRow, bool, error), rejected []domain.CampaignRowError) error {
 	c.ID = s.NewID()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, subaccount_id, name, name_key, channel_id, template, language,
@@ -46,15 +60,28 @@ func (s *Store) CreateCampaign(ctx context.Context, c *domain.Campaign, nameKey 
 		if err != nil {
 			return fmt.Errorf("insert campaign: %w", err)
 		}
-		const rowCols = 7
-		for chunk := range chunks(len(rows), 2000) {
-			args := make([]any, 0, rowCols*(chunk.hi-chunk.lo))
-			for _, r := range rows[chunk.lo:chunk.hi] {
+		const rowCols, chunk = 7, 2000
+		args := make([]any, 0, rowCols*chunk)
+		for done := false; !done; {
+			args = args[:0]
+			n := 0
+			for ; n < chunk; n++ {
+				r, ok, err := next()
+				if err != nil {
+					return fmt.Errorf("read audience: %w", err)
+				}
+				if !ok {
+					done = true
+					break
+				}
 				vars, _ := json.Marshal(r.Vars)
 				args = append(args, c.ID, r.Seq, r.Line, r.Phone, r.Name, r.CorrelationID, string(vars))
 			}
+			if n == 0 {
+				break
+			}
 			q := `INSERT INTO campaign_rows (campaign_id, seq, line, phone, name, correlation_id, vars) VALUES ` +
-				s.valuesList(chunk.hi-chunk.lo, rowCols)
+				s.valuesList(n, rowCols)
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("insert audience: %w", err)
 			}
