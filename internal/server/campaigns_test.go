@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,69 @@ func walkCampaigns(t *testing.T, s *testServer, call func(want int, op, path, to
 	json.Unmarshal(call(200, "GET /api/v1/campaigns/{id}", "/api/v1/campaigns/"+running, token, nil).body, &detail)
 	if detail.Status != "canceled" || detail.Counters.Audience != 400 || detail.Counters.Canceled != 400-detail.Counters.Processed {
 		t.Errorf("canceled campaign: %+v", detail)
+	}
+}
+
+// TestCampaignWebBadInputs: the new-campaign form's mistakes are told on
+// the page, in the visitor's language, and store nothing: no file, a time
+// already past, a date that is not one, a file without a valid row (its
+// rows listed by line), a form without its CSRF token.
+func TestCampaignWebBadInputs(t *testing.T) {
+	s, sa, ch := simServer(t)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "sup@example.com", "name": "Sup", "role": "supervisor",
+		"password": "senha-segura-123", "subaccounts": []int64{sa}}, nil)
+	w := newWebClient(t, s)
+	w.login("sup@example.com", "senha-segura-123")
+	post := func(fields map[string]string, audience string) (int, string) {
+		t.Helper()
+		body := campaignForm(fields, audience)
+		req, _ := http.NewRequest("POST", s.url+"/campaigns", bytes.NewReader(body))
+		req.Header.Set("Content-Type", campaignFormType)
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base := func(extra ...string) map[string]string {
+		f := map[string]string{"csrf": w.csrf, "name": "Teste", "channel_id": fmt.Sprint(ch), "template": "promocao_outono|pt_BR", "when": "now"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			f[extra[i]] = extra[i+1]
+		}
+		return f
+	}
+	past := time.Now().Add(-24 * time.Hour).Format("2006-01-02T15:04") // past in any zone
+	for _, c := range []struct {
+		name     string
+		fields   map[string]string
+		audience string
+		code     int
+		want     []string
+	}{
+		{"no file", base(), "", 400, []string{"Escolha o arquivo da audiência"}},
+		{"a time already past", base("when", "at", "at", past), campaignAudience(2), 422, []string{"já passaram"}},
+		{"not a date", base("when", "at", "at", "amanhã cedo"), campaignAudience(2), 400, []string{"Informe a data e a hora"}},
+		{"no valid row", base(), "telefone;nome;var1;var2\n12;A;x;y\n+5511960000001;B;;y\n", 422,
+			[]string{"Nenhuma linha do arquivo é válida", `<td class="num">2</td>`, `<td class="num">3</td>`, "var1 is empty"}},
+		{"no CSRF token", base("csrf", "forjado"), campaignAudience(2), 403, nil},
+		{"an unknown template", base("template", "nao_existe|pt_BR"), campaignAudience(2), 422, []string{"nao_existe"}},
+	} {
+		code, body := post(c.fields, c.audience)
+		if code != c.code {
+			t.Errorf("%s: %d, want %d: %.400s", c.name, code, c.code, body)
+			continue
+		}
+		for _, want := range c.want {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: the page does not say %q: %.600s", c.name, want, body)
+			}
+		}
+	}
+	var list struct{ Rows []any }
+	s.must(200, "GET", "/api/v1/campaigns", adminToken, nil, &list)
+	if len(list.Rows) != 0 {
+		t.Errorf("the mistakes stored %d campaigns", len(list.Rows))
 	}
 }
