@@ -36,6 +36,26 @@ func (s *Service) Tickets(ctx context.Context, p *access.Principal, state string
 	return s.Store.Tickets(ctx, f)
 }
 
+// Attending lists the tickets of Tickets that are still attended:
+// waiting or open, in one read (the desk's live page reads it often).
+func (s *Service) Attending(ctx context.Context, p *access.Principal) ([]domain.Ticket, error) {
+	if err := p.Need(domain.RoleAdmin, domain.RoleSupervisor, domain.RoleAgent); err != nil {
+		return nil, err
+	}
+	f := store.TicketFilter{Subaccounts: p.Scope, Active: true}
+	if p.Role == domain.RoleAgent {
+		if err := needUser(p); err != nil {
+			return nil, err
+		}
+		teams, err := s.Store.TeamsOfUser(ctx, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		f.Agent, f.Teams = p.UserID, teams
+	}
+	return s.Store.Tickets(ctx, f)
+}
+
 // ticket returns a ticket the caller may see: an agent sees their own and
 // the waiting ones of their teams.
 func (s *Service) ticket(ctx context.Context, p *access.Principal, id int64) (*domain.Ticket, error) {

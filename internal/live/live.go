@@ -104,6 +104,13 @@ func (h *Hub) Followers(t Topic) int {
 // right to t. A snapshot that fails ends the stream (the browser's
 // EventSource connects again after a few seconds).
 func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, t Topic, event string, snapshot func(context.Context) (any, error)) {
+	h.StreamEvery(w, r, t, event, h.Every, snapshot)
+}
+
+// StreamEvery is Stream with a snapshot at least every every instead of
+// the hub's Every: a page many keep open, whose changes are all published,
+// can be refreshed less often.
+func (h *Hub) StreamEvery(w http.ResponseWriter, r *http.Request, t Topic, event string, every time.Duration, snapshot func(context.Context) (any, error)) {
 	rc := http.NewResponseController(w)
 	// The server's write timeout is for ordinary answers; a stream lasts
 	// as long as the page is open.
@@ -117,7 +124,7 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, t Topic, event stri
 	fmt.Fprint(w, "retry: 3000\n\n")
 	ctx, cancel := context.WithTimeout(r.Context(), h.MaxAge)
 	defer cancel()
-	tick := time.NewTicker(h.Every)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		v, err := snapshot(ctx)

@@ -564,6 +564,7 @@ type TicketFilter struct {
 	Subaccounts []int64 // nil: every subaccount
 	IDs         []int64
 	State       domain.TicketState
+	Active      bool // only waiting and open tickets
 	// Agent, with Teams, is an agent's view: their own tickets, and the
 	// waiting tickets of their teams.
 	Agent     int64
@@ -621,6 +622,9 @@ func (s *Store) Tickets(ctx context.Context, f TicketFilter) ([]domain.Ticket, e
 	}
 	if f.State != "" {
 		w.add(`t.state = ` + w.arg(string(f.State)))
+	}
+	if f.Active {
+		w.add(`t.state IN ('waiting', 'open')`)
 	}
 	if f.Agent != 0 {
 		cond := `t.agent_id = ` + w.arg(f.Agent)

@@ -97,6 +97,10 @@ func (h *Handler) ticketRow(lang string, t *domain.Ticket, now time.Time) ticket
 		OpenedAt: h.when(lang, t.OpenedAt), Waiting: durationText(now.Sub(t.OpenedAt).Seconds())}
 }
 
+// deskRefresh is how often an agent's live desk is read again with no
+// change published.
+const deskRefresh = 20 * time.Second
+
 // deskView reads the visitor's desk: status, tab and tickets.
 func (h *Handler) deskView(ctx context.Context, p *access.Principal, lang string) (*deskView, error) {
 	me, err := h.Desk.Me(ctx, p)
@@ -119,15 +123,16 @@ func (h *Handler) deskView(ctx context.Context, p *access.Principal, lang string
 		v.Active = append(v.Active, row)
 	}
 	now := h.Now()
-	for _, state := range []string{"open", "waiting"} {
-		list, err := h.Desk.Tickets(ctx, p, state)
-		if err != nil {
-			return nil, err
-		}
+	list, err := h.Desk.Attending(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Their own open tickets first, then the queue. A supervisor's desk
+	// lists their own and the waiting ones; the whole floor is on the
+	// supervisor page.
+	for _, state := range []domain.TicketState{domain.TicketOpen, domain.TicketWaiting} {
 		for i := range list {
-			// A supervisor's desk lists their own tickets and the
-			// waiting ones; the whole floor is on the supervisor page.
-			if state == "open" && (list[i].AgentID == nil || *list[i].AgentID != p.UserID) {
+			if list[i].State != state || (state == domain.TicketOpen && (list[i].AgentID == nil || *list[i].AgentID != p.UserID)) {
 				continue
 			}
 			v.Tickets = append(v.Tickets, h.ticketRow(lang, &list[i], now))
@@ -208,7 +213,10 @@ func (h *Handler) deskLive(w http.ResponseWriter, r *http.Request, v *visitor) {
 		h.fail(w, r, v, err)
 		return
 	}
-	h.Live.Stream(w, r, desk.AgentTopic(v.principal.UserID), "desk", func(ctx context.Context) (any, error) {
+	// Changes are published as they happen; the periodic refresh only
+	// catches what another server changed, so it can be slower here,
+	// where hundreds of agents keep the page open.
+	h.Live.StreamEvery(w, r, desk.AgentTopic(v.principal.UserID), "desk", deskRefresh, func(ctx context.Context) (any, error) {
 		return h.deskView(ctx, v.principal, v.lang())
 	})
 }
