@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,48 @@ func TestCampaignWebBadInputs(t *testing.T) {
 	s.must(200, "GET", "/api/v1/campaigns", adminToken, nil, &list)
 	if len(list.Rows) != 0 {
 		t.Errorf("the mistakes stored %d campaigns", len(list.Rows))
+	}
+
+	// A draft's schedule is set from its page, in the account's time zone,
+	// then the draft is discarded.
+	code, body := post(base(), campaignAudience(3))
+	if code != http.StatusSeeOther {
+		t.Fatalf("a good form: %d %.300s", code, body)
+	}
+	var draft struct{ Rows []struct{ ID, Status string } }
+	s.must(200, "GET", "/api/v1/campaigns", adminToken, nil, &draft)
+	id := draft.Rows[0].ID
+	if code, body := w.get("/campaigns/" + id + "/review"); code != 200 || !strings.Contains(body, `id="import-valid">3<`) {
+		t.Fatalf("review: %d %.300s", code, body)
+	}
+	loc := s.srv.Config.Location()
+	at := time.Now().In(loc).Add(48 * time.Hour).Truncate(time.Minute)
+	if code, _ := w.post("/campaigns/"+id+"/schedule", url.Values{"csrf": {w.csrf}, "at": {at.Format("2006-01-02T15:04")}}); code != http.StatusSeeOther {
+		t.Fatalf("reschedule: %d", code)
+	}
+	var got struct {
+		Status      string
+		ScheduledAt time.Time `json:"scheduled_at"`
+	}
+	s.must(200, "GET", "/api/v1/campaigns/"+id, adminToken, nil, &got)
+	if got.Status != "scheduled" || !got.ScheduledAt.Equal(at) {
+		t.Errorf("after rescheduling to %v: %+v", at, got)
+	}
+	if code, _ := w.post("/campaigns/"+id+"/discard", url.Values{"csrf": {w.csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("discard: %d", code)
+	}
+	s.must(200, "GET", "/api/v1/campaigns/"+id, adminToken, nil, &got)
+	if got.Status != "canceled" {
+		t.Errorf("after discarding: %s", got.Status)
+	}
+	// The same pages in English.
+	if code, _ := w.post("/lang", url.Values{"csrf": {w.csrf}, "lang": {"en"}, "back": {"/campaigns"}}); code != http.StatusSeeOther {
+		t.Fatalf("switch to English: %d", code)
+	}
+	for path, want := range map[string]string{"/campaigns": "Scheduled only", "/campaigns/new": "Approved template and language",
+		"/campaigns/" + id: "Received", "/campaigns/compare": "Compare campaigns"} {
+		if code, body := w.get(path); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s in English: %d, no %q", path, code, want)
+		}
 	}
 }
