@@ -25,6 +25,9 @@ func (s *Store) CreateTeam(ctx context.Context, t *domain.Team) error {
 		if isUniqueViolation(err) {
 			return domain.Errorf(domain.ECONFLICT, "a team named %q already exists", t.Name)
 		}
+		if isForeignKeyViolation(err) { // its channel was checked: what is missing is the subaccount
+			return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", t.SubaccountID)
+		}
 		if err != nil {
 			return fmt.Errorf("create team: %w", err)
 		}

@@ -636,6 +636,9 @@ func (s *Store) CreateCustomReport(ctx context.Context, r *domain.CustomReport) 
 	err := s.w.QueryRowContext(ctx, `INSERT INTO custom_reports (subaccount_id, user_id, token_id, name, kind, definition, shared, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		r.SubaccountID, r.UserID, r.TokenID, r.Name, r.Kind, r.Definition, r.Shared, ms(r.CreatedAt)).Scan(&r.ID)
+	if isForeignKeyViolation(err) { // the owner is the caller: what is missing is the subaccount
+		return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", r.SubaccountID)
+	}
 	if err != nil {
 		return fmt.Errorf("create custom report: %w", err)
 	}
