@@ -114,6 +114,13 @@ func (s *Service) Request(ctx context.Context, p *access.Principal, in Input) (*
 	if err != nil {
 		return nil, err
 	}
+	if in.Subaccount != 0 { // an admin may name any: it must be one
+		if _, err := s.Store.Subaccount(ctx, in.Subaccount); domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil, domain.Errorf(domain.EUNPROCESSABLE, "subaccount %d does not exist", in.Subaccount)
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	n, err := s.Store.PendingExtractions(ctx, p.UserID, p.TokenID)
 	if err != nil {
 		return nil, err

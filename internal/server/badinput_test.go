@@ -133,6 +133,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"channel unknown subaccount", "POST", "/api/v1/channels", adminToken, `{"subaccount_id":999,"name":"c","phone_number_id":"123456"}`, "", 400, "subaccount 999 does not exist"},
 		{"custom report unknown subaccount", "POST", "/api/v1/custom-reports", adminToken, `{"name":"r","kind":"events","subaccount_id":999,"definition":{"granularity":"day"}}`, "", 400, "subaccount 999 does not exist"},
 		{"desk team unknown subaccount", "POST", "/api/v1/desk/teams", adminToken, `{"subaccount_id":999,"name":"t"}`, "", 400, "subaccount 999 does not exist"},
+		{"extraction unknown subaccount", "POST", "/api/v1/extractions", adminToken, `{"type":"notifications_summary","from":"2026-11-01","to":"2026-11-02","subaccount":999}`, "", 422, "subaccount 999 does not exist"},
 		{"bot unknown subaccount", "POST", "/api/v1/bots", adminToken, `{"name":"b","subaccount_id":999}`, "", 400, "does not exist"},
 		{"events without subaccount", "POST", "/api/v1/events", adminToken, `{"category":"c","action":"a","contact":"+5511987654321"}`, "", 400, "subaccount"},
 		{"bot without name", "POST", "/api/v1/bots", adminToken, `{"subaccount_id":2}`, "", 400, "name"},
