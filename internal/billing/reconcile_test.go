@@ -246,6 +246,16 @@ func TestConversationAnalyticsBeforeJuly2025(t *testing.T) {
 	if rc.From != "2025-05-01" || rc.To != "2025-05-31" {
 		t.Errorf("compared %s..%s, want the whole of May", rc.From, rc.To)
 	}
+	// Asking again for the month's last days keeps the whole month compared.
+	if err := svc.FetchMeta(ctx, time.Date(2025, 5, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 5, 31, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = svc.Consumption(ctx, access.System(), billing.Query{Month: m}); err != nil {
+		t.Fatal(err)
+	}
+	if rc := rep.Reconciliation; rc.From != "2025-05-01" || rc.To != "2025-05-31" || rc.Meta != 7 {
+		t.Errorf("after asking for the last days: compared %s..%s, Meta %d; want the whole of May, 7", rc.From, rc.To, rc.Meta)
+	}
 }
 
 // TestReconciliationRecordsMetaFailures: a WABA whose question fails keeps

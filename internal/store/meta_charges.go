@@ -55,9 +55,17 @@ func (s *Store) RecordMetaFetchError(ctx context.Context, waba, kind, failure st
 }
 
 func upsertMetaFetch(ctx context.Context, tx *sql.Tx, f MetaFetch) error {
+	// The periods answered so far and this one, when they meet, are one:
+	// an answer for the last two months keeps the months asked before.
 	_, err := tx.ExecContext(ctx, `INSERT INTO meta_charge_fetches (waba_id, kind, from_at, to_at, fetched_at, error)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (waba_id, kind) DO UPDATE SET from_at = excluded.from_at,
-		to_at = excluded.to_at, fetched_at = excluded.fetched_at, error = excluded.error`,
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (waba_id, kind) DO UPDATE SET
+		from_at = CASE WHEN meta_charge_fetches.to_at > 0 AND meta_charge_fetches.to_at >= excluded.from_at
+		                AND meta_charge_fetches.from_at <= excluded.to_at AND meta_charge_fetches.from_at < excluded.from_at
+		               THEN meta_charge_fetches.from_at ELSE excluded.from_at END,
+		to_at = CASE WHEN meta_charge_fetches.to_at > 0 AND meta_charge_fetches.to_at >= excluded.from_at
+		              AND meta_charge_fetches.from_at <= excluded.to_at AND meta_charge_fetches.to_at > excluded.to_at
+		             THEN meta_charge_fetches.to_at ELSE excluded.to_at END,
+		fetched_at = excluded.fetched_at, error = excluded.error`,
 		f.WABAID, f.Kind, f.From.Unix(), f.To.Unix(), ms(f.FetchedAt), f.Error)
 	return err
 }
