@@ -323,7 +323,14 @@ func campaignTopic(c *domain.Campaign) live.Topic {
 func (s *Service) publish(c *domain.Campaign) {
 	if s.Live != nil {
 		s.Live.Publish(campaignTopic(c))
+		s.Live.Publish(ListTopic(c.SubaccountID))
 	}
+}
+
+// ListTopic is what the campaigns' list of one subaccount follows live (0:
+// of several, which then follows by the stream's periodic refresh alone).
+func ListTopic(subaccount int64) live.Topic {
+	return live.Topic{Subaccount: subaccount, Name: "campaigns"}
 }
 
 // Counters are a campaign's figures (seed 004: Audiência, Falharam,

@@ -167,6 +167,14 @@ func TestBrowserCampaign(t *testing.T) {
 	if got := text(ctx, t, "#campaigns tbody"); !strings.Contains(got, "Outono 2026") || !strings.Contains(got, "Pausada") {
 		t.Errorf("list %q", got)
 	}
+	// The list follows its figures live too: its stream's snapshot fills
+	// the same cells.
+	if err := chromedp.Run(ctx, chromedp.WaitVisible("#campaigns[data-live-at]", chromedp.ByQuery)); err != nil {
+		t.Fatalf("the list's live stream: %v", err)
+	}
+	if got := text(ctx, t, "#campaign-"+id+" [data-live-field$=failed]"); got == "" {
+		t.Errorf("the list's Falharam after the stream: %q", got)
+	}
 	// The detailed report's campaign filter lists the campaigns by name
 	// (issue 12, 6); choosing one shows its messages.
 	var label string

@@ -29,6 +29,7 @@ func (h *Handler) campaignRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /campaigns/new", h.auth(h.newCampaignPage))
 	mux.HandleFunc("POST /campaigns", h.limitAudience(h.auth(h.createCampaign)))
 	mux.HandleFunc("GET /campaigns/compare", h.auth(h.compareCampaignsPage))
+	mux.HandleFunc("GET /campaigns/live", h.auth(h.campaignsEvents))
 	mux.HandleFunc("GET /campaigns/{id}", h.auth(h.campaignPage))
 	mux.HandleFunc("GET /campaigns/{id}/review", h.auth(h.reviewCampaignPage))
 	mux.HandleFunc("GET /campaigns/{id}/errors", h.auth(h.campaignErrors))
@@ -45,6 +46,7 @@ type campaignListRow struct {
 }
 
 type campaignsData struct {
+	LiveURL   string // the list's figures as server-sent events
 	Name      string
 	Scheduled bool
 	Rows      []campaignListRow
@@ -86,9 +88,48 @@ func (h *Handler) campaignsPage(w http.ResponseWriter, r *http.Request, v *visit
 	if f.Cursor != "" {
 		d.FirstURL = withQuery("/campaigns", keep)
 	}
+	live := url.Values{}
+	for k, vs := range keep {
+		live[k] = vs
+	}
+	if f.Cursor != "" {
+		live.Set("cursor", f.Cursor)
+	}
+	d.LiveURL = withQuery("/campaigns/live", live)
 	p := v.page(i18n.T(lang, "campaigns.title"), "campaigns")
 	p.Data = d
 	h.render(w, r, http.StatusOK, "campaigns", p)
+}
+
+// campaignsEvents streams the list's figures ("campaigns") for the same
+// filter and page: each campaign's status and counters, by id.
+func (h *Handler) campaignsEvents(w http.ResponseWriter, r *http.Request, v *visitor) {
+	q := r.URL.Query()
+	f := campaigns.ListFilter{Name: q.Get("name"), Cursor: q.Get("cursor"), Limit: 25}
+	if q.Get("scheduled") != "" {
+		f.Status = domain.CampaignScheduled
+	}
+	if _, _, err := h.Campaigns.List(r.Context(), v.principal, f); err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	var sub int64
+	if len(v.principal.Scope) == 1 {
+		sub = v.principal.Scope[0]
+	}
+	lang := v.lang()
+	h.Campaigns.Live.Stream(w, r, campaigns.ListTopic(sub), "campaigns", func(ctx context.Context) (any, error) {
+		list, _, err := h.Campaigns.ListDetails(ctx, v.principal, f)
+		if err != nil {
+			return nil, err
+		}
+		rows := map[string]any{}
+		for _, c := range list {
+			rows[strconv.FormatInt(c.ID, 10)] = map[string]any{"status_label": i18n.T(lang, "campaigns.status."+string(c.Status)),
+				"failed": c.Counters.Failed, "delivered": c.Counters.Delivered, "read": c.Counters.Read}
+		}
+		return map[string]any{"rows": rows}, nil
+	})
 }
 
 func canWrite(v *visitor) bool {
