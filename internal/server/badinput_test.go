@@ -433,6 +433,7 @@ func TestBadImportsAndFormsChangeNothing(t *testing.T) {
 		{"bot form without name", "/admin/bots", url.Values{"subaccount_id": {subID}}, 400, "name"},
 		{"bot form router without channel", "/admin/bots", url.Values{"name": {"r"}, "kind": {"router"}, "subaccount_id": {subID}}, 400, "channel_id"},
 		{"custom report form without name", "/reports/custom/save", url.Values{"name": {" "}, "kind": {"events"}, "subaccount_id": {subID}, "query": {"granularity=day"}}, 400, "name"},
+		{"saved search form bad query", "/saved-searches", url.Values{"name": {"s"}, "query": {"status=%zz"}}, 400, "query"},
 		{"custom report form bad query", "/reports/custom/save", url.Values{"name": {"r"}, "kind": {"events"}, "query": {"%zz"}}, 400, "query"},
 		{"extraction form over 90 days", "/reports/manager", url.Values{"type": {"notifications_summary"}, "from": {"2026-01-01"}, "to": {"2026-06-01"}, "format": {"csv"}}, 422, "90"},
 		{"extraction notice of no extraction of the visitor's", "/reports/manager/999999/seen", url.Values{}, 404, ""},

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/reports"
 )
 
@@ -12,7 +13,9 @@ import (
 // shared with the user's subaccount (the one filtered on, or its only one).
 func (h *Handler) saveSearch(w http.ResponseWriter, r *http.Request, v *visitor) {
 	q, err := url.ParseQuery(r.PostFormValue("query"))
-	if err == nil {
+	if err != nil {
+		err = domain.Errorf(domain.EINVALID, "query: %v", err)
+	} else {
 		_, err = h.Reports.SaveSearch(r.Context(), v.principal, reports.SaveSearchInput{Name: r.PostFormValue("name"),
 			Query: cleanQuery(q), Share: r.PostFormValue("share") != ""})
 	}
