@@ -1,14 +1,10 @@
 package billing
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/hook"
 	"github.com/ticksapp/ticks/internal/store"
 )
 
@@ -283,27 +280,8 @@ func (s *Service) CheckBudgets(ctx context.Context) error {
 }
 
 func (s *Service) postAlert(ctx context.Context, target string, p AlertPayload) error {
-	body, _ := json.Marshal(p)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
+	if err := hook.Post(ctx, s.AlertClient, target, p); err != nil {
 		return fmt.Errorf("budget alert: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "ticks")
-	hc := s.AlertClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("budget alert to %s: %w", req.URL.Host, err)
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("budget alert to %s: HTTP %d", req.URL.Host, resp.StatusCode)
 	}
 	return nil
 }

@@ -1,12 +1,8 @@
 package extracts
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"time"
 
@@ -14,6 +10,7 @@ import (
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
+	"github.com/ticksapp/ticks/internal/hook"
 )
 
 // An extraction that is done tells its requester twice: in the app, a
@@ -89,30 +86,8 @@ func (s *Service) Webhook(ctx context.Context, id int64) error {
 	if e.Status == domain.ExtractionReady {
 		snap.File, snap.Name = fmt.Sprintf("/api/v1/extractions/%d/file", e.ID), DownloadName(e)
 	}
-	body, err := json.Marshal(WebhookPayload{Event: "extraction." + string(e.Status), Extraction: snap})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "ticks")
-	client := s.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("extraction webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("extraction webhook: answered %s", resp.Status)
+	if err := hook.Post(ctx, s.HTTPClient, s.WebhookURL, WebhookPayload{Event: "extraction." + string(e.Status), Extraction: snap}); err != nil {
+		return fmt.Errorf("extraction %w", err)
 	}
 	return nil
 }
