@@ -290,7 +290,9 @@ func TestTransientThroughputErrorIsRetried(t *testing.T) {
 	e := newEnvThroughput(t, simulator.Outcomes{Read: 1}, 20)
 	// The simulator allows 20/s per number; sending 120 at once without the
 	// client's own pacing makes it answer 130429, which the client retries.
-	e.client.MaxRetries = 10
+	// 120 at 20/s take 6 s: the retries span 9 s (30 × 300 ms), so every
+	// message has room to go out however the race detector slows the sends.
+	e.client.MaxRetries = 30
 	e.client.Backoff = func(int) time.Duration { return 300 * time.Millisecond }
 	e.client.SetThroughput(phone.PhoneNumberID, 1000)
 	e.ch.Tier = "TIER_UNLIMITED"
