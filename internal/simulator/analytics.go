@@ -190,12 +190,8 @@ func splitList(v string) []string {
 // the granularity's periods, with the requested dimensions and the others
 // summed.
 func (s *Server) handleAnalytics(w http.ResponseWriter, r *http.Request, waba string) {
-	phones := s.wabaPhones(waba)
-	if !s.authorize(w, r, waba, phones) {
-		return
-	}
-	if len(phones) == 0 {
-		s.writeError(w, http.StatusBadRequest, unsupported(r.Method, waba))
+	_, ok := s.wabaRequest(w, r, waba)
+	if !ok {
 		return
 	}
 	q, msg := parseAnalyticsField(r.URL.Query().Get("fields"))

@@ -386,6 +386,21 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, id string, al
 	return false
 }
 
+// wabaRequest authorizes a request to a WABA's edge and returns the WABA's
+// numbers; it answers the request itself (and returns false) when the
+// caller may not ask or the WABA is unknown.
+func (s *Server) wabaRequest(w http.ResponseWriter, r *http.Request, waba string) ([]*phoneState, bool) {
+	phones := s.wabaPhones(waba)
+	if !s.authorize(w, r, waba, phones) {
+		return nil, false
+	}
+	if len(phones) == 0 {
+		s.writeError(w, http.StatusBadRequest, unsupported(r.Method, waba))
+		return nil, false
+	}
+	return phones, true
+}
+
 func (s *Server) wabaPhones(waba string) []*phoneState {
 	var out []*phoneState
 	for _, p := range s.phoneList {
@@ -653,12 +668,8 @@ func phoneInfo(p *phoneState) map[string]any {
 }
 
 func (s *Server) handlePhoneNumbers(w http.ResponseWriter, r *http.Request, waba string) {
-	phones := s.wabaPhones(waba)
-	if !s.authorize(w, r, waba, phones) {
-		return
-	}
-	if len(phones) == 0 {
-		s.writeError(w, http.StatusBadRequest, unsupported(r.Method, waba))
+	phones, ok := s.wabaRequest(w, r, waba)
+	if !ok {
 		return
 	}
 	data := make([]map[string]any, len(phones))
@@ -684,12 +695,8 @@ func uncursor(c string) (int, bool) {
 }
 
 func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request, waba string) {
-	phones := s.wabaPhones(waba)
-	if !s.authorize(w, r, waba, phones) {
-		return
-	}
-	if len(phones) == 0 {
-		s.writeError(w, http.StatusBadRequest, unsupported(r.Method, waba))
+	_, ok := s.wabaRequest(w, r, waba)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -768,12 +775,8 @@ func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request, wab
 var templateName = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
 
 func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request, waba string) {
-	phones := s.wabaPhones(waba)
-	if !s.authorize(w, r, waba, phones) {
-		return
-	}
-	if len(phones) == 0 {
-		s.writeError(w, http.StatusBadRequest, unsupported(r.Method, waba))
+	_, ok := s.wabaRequest(w, r, waba)
+	if !ok {
 		return
 	}
 	var t Template
