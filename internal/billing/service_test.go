@@ -270,6 +270,13 @@ func report(t *testing.T, svc *billing.Service, p *access.Principal, q string) *
 
 func TestConsumptionGroundTruth(t *testing.T) {
 	st := storetest.Open(t)
+	// São Paulo's days (the report) and UTC's (the reconciliation) kept
+	// from the start: the day level follows the deliveries as they come.
+	for _, off := range []int64{-3, 0} {
+		if err := st.KeepConsumptionDays(context.Background(), off); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w := generate(1, 40)
 	deliver(t, st, w.batches, 2)
 	if err := st.CheckConsumption(context.Background()); err != nil {
@@ -356,6 +363,9 @@ func TestClosingFreezesTheMonth(t *testing.T) {
 		sent("wamid.late", "5511900000009", oct(15, 10), "PMP", true),
 		sent("wamid.c1b", "5511900000001", oct(1, 2), "PMP", false),
 	}, 2)
+	if err := st.CheckConsumption(ctx); err != nil { // the days and the closed month's changes followed
+		t.Fatal(err)
+	}
 	later := newService(st, time.Date(2026, 12, 1, 0, 0, 0, 0, saoPaulo))
 	r = report(t, later, access.System(), "month=2026-10")
 	if r.Conversations.Total != 2 || r.Charged != 2 || r.EstimatedCost != "0.13" || !r.ClosedAt.Equal(closedAt) {
@@ -374,6 +384,26 @@ func TestClosingFreezesTheMonth(t *testing.T) {
 	}
 	if r2 := report(t, later, access.System(), "month=2026-10"); !reflect.DeepEqual(r2, r) {
 		t.Errorf("a second close changed the month")
+	}
+
+	// A time zone first asked for after the closing (UTC−5): its days are
+	// counted from the hourly snapshot then. There October holds c2 and c3
+	// (c1 and c4 fall on 30 September), and c1b on 1 October.
+	rioBranco, err := time.LoadLocation("America/Rio_Branco")
+	if err != nil {
+		t.Fatal(err)
+	}
+	west := newService(st, time.Date(2026, 12, 1, 0, 0, 0, 0, saoPaulo))
+	west.Location = rioBranco
+	r = report(t, west, access.System(), "month=2026-10")
+	if r.Partial || r.Conversations.Total != 2 || r.Charged != 2 || r.EstimatedCost != "0.13" || !r.ClosedAt.Equal(closedAt) {
+		t.Errorf("UTC−5: %+v charged %d cost %s closed %v", r.Conversations, r.Charged, r.EstimatedCost, r.ClosedAt)
+	}
+	if !reflect.DeepEqual(r.Adjustments, want) {
+		t.Errorf("UTC−5 adjustments\n got %+v\nwant %+v", r.Adjustments, want)
+	}
+	if err := st.CheckConsumption(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -367,8 +367,23 @@ func (s *Store) consumptionRebuild() []string {
 		     THEN conversation_type ELSE '' END, COUNT(*)
 		FROM messages WHERE direction = 'mt' AND (state <> 'failed' OR error_code <> 0) GROUP BY 1, 2, 3, 4, 5, 6, 7`
 	if s.dialect == Postgres {
+		// The day level and the closed months' changes follow the rollup:
+		// on SQLite its triggers do it row by row, here they are counted
+		// again from the new rollup (the delta is empty).
 		return []string{`LOCK TABLE messages IN SHARE MODE`, `DELETE FROM consumption_rollup_delta`,
-			`DELETE FROM consumption_rollup`, fill, `ANALYZE consumption_rollup`}
+			`DELETE FROM consumption_rollup`, fill, `ANALYZE consumption_rollup`,
+			`DELETE FROM consumption_daily`,
+			`INSERT INTO consumption_daily (off, day, ` + consumptionDims + `, n)
+			SELECT o.off, (r.hour + o.off) / 24, ` + prefixed("r.", consumptionDims) + `, CAST(SUM(r.n) AS BIGINT)
+			FROM consumption_rollup r CROSS JOIN consumption_offsets o GROUP BY 1, 2, ` + prefixed("r.", consumptionDims) + `
+			HAVING SUM(r.n) <> 0`,
+			`DELETE FROM consumption_changes`,
+			`INSERT INTO consumption_changes (month, ` + consumptionKey + `, n)
+			SELECT month, ` + consumptionKey + `, CAST(SUM(n) AS BIGINT) FROM (
+				SELECT c.month, ` + prefixed("r.", consumptionKey) + `, r.n
+				FROM consumption_rollup r JOIN consumption_closings c ON r.hour >= c.from_hour AND r.hour < c.to_hour
+				UNION ALL SELECT month, ` + consumptionKey + `, -n FROM consumption_snapshot) x
+			GROUP BY month, ` + consumptionKey + ` HAVING SUM(n) <> 0`}
 	}
 	return []string{`DELETE FROM consumption_rollup`, fill}
 }

@@ -55,6 +55,9 @@ type Store struct {
 	wstmts sync.Map // query text → *sql.Stmt prepared on the writer
 	rstmts sync.Map // query text → *sql.Stmt prepared on the readers
 	wanted sync.Map // query text → true: to prepare on the writer when it is free
+	// consumptionOffsets are the UTC offsets whose days the consumption
+	// rollup keeps, as this process has seen them (consumption.go).
+	consumptionOffsets sync.Map
 
 	groupOnce sync.Once
 	groupQ    chan *writeReq
