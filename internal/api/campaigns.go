@@ -30,6 +30,7 @@ func (h *Handler) campaignRoutes(handle func(string, func(http.ResponseWriter, *
 	handle("GET /api/v1/campaigns/{id}/audience/errors", h.campaignAudienceErrors)
 	handle("GET /api/v1/campaigns/{id}/messages", h.campaignMessages)
 	handle("GET /api/v1/campaigns/{id}/events", h.campaignEvents)
+	handle("GET /api/v1/campaigns/{id}/clicks", h.campaignClicks)
 }
 
 // createCampaign takes a multipart form: the audience file and the
@@ -71,6 +72,7 @@ func campaignForm(w http.ResponseWriter, r *http.Request) (campaigns.CreateInput
 		return ""
 	}
 	in.Name, in.Template, in.Language, in.FallbackTemplate = get("name"), get("template"), get("language"), get("fallback_template")
+	in.LinkURLs = f.Value["link_url"]
 	if v := get("channel_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -276,4 +278,86 @@ func (h *Handler) campaignEvents(w http.ResponseWriter, r *http.Request, p *acce
 	h.Campaigns.Live.Stream(w, r, topic, "campaign", func(ctx context.Context) (any, error) {
 		return h.Campaigns.Detail(ctx, p, id)
 	})
+}
+
+// campaignClick is a contact who clicked one of a campaign's counted links.
+type campaignClick struct {
+	Button        int       `json:"button"`
+	ButtonText    string    `json:"button_text"`
+	Phone         string    `json:"phone"`
+	Name          string    `json:"name"`
+	CorrelationID string    `json:"correlation_id"`
+	Clicks        int64     `json:"clicks"`
+	FirstAt       time.Time `json:"first_at"`
+	LastAt        time.Time `json:"last_at"`
+}
+
+// campaignClicks lists the contacts who clicked the campaign's counted
+// links (button= one button's), a page at a time as JSON or all of them as
+// CSV (format=csv).
+func (h *Handler) campaignClicks(w http.ResponseWriter, r *http.Request, p *access.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := campaigns.ClicksFilter{Button: -1, Cursor: q.Get("cursor"), Limit: 100}
+	if v := q.Get("button"); v != "" {
+		if f.Button, err = strconv.Atoi(v); err != nil || f.Button < 0 {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "button must be a button's index (0, 1, …)"))
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "limit must be between 1 and 1000"))
+			return
+		}
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format must be json or csv, not %q", format))
+		return
+	}
+	d, err := h.Campaigns.Detail(r.Context(), p, id)
+	if err != nil {
+		respond.Error(w, r, err)
+		return
+	}
+	text := map[int]string{}
+	for _, l := range d.Links {
+		text[l.Button] = l.Text
+	}
+	if _, ok := text[f.Button]; f.Button >= 0 && !ok {
+		respond.Error(w, r, domain.Errorf(domain.EINVALID, "button %d is not one of the campaign's counted links", f.Button))
+		return
+	}
+	if format == "csv" {
+		if f.Cursor != "" {
+			respond.Error(w, r, domain.Errorf(domain.EINVALID, "the CSV holds every click: it takes no cursor"))
+			return
+		}
+		respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"-clicks.csv", "text/csv; charset=utf-8")
+		cols := []export.Column{{Header: "phone"}, {Header: "name"}, {Header: "correlation_id"}, {Header: "button"},
+			{Header: "button_text"}, {Header: "clicks"}, {Header: "first_at"}, {Header: "last_at"}}
+		rows := func(emit func([]string) error) error {
+			_, err := h.Campaigns.Clicks(r.Context(), p, id, campaigns.ClicksFilter{Button: f.Button}, func(c campaigns.Click) error {
+				return emit([]string{c.Phone, c.Name, c.CorrelationID, strconv.Itoa(c.Button), text[c.Button],
+					strconv.FormatInt(c.Clicks, 10), c.FirstAt.Format(time.RFC3339), c.LastAt.Format(time.RFC3339)})
+			})
+			return err
+		}
+		if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{}); err != nil {
+			respond.LogInternal(r, err)
+		}
+		return
+	}
+	out := []campaignClick{}
+	next, err := h.Campaigns.Clicks(r.Context(), p, id, f, func(c campaigns.Click) error {
+		out = append(out, campaignClick{Button: c.Button, ButtonText: text[c.Button], Phone: c.Phone, Name: c.Name,
+			CorrelationID: c.CorrelationID, Clicks: c.Clicks, FirstAt: c.FirstAt, LastAt: c.LastAt})
+		return nil
+	})
+	reply(w, r, http.StatusOK, map[string]any{"rows": out, "next_cursor": next}, err)
 }

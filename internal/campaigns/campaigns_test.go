@@ -63,7 +63,8 @@ func newEnv(t *testing.T) *env {
 	mux.HandleFunc("POST /webhooks/whatsapp", (&ingest.Handler{Inbox: inbox, AppSecret: []byte(appSecret), MaxBytes: 1 << 20}).Receive)
 	hooks := httptest.NewServer(mux)
 	sim := simulator.NewServer(simulator.Config{Seed: 5, WebhookURL: hooks.URL + "/webhooks/whatsapp", AppSecret: []byte(appSecret),
-		Phones: []simulator.Phone{simPhone}, Delays: simulator.Delays{TimeScale: 0.01}, Throughput: 100000})
+		Phones: []simulator.Phone{simPhone}, Delays: simulator.Delays{TimeScale: 0.01}, Throughput: 100000,
+		Templates: append(simulator.DefaultTemplates(), linkTemplates...)})
 	api := httptest.NewServer(sim.Handler())
 	client := cloudapi.New(api.URL + "/v23.0")
 	client.Backoff = func(int) time.Duration { return time.Millisecond }

@@ -241,6 +241,9 @@ func (s *Service) sendRow(ctx context.Context, c *domain.Campaign, ch *domain.Ch
 		ContactName: r.Name, Template: &send.TemplateRef{Name: c.Template, Language: c.Language, Params: r.Vars},
 		IdempotencyKey: "campaign-" + strconv.FormatInt(c.ID, 10) + "-" + strconv.Itoa(r.Seq),
 		CampaignID:     &c.ID, SenderUserID: c.CreatedBy, Origin: "campaign"}
+	if len(c.Links) > 0 {
+		req.Template.Components = templateComponents(c, r)
+	}
 	if c.FallbackTemplate != "" {
 		req.Fallback = &send.TemplateRef{Name: c.FallbackTemplate, Language: c.FallbackLanguage}
 	}

@@ -53,6 +53,10 @@ type CreateInput struct {
 	FallbackTemplate string
 	ScheduledAt      *time.Time // nil: a draft, sent when started
 	Audience         io.Reader  // CSV or XLSX
+	// LinkURLs are where the template's URL buttons with a dynamic suffix
+	// go, in the buttons' order, when ticks counts their clicks (links.go);
+	// none: the buttons are not routed.
+	LinkURLs []string
 }
 
 // ImportReport is what the audience file held, row by row.
@@ -109,6 +113,10 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in CreateInpu
 	if tpl.Status != "APPROVED" {
 		return nil, domain.Errorf(domain.EUNPROCESSABLE, "template %q (%s) is %s, not approved", in.Template, in.Language, tpl.Status)
 	}
+	links, linkKey, err := planLinks(tpl, in.LinkURLs)
+	if err != nil {
+		return nil, err
+	}
 	fallbackLang := ""
 	if in.FallbackTemplate != "" {
 		fallbackLang = in.Language
@@ -143,7 +151,8 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in CreateInpu
 	c := &domain.Campaign{SubaccountID: ch.SubaccountID, Name: in.Name, ChannelID: ch.ID, Template: in.Template,
 		Language: in.Language, FallbackTemplate: in.FallbackTemplate, FallbackLanguage: fallbackLang,
 		Status: domain.CampaignDraft, CreatedAt: now, ScheduledAt: in.ScheduledAt, Rows: aud.Rows,
-		Audience: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates, OptedOut: aud.OptedOut}
+		Audience: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates, OptedOut: aud.OptedOut,
+		Links: links, LinkKey: linkKey}
 	if p.UserID != 0 {
 		c.CreatedBy = &p.UserID
 	}
@@ -337,17 +346,18 @@ func ListTopic(subaccount int64) live.Topic {
 // Recebidas, Lidas), read from the report's rollup: when webhooks stop,
 // each equals the detailed report's count for the campaign.
 type Counters struct {
-	Audience  int   `json:"audience"`
-	Processed int   `json:"processed"`
-	Sent      int64 `json:"sent"`      // handed to WhatsApp
-	Failed    int64 `json:"failed"`    // every failure status, the platform's refusals included
-	Delivered int64 `json:"delivered"` // Recebidas: delivered or read
-	Read      int64 `json:"read"`
-	Replied   int64 `json:"replied"`   // inbound messages answering the campaign
-	Clicked   int64 `json:"clicked"`   // quick-reply button answers
-	OptedOut  int64 `json:"opted_out"` // contacts who opted out after the start (the detail only)
-	Pending   int64 `json:"pending"`   // rows not yet sent
-	Canceled  int   `json:"canceled"`
+	Audience    int   `json:"audience"`
+	Processed   int   `json:"processed"`
+	Sent        int64 `json:"sent"`      // handed to WhatsApp
+	Failed      int64 `json:"failed"`    // every failure status, the platform's refusals included
+	Delivered   int64 `json:"delivered"` // Recebidas: delivered or read
+	Read        int64 `json:"read"`
+	Replied     int64 `json:"replied"`      // inbound messages answering the campaign
+	Clicked     int64 `json:"clicked"`      // quick-reply button answers, and contacts who clicked a counted link (per button)
+	LinkClicked int64 `json:"link_clicked"` // of clicked, the contacts who clicked a counted link (per button)
+	OptedOut    int64 `json:"opted_out"`    // contacts who opted out after the start (the detail only)
+	Pending     int64 `json:"pending"`      // rows not yet sent
+	Canceled    int   `json:"canceled"`
 }
 
 // Detail is a campaign with its counters, its failures by reason and its
@@ -358,6 +368,7 @@ type Detail struct {
 	ByStatus map[domain.Status]int64 `json:"by_status"`
 	Failures []store.CampaignFailure `json:"failures"`
 	Buttons  []store.CampaignButton  `json:"buttons"`
+	Links    []LinkCount             `json:"links"` // the counted link buttons and their clicks
 }
 
 // Detail returns a campaign and its counters.
@@ -375,7 +386,8 @@ func (s *Service) counters(ctx context.Context, c *domain.Campaign, full bool) (
 	if err != nil {
 		return nil, err
 	}
-	d := &Detail{Campaign: c, ByStatus: mt.ByStatus, Failures: []store.CampaignFailure{}, Buttons: []store.CampaignButton{}}
+	d := &Detail{Campaign: c, ByStatus: mt.ByStatus, Failures: []store.CampaignFailure{}, Buttons: []store.CampaignButton{},
+		Links: []LinkCount{}}
 	k := &d.Counters
 	if full {
 		mo, err := s.Store.ReportSummary(ctx, s.filter(c, domain.DirectionMO), time.UTC)
@@ -392,6 +404,13 @@ func (s *Service) counters(ctx context.Context, c *domain.Campaign, full bool) (
 		for _, b := range d.Buttons {
 			k.Clicked += b.Count
 		}
+		if d.Links, err = s.linkCounts(ctx, c); err != nil {
+			return nil, err
+		}
+		for _, l := range d.Links {
+			k.LinkClicked += l.Contacts
+		}
+		k.Clicked += k.LinkClicked
 		if c.StartedAt != nil {
 			if k.OptedOut, err = s.Store.CampaignOptedOut(ctx, c.SubaccountID, c.ID, *c.StartedAt); err != nil {
 				return nil, err

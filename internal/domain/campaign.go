@@ -50,6 +50,20 @@ type Campaign struct {
 	// Processed is how many audience rows have become a message (sent or
 	// refused).
 	Processed int `json:"-"`
+	// Links are the template's URL buttons the campaign routes through
+	// ticks's short redirect, to count their clicks; LinkKey signs their
+	// codes.
+	Links   []CampaignLink `json:"-"`
+	LinkKey []byte         `json:"-"`
+}
+
+// CampaignLink is a URL button of a campaign's template whose clicks ticks
+// counts: each message's button opens /r/{code}, which sends the contact on
+// to URL.
+type CampaignLink struct {
+	Button int    `json:"button"` // the button's index in the template
+	Text   string `json:"text"`
+	URL    string `json:"url"` // where a click goes
 }
 
 // CampaignRow is one valid audience row.

@@ -16,6 +16,7 @@ type templateComponent struct {
 	Buttons []struct {
 		Type string `json:"type"`
 		Text string `json:"text"`
+		URL  string `json:"url"`
 	} `json:"buttons"`
 }
 
@@ -51,6 +52,30 @@ func (t *Template) QuickReplies() []string {
 		for _, b := range c.Buttons {
 			if strings.EqualFold(b.Type, "QUICK_REPLY") {
 				out = append(out, b.Text)
+			}
+		}
+	}
+	return out
+}
+
+// URLButton is a template's button that opens a web address.
+type URLButton struct {
+	Index int    // among the template's buttons, from 0: a send's button component names it
+	Text  string // the button's label
+	URL   string // the address, "{{1}}" in it when a send gives a suffix
+}
+
+// Dynamic reports whether the button's address takes a suffix from each
+// send ("{{1}}" at its end).
+func (b URLButton) Dynamic() bool { return strings.HasSuffix(b.URL, "{{1}}") }
+
+// URLButtons returns a template's URL buttons.
+func (t *Template) URLButtons() []URLButton {
+	var out []URLButton
+	for _, c := range t.components() {
+		for i, b := range c.Buttons {
+			if strings.EqualFold(b.Type, "URL") {
+				out = append(out, URLButton{Index: i, Text: b.Text, URL: b.URL})
 			}
 		}
 	}

@@ -91,6 +91,10 @@ func walkCampaigns(t *testing.T, s *testServer, call func(want int, op, path, to
 	}
 	call(200, "GET /api/v1/campaigns/compare", "/api/v1/campaigns/compare?id="+running+"&id="+scheduled, token, nil)
 	call(200, "GET /api/v1/campaigns/{id}/messages", "/api/v1/campaigns/"+running+"/messages?format=csv", token, nil)
+	if r := call(200, "GET /api/v1/campaigns/{id}/clicks", "/api/v1/campaigns/"+running+"/clicks", token, nil); !strings.Contains(string(r.body), `"rows":[]`) {
+		t.Errorf("clicks of a campaign without links: %s", r.body)
+	}
+	call(200, "GET /api/v1/campaigns/{id}/clicks", "/api/v1/campaigns/"+running+"/clicks?format=csv", token, nil)
 	s.srv.Live.MaxAge = 200 * time.Millisecond // the stream ends, so its answer can be checked
 	if r := call(200, "GET /api/v1/campaigns/{id}/events", "/api/v1/campaigns/"+running+"/events", token, nil); !strings.Contains(string(r.body), "event: campaign\ndata: {") {
 		t.Errorf("events: %s", r.body)

@@ -294,6 +294,8 @@ func TestCampaignTenantIsolation(t *testing.T) {
 		{"GET", "/api/v1/campaigns/" + c.ID + "/audience/errors"},
 		{"GET", "/api/v1/campaigns/" + c.ID + "/messages"},
 		{"GET", "/api/v1/campaigns/" + c.ID + "/events"},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/clicks"},
+		{"GET", "/api/v1/campaigns/" + c.ID + "/clicks?format=csv"},
 		{"GET", "/api/v1/campaigns/compare?id=" + c.ID + "&id=1"},
 		{"POST", "/api/v1/campaigns/" + c.ID + "/start"},
 		{"POST", "/api/v1/campaigns/" + c.ID + "/pause"},

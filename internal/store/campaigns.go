@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -13,17 +14,29 @@ import (
 
 const campaignColumns = `id, subaccount_id, name, channel_id, template, language, fallback_template, fallback_language,
 	status, created_by, created_at, scheduled_at, started_at, finished_at, rows_total, audience, invalid, duplicates,
-	opted_out, processed`
+	opted_out, processed, links, link_key`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*domain.Campaign, error) {
 	var c domain.Campaign
 	var createdBy sql.NullInt64
 	var created int64
 	var scheduled, started, finished sql.NullInt64
+	var links, key string
 	if err := row.Scan(&c.ID, &c.SubaccountID, &c.Name, &c.ChannelID, &c.Template, &c.Language, &c.FallbackTemplate,
 		&c.FallbackLanguage, &c.Status, &createdBy, &created, &scheduled, &started, &finished, &c.Rows, &c.Audience,
-		&c.Invalid, &c.Duplicates, &c.OptedOut, &c.Processed); err != nil {
+		&c.Invalid, &c.Duplicates, &c.OptedOut, &c.Processed, &links, &key); err != nil {
 		return nil, err
+	}
+	if links != "" && links != "[]" {
+		if err := json.Unmarshal([]byte(links), &c.Links); err != nil {
+			return nil, fmt.Errorf("campaign %d links: %w", c.ID, err)
+		}
+	}
+	if key != "" {
+		var err error
+		if c.LinkKey, err = hex.DecodeString(key); err != nil {
+			return nil, fmt.Errorf("campaign %d link key: %w", c.ID, err)
+		}
 	}
 	if createdBy.Valid {
 		c.CreatedBy = &createdBy.Int64
@@ -51,12 +64,18 @@ func (s *Store) CreateCampaign(ctx context.Context, c *domain.Campaign, nameKey 
 // memory: they are written 2,000 at a time.
 func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, nameKey string, next func() (domain.CampaignRow, bool, error), rejected []domain.CampaignRowError) error {
 	c.ID = s.NewID()
+	links := []byte("[]")
+	if len(c.Links) > 0 {
+		links, _ = json.Marshal(c.Links)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, subaccount_id, name, name_key, channel_id, template, language,
 			fallback_template, fallback_language, status, created_by, created_at, scheduled_at, rows_total, audience, invalid,
-			duplicates, opted_out) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			duplicates, opted_out, links, link_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			c.ID, c.SubaccountID, c.Name, nameKey, c.ChannelID, c.Template, c.Language, c.FallbackTemplate, c.FallbackLanguage,
-			c.Status, c.CreatedBy, ms(c.CreatedAt), nullMS(c.ScheduledAt), c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut)
+			c.Status, c.CreatedBy, ms(c.CreatedAt), nullMS(c.ScheduledAt), c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut,
+			string(links), hex.EncodeToString(c.LinkKey))
 		if err != nil {
 			return fmt.Errorf("insert campaign: %w", err)
 		}

@@ -37,6 +37,9 @@ func (h *Handler) campaignRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /campaigns/{id}/confirm", h.auth(h.confirmCampaign))
 	mux.HandleFunc("POST /campaigns/{id}/schedule", h.auth(h.scheduleCampaign))
 	mux.HandleFunc("POST /campaigns/{id}/{action}", h.auth(h.campaignAction))
+	mux.HandleFunc("GET /campaigns/{id}/clicks", h.auth(h.campaignClicksPage))
+	// A campaign's counted link: opened from a phone, with no login.
+	mux.HandleFunc("GET /r/{code}", h.followLink)
 }
 
 // campaignListRow is a campaign as the list shows it.
@@ -231,7 +234,8 @@ func (h *Handler) limitAudience(next http.HandlerFunc) http.HandlerFunc {
 // campaign starts only once the visitor confirms.
 func (h *Handler) createCampaign(w http.ResponseWriter, r *http.Request, v *visitor) {
 	lang := v.lang()
-	in := campaigns.CreateInput{Name: r.PostFormValue("name"), ChannelID: formID(r, "channel_id")}
+	in := campaigns.CreateInput{Name: r.PostFormValue("name"), ChannelID: formID(r, "channel_id"),
+		LinkURLs: r.PostForm["link_url"]}
 	in.Template, in.Language, _ = strings.Cut(r.PostFormValue("template"), "|")
 	if fb := r.PostFormValue("fallback_template"); fb != "" {
 		in.FallbackTemplate, _, _ = strings.Cut(fb, "|")
@@ -427,6 +431,7 @@ type campaignView struct {
 	Links    map[string]string        `json:"-"` // each counter's contacts in the detailed report
 	Exports  map[string]string        `json:"-"`
 	Buttons  []store.CampaignButton   `json:"-"`
+	LinkRows []campaigns.LinkCount    `json:"-"`
 	Failures []store.CampaignFailure  `json:"-"`
 	Parts    map[string]template.HTML `json:"-"`
 	At       string                   `json:"-"` // the schedule form's value
@@ -447,7 +452,7 @@ func (h *Handler) campaignView(ctx context.Context, v *visitor, id int64) (*camp
 	c, k := d.Campaign, d.Counters
 	cv := &campaignView{ID: strconv.FormatInt(c.ID, 10), Status: string(c.Status),
 		StatusLabel: i18n.T(lang, "campaigns.status."+string(c.Status)), Counters: k, Campaign: c,
-		Buttons: d.Buttons, Failures: d.Failures, Write: canWrite(v),
+		Buttons: d.Buttons, LinkRows: d.Links, Failures: d.Failures, Write: canWrite(v),
 		MinAt: h.Now().In(h.Location).Format("2006-01-02T15:04")}
 	if k.Audience > 0 {
 		cv.Progress = math.Round(1000*float64(k.Processed)/float64(k.Audience)) / 10
@@ -748,4 +753,128 @@ func (h *Handler) campaignOptions(r *http.Request, v *visitor, q url.Values) []o
 		out = append(out, option{Value: chosen, Label: "#" + chosen, Selected: true})
 	}
 	return out
+}
+
+// followLink is a counted link button's redirect: the click is counted and
+// the contact sent on (302); a code that is no campaign's is the 404 page.
+func (h *Handler) followLink(w http.ResponseWriter, r *http.Request) {
+	if h.Campaigns == nil {
+		h.notFound(w, r)
+		return
+	}
+	to, err := h.Campaigns.Click(r.Context(), r.PathValue("code"))
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		respond.LogInternal(r, err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Robots-Tag", "noindex")
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+type clicksData struct {
+	Campaign *domain.Campaign
+	Links    []campaigns.LinkCount
+	Button   int // -1: every button
+	Rows     []clickRow
+	NextURL  string
+	FirstURL string
+	CSVURL   string
+}
+
+type clickRow struct {
+	store.CampaignClick
+	Text string
+}
+
+// campaignClicksPage is the drill-down of a campaign's link clicks: the
+// contacts who clicked (one button's, or every one's), a page at a time,
+// and all of them as CSV.
+func (h *Handler) campaignClicksPage(w http.ResponseWriter, r *http.Request, v *visitor) {
+	lang, q := v.lang(), r.URL.Query()
+	d, err := h.Campaigns.Detail(r.Context(), v.principal, pathID(r))
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	f := campaigns.ClicksFilter{Button: -1, Cursor: q.Get("cursor"), Limit: 100}
+	if b := q.Get("button"); b != "" {
+		if f.Button, err = strconv.Atoi(b); err != nil || f.Button < 0 {
+			h.fail(w, r, v, domain.Errorf(domain.EINVALID, "button must be a button's number"))
+			return
+		}
+	}
+	text := map[int]string{}
+	for _, l := range d.Links {
+		text[l.Button] = l.Text
+	}
+	if _, ok := text[f.Button]; f.Button >= 0 && !ok {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "button %d is not one of the campaign's counted links", f.Button))
+		return
+	}
+	id := strconv.FormatInt(d.ID, 10)
+	keep := url.Values{}
+	if f.Button >= 0 {
+		keep.Set("button", strconv.Itoa(f.Button))
+	}
+	if q.Get("format") == "csv" {
+		h.campaignClicksCSV(w, r, v, d.ID, f.Button, text)
+		return
+	}
+	cd := &clicksData{Campaign: d.Campaign, Links: d.Links, Button: f.Button}
+	next, err := h.Campaigns.Clicks(r.Context(), v.principal, d.ID, f, func(c campaigns.Click) error {
+		cd.Rows = append(cd.Rows, clickRow{CampaignClick: c, Text: text[c.Button]})
+		return nil
+	})
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	base := "/campaigns/" + id + "/clicks"
+	if next != "" {
+		nq := url.Values{"cursor": {next}}
+		for k, vs := range keep {
+			nq[k] = vs
+		}
+		cd.NextURL = withQuery(base, nq)
+	}
+	if f.Cursor != "" {
+		cd.FirstURL = withQuery(base, keep)
+	}
+	cq := url.Values{"format": {"csv"}}
+	for k, vs := range keep {
+		cq[k] = vs
+	}
+	cd.CSVURL = withQuery(base, cq)
+	p := v.page(i18n.T(lang, "campaigns.clicks.title", d.Name), "campaigns")
+	p.Data = cd
+	h.render(w, r, http.StatusOK, "campaign_clicks", p)
+}
+
+// campaignClicksCSV downloads every contact who clicked the campaign's
+// links (or one button's).
+func (h *Handler) campaignClicksCSV(w http.ResponseWriter, r *http.Request, v *visitor, id int64, button int, text map[int]string) {
+	lang := v.lang()
+	cols := []export.Column{{Header: i18n.T(lang, "campaigns.review.phone")}, {Header: i18n.T(lang, "campaigns.clicks.name")},
+		{Header: i18n.T(lang, "campaigns.clicks.correlation")}, {Header: i18n.T(lang, "campaigns.buttons.text")},
+		{Header: i18n.T(lang, "campaigns.clicks.clicks")}, {Header: i18n.T(lang, "campaigns.clicks.first")},
+		{Header: i18n.T(lang, "campaigns.clicks.last")}}
+	rows := func(emit func([]string) error) error {
+		_, err := h.Campaigns.Clicks(r.Context(), v.principal, id, campaigns.ClicksFilter{Button: button},
+			func(c campaigns.Click) error {
+				return emit([]string{c.Phone, c.Name, c.CorrelationID, text[c.Button], strconv.FormatInt(c.Clicks, 10),
+					c.FirstAt.In(h.Location).Format("2006-01-02 15:04:05"), c.LastAt.In(h.Location).Format("2006-01-02 15:04:05")})
+			})
+		return err
+	}
+	respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"-clicks.csv", "text/csv; charset=utf-8")
+	if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: true}); err != nil {
+		respond.LogInternal(r, err)
+	}
 }
