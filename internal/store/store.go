@@ -61,6 +61,10 @@ type Store struct {
 
 	groupOnce sync.Once
 	groupQ    chan *writeReq
+
+	// The event writer (RecordEvents), started on first use.
+	eventOnce sync.Once
+	eventQ    chan *eventReq
 }
 
 // prepared returns the cached statement for query on db, or nil. SQLite
@@ -203,6 +207,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) Close() error {
 	if s.groupQ != nil {
 		close(s.groupQ)
+	}
+	if s.eventQ != nil {
+		close(s.eventQ)
 	}
 	if s.raw != nil {
 		s.raw.close()

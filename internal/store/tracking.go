@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -229,140 +232,281 @@ func MonthOf(day int64) int64 {
 // eventChunk bounds the rows of one multi-row statement of RecordEvents.
 const eventChunk = 80
 
+// maxEventGroup bounds the events of one transaction of the event writer.
+const maxEventGroup = 8000
+
+// eventReq is one call of RecordEvents waiting for the event writer.
+type eventReq struct {
+	subaccount int64
+	events     []domain.TrackEvent
+	contacts   []EventContact
+	stored     int
+	done       chan error
+}
+
 // RecordEvents stores a subaccount's events, each with its contact, and
 // counts them into the hourly rollup and the distinct-contact counters in
 // the same transaction. An event whose idempotency key the subaccount
 // already used is not stored again. It returns how many were new.
+//
+// Calls made at the same time are written together by one writer, as one
+// batch in one transaction: the events' rows, the rollup's and counters'
+// increments summed over all of them, one commit. Only when that
+// transaction fails is each call run on its own, so that one call's error
+// (a subaccount deleted meanwhile) is its own.
 func (s *Store) RecordEvents(ctx context.Context, subaccountID int64, events []domain.TrackEvent, contacts []EventContact) (int, error) {
-	stored := 0
-	err := s.grouped(ctx, func(tx *sql.Tx) error {
-		var err error
-		stored, err = s.recordEventsTx(ctx, tx, subaccountID, events, contacts)
-		return err
+	if len(events) == 0 {
+		return 0, nil
+	}
+	s.eventOnce.Do(func() {
+		s.eventQ = make(chan *eventReq, 256)
+		go s.eventWriter()
 	})
+	req := &eventReq{subaccount: subaccountID, events: events, contacts: contacts, done: make(chan error, 1)}
+	select {
+	case s.eventQ <- req:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	if err := <-req.done; err != nil {
+		return 0, err
+	}
+	return req.stored, nil
+}
+
+// eventWriter writes the waiting calls of RecordEvents until the store is
+// closed.
+func (s *Store) eventWriter() {
+	var group []*eventReq
+	var next *eventReq
+	for {
+		if next == nil {
+			r, ok := <-s.eventQ
+			if !ok {
+				return
+			}
+			next = r
+		}
+		group = append(group[:0], next)
+		n := len(next.events)
+		next = nil
+	gather:
+		for n < maxEventGroup {
+			select {
+			case r, ok := <-s.eventQ:
+				if !ok {
+					break gather
+				}
+				if n+len(r.events) > maxEventGroup {
+					next = r
+					break gather
+				}
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		s.writeEvents(group)
+	}
+}
+
+// writeEvents runs a group of calls in one transaction, or each alone when
+// that fails.
+func (s *Store) writeEvents(group []*eventReq) {
+	ctx := context.Background()
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = s.tx(ctx, func(tx *sql.Tx) error { return s.recordEventsTx(ctx, tx, group) }); !isRetryable(err) {
+			break
+		}
+	}
+	if err == nil {
+		for _, r := range group {
+			r.done <- nil
+		}
+		return
+	}
+	if len(group) == 1 {
+		group[0].done <- eventError(err, group[0].subaccount)
+		return
+	}
+	for _, r := range group {
+		one := []*eventReq{r}
+		for try := 0; try < 5; try++ {
+			if err = s.tx(ctx, func(tx *sql.Tx) error { return s.recordEventsTx(ctx, tx, one) }); !isRetryable(err) {
+				break
+			}
+		}
+		r.done <- eventError(err, r.subaccount)
+	}
+}
+
+func eventError(err error, subaccountID int64) error {
 	if isForeignKeyViolation(err) {
 		// The bots, contacts and messages named were found in the
 		// subaccount before: what is missing is the subaccount.
-		return 0, domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
+		return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
 	}
-	return stored, err
+	return err
 }
 
 type hourKey struct {
-	hour, bot        int64
-	category, action string
+	subaccount, hour, bot int64
+	category, action      string
 }
 
 type seenKey struct {
+	subaccount       int64
 	kind             string
 	period, bot      int64
 	category, action string
 }
 
-func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, subaccountID int64, events []domain.TrackEvent, contacts []EventContact) (int, error) {
-	ids, err := s.eventContactsTx(ctx, tx, subaccountID, contacts)
-	if err != nil {
-		return 0, err
-	}
-	now := ms(s.Now())
-	inserted := map[int64]bool{}
-	for start := 0; start < len(events); start += eventChunk {
-		part := events[start:min(start+eventChunk, len(events))]
-		args := make([]any, 0, len(part)*11)
-		for i := range part {
-			e := &part[i]
-			e.ContactID = ids[start+i]
+type seenRow struct {
+	seenKey
+	contact int64
+}
+
+// recordEventsTx writes a group of calls: each event's row, then for the
+// new ones the hourly rollup and the distinct-contact sets and counters.
+func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventReq) error {
+	var all []*domain.TrackEvent
+	for _, r := range group {
+		r.stored = 0
+		ids, err := s.eventContactsTx(ctx, tx, r.subaccount, r.contacts)
+		if err != nil {
+			return err
+		}
+		for i := range r.events {
+			e := &r.events[i]
+			e.SubaccountID, e.ContactID = r.subaccount, ids[i]
 			if e.ID == 0 {
 				e.ID = s.NewID()
 			}
-			args = append(args, e.ID, subaccountID, e.BotID, e.Category, e.Action, e.ContactID, nullInt(e.MessageID), e.Extras,
+			all = append(all, e)
+		}
+	}
+	now := ms(s.Now())
+	inserted := make(map[int64]bool, len(all))
+	for start := 0; start < len(all); start += eventChunk {
+		part := all[start:min(start+eventChunk, len(all))]
+		args := make([]any, 0, len(part)*11)
+		for _, e := range part {
+			args = append(args, e.ID, e.SubaccountID, e.BotID, e.Category, e.Action, e.ContactID, nullInt(e.MessageID), e.Extras,
 				ms(e.At), nullStr(e.IdempotencyKey), now)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO tracking_events (id, subaccount_id, bot_id, category, action,
+		err := s.chunkRows(ctx, tx, len(part), `INSERT INTO tracking_events (id, subaccount_id, bot_id, category, action,
 			contact_id, message_id, extras, at, idempotency_key, created_at) VALUES `+s.valuesRows(len(part), 11, func(p string) string { return p })+`
-			ON CONFLICT (subaccount_id, idempotency_key) DO NOTHING RETURNING id`, args...)
-		if err != nil {
-			return 0, fmt.Errorf("insert events: %w", err)
-		}
-		for rows.Next() {
+			ON CONFLICT (subaccount_id, idempotency_key) DO NOTHING RETURNING id`, args, func(rows *sql.Rows) error {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return 0, err
+				return err
 			}
 			inserted[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("insert events: %w", err)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
 		}
 	}
 	hours := map[hourKey]int64{}
-	type seenRow struct {
-		seenKey
-		contact int64
-	}
 	seen := map[seenRow]bool{}
-	for i := range events {
-		e := &events[i]
-		if !inserted[e.ID] {
-			continue
-		}
-		hours[hourKey{ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
-		bots := []int64{AllBots}
-		if e.BotID != 0 {
-			bots = append(bots, e.BotID)
-		}
-		for _, bot := range bots {
-			for _, p := range []struct {
-				kind   string
-				period int64
-			}{{PeriodDay, e.Day}, {PeriodWeek, WeekOf(e.Day)}, {PeriodMonth, MonthOf(e.Day)}} {
-				seen[seenRow{seenKey{p.kind, p.period, bot, e.Category, e.Action}, e.ContactID}] = true
+	for _, r := range group {
+		for i := range r.events {
+			e := &r.events[i]
+			if !inserted[e.ID] {
+				continue
+			}
+			r.stored++
+			hours[hourKey{e.SubaccountID, ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
+			bots := []int64{AllBots}
+			if e.BotID != 0 {
+				bots = append(bots, e.BotID)
+			}
+			for _, bot := range bots {
+				for _, p := range []struct {
+					kind   string
+					period int64
+				}{{PeriodDay, e.Day}, {PeriodWeek, WeekOf(e.Day)}, {PeriodMonth, MonthOf(e.Day)}} {
+					seen[seenRow{seenKey{e.SubaccountID, p.kind, p.period, bot, e.Category, e.Action}, e.ContactID}] = true
+				}
 			}
 		}
 	}
-	if err := s.upsertHours(ctx, tx, subaccountID, hours); err != nil {
-		return 0, err
+	if err := s.upsertHours(ctx, tx, hours); err != nil {
+		return err
 	}
-	// The contacts new to a period's set are the counters' increments.
+	// The contacts new to a period's set are the counters' increments. The
+	// entries go in the order of the set's key (contact first), so that
+	// one contact's land together.
 	list := make([]seenRow, 0, len(seen))
 	for k := range seen {
 		list = append(list, k)
 	}
+	slices.SortFunc(list, func(a, b seenRow) int {
+		return cmp.Or(cmp.Compare(a.subaccount, b.subaccount), cmp.Compare(a.contact, b.contact), strings.Compare(a.category, b.category),
+			strings.Compare(a.action, b.action), cmp.Compare(a.bot, b.bot), strings.Compare(a.kind, b.kind), cmp.Compare(a.period, b.period))
+	})
 	counts := map[seenKey]int64{}
 	for start := 0; start < len(list); start += eventChunk {
 		part := list[start:min(start+eventChunk, len(list))]
 		args := make([]any, 0, len(part)*7)
 		for _, r := range part {
-			args = append(args, subaccountID, r.kind, r.period, r.bot, r.category, r.action, r.contact)
+			args = append(args, r.subaccount, r.contact, r.category, r.action, r.bot, r.kind, r.period)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO tracking_seen (subaccount_id, kind, period, bot_id, category, action, contact_id)
+		err := s.chunkRows(ctx, tx, len(part), `INSERT INTO tracking_seen (subaccount_id, contact_id, category, action, bot_id, kind, period)
 			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
-			ON CONFLICT DO NOTHING RETURNING kind, period, bot_id, category, action`, args...)
-		if err != nil {
-			return 0, fmt.Errorf("add contacts: %w", err)
-		}
-		for rows.Next() {
+			ON CONFLICT DO NOTHING RETURNING subaccount_id, kind, period, bot_id, category, action`, args, func(rows *sql.Rows) error {
 			var k seenKey
-			if err := rows.Scan(&k.kind, &k.period, &k.bot, &k.category, &k.action); err != nil {
-				rows.Close()
-				return 0, err
+			if err := rows.Scan(&k.subaccount, &k.kind, &k.period, &k.bot, &k.category, &k.action); err != nil {
+				return err
 			}
 			counts[k]++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("add contacts: %w", err)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("add contacts: %w", err)
 		}
 	}
-	if err := s.upsertContactCounts(ctx, tx, subaccountID, counts); err != nil {
-		return 0, err
-	}
-	return len(inserted), nil
+	return s.upsertContactCounts(ctx, tx, counts)
 }
 
-func (s *Store) upsertHours(ctx context.Context, tx *sql.Tx, subaccountID int64, hours map[hourKey]int64) error {
+// chunkRows runs a multi-row statement of n rows and hands each row it
+// returns to fn; a statement of a full chunk is prepared once and kept.
+func (s *Store) chunkRows(ctx context.Context, tx *sql.Tx, n int, query string, args []any, fn func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if n == eventChunk {
+		rows, err = s.stmtQuery(ctx, tx, query, args...)
+	} else {
+		rows, err = tx.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// chunkExec runs a multi-row statement of n rows; a statement of a full
+// chunk is prepared once and kept.
+func (s *Store) chunkExec(ctx context.Context, tx *sql.Tx, n int, query string, args []any) error {
+	var err error
+	if n == eventChunk {
+		_, err = s.stmtExec(ctx, tx, query, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, query, args...)
+	}
+	return err
+}
+
+func (s *Store) upsertHours(ctx context.Context, tx *sql.Tx, hours map[hourKey]int64) error {
 	keys := make([]hourKey, 0, len(hours))
 	for k := range hours {
 		keys = append(keys, k)
@@ -371,19 +515,19 @@ func (s *Store) upsertHours(ctx context.Context, tx *sql.Tx, subaccountID int64,
 		part := keys[start:min(start+eventChunk, len(keys))]
 		args := make([]any, 0, len(part)*6)
 		for _, k := range part {
-			args = append(args, subaccountID, k.hour, k.bot, k.category, k.action, hours[k])
+			args = append(args, k.subaccount, k.hour, k.bot, k.category, k.action, hours[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tracking_hourly (subaccount_id, hour, bot_id, category, action, events)
+		if err := s.chunkExec(ctx, tx, len(part), `INSERT INTO tracking_hourly (subaccount_id, hour, bot_id, category, action, events)
 			VALUES `+s.valuesRows(len(part), 6, func(p string) string { return p })+`
 			ON CONFLICT (subaccount_id, hour, bot_id, category, action) DO UPDATE SET events = tracking_hourly.events + excluded.events`,
-			args...); err != nil {
+			args); err != nil {
 			return fmt.Errorf("count events: %w", err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) upsertContactCounts(ctx context.Context, tx *sql.Tx, subaccountID int64, counts map[seenKey]int64) error {
+func (s *Store) upsertContactCounts(ctx context.Context, tx *sql.Tx, counts map[seenKey]int64) error {
 	keys := make([]seenKey, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -392,12 +536,12 @@ func (s *Store) upsertContactCounts(ctx context.Context, tx *sql.Tx, subaccountI
 		part := keys[start:min(start+eventChunk, len(keys))]
 		args := make([]any, 0, len(part)*7)
 		for _, k := range part {
-			args = append(args, subaccountID, k.kind, k.period, k.bot, k.category, k.action, counts[k])
+			args = append(args, k.subaccount, k.kind, k.period, k.bot, k.category, k.action, counts[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tracking_contacts (subaccount_id, kind, period, bot_id, category, action, contacts)
+		if err := s.chunkExec(ctx, tx, len(part), `INSERT INTO tracking_contacts (subaccount_id, kind, period, bot_id, category, action, contacts)
 			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
 			ON CONFLICT (subaccount_id, kind, bot_id, period, category, action) DO UPDATE SET contacts = tracking_contacts.contacts + excluded.contacts`,
-			args...); err != nil {
+			args); err != nil {
 			return fmt.Errorf("count contacts: %w", err)
 		}
 	}

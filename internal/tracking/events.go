@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -336,6 +337,10 @@ func parseContact(raw json.RawMessage) (store.EventContact, error) {
 		return c, errors.New("contact must be a phone, a wa_id or a contact id")
 	}
 	s = strings.TrimSpace(s)
+	if key, ok := phones.get(s); ok {
+		c.Key = key
+		return c, nil
+	}
 	var e164 string
 	var err error
 	if s != "" && strings.Trim(s, "0123456789") == "" {
@@ -347,7 +352,37 @@ func parseContact(raw json.RawMessage) (store.EventContact, error) {
 		return c, fmt.Errorf("contact %q is not a valid phone number: %v", s, err)
 	}
 	c.Key = phone.Canonical(e164)
+	phones.put(s, c.Key)
 	return c, nil
+}
+
+// phones remembers the canonical keys of the phones events named lately:
+// bots name the same contacts over and over, and reading a number costs
+// about ten microseconds, more than storing its event.
+var phones = phoneCache{max: 100_000}
+
+// phoneCache maps a phone as written to its canonical key; it forgets
+// everything when it reaches max entries.
+type phoneCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]string
+}
+
+func (c *phoneCache) get(s string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key, ok := c.m[s]
+	return key, ok
+}
+
+func (c *phoneCache) put(s, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]string)
+	}
+	c.m[s] = key
 }
 
 // dayNumber is the day of t in loc, as days since 1970-01-01.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,5 +236,117 @@ func TestRecordBadEvents(t *testing.T) {
 	}
 	if _, err := w.svc.Record(ctx, w.sup1, w.sub2, events(t, good)); domain.ErrorCode(err) != domain.EFORBIDDEN {
 		t.Errorf("recording into another's subaccount: %v", err)
+	}
+}
+
+// TestRecordConcurrent: batches recorded at the same time, in two
+// subaccounts, each sent twice (a client's retry) and beside calls that
+// fail (a subaccount that does not exist), are written together by the
+// store's event writer: every call gets its own answer and the report
+// counts each event once and each contact once per action.
+func TestRecordConcurrent(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	otherP, err := access.New(w.st).Authenticate(ctx, w.other.Token, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		count    map[string]int64
+		contacts map[string]map[int]bool
+	}
+	wants := map[int64]*want{}
+	for _, sub := range []int64{w.sub1, w.sub2} {
+		wants[sub] = &want{count: map[string]int64{}, contacts: map[string]map[int]bool{}}
+	}
+	const clients, batches, size = 8, 4, 50
+	bodies := make([][]string, clients)
+	for c := range clients {
+		sub := w.sub1
+		if c%2 == 1 {
+			sub = w.sub2
+		}
+		for b := range batches {
+			var list []string
+			for i := range size {
+				n := (c*7 + b*13 + i*5) % 40
+				action := fmt.Sprintf("A%d", (c+b+i)%4)
+				at := w.now.Add(-time.Duration((c*31+b*17+i*3)%600) * time.Minute)
+				list = append(list, fmt.Sprintf(`{"category": "Menu", "action": %q, "contact": "+55119000%05d", "at": %q, "idempotency_key": "c%d-b%d-i%d"}`,
+					action, n, at.Format(time.RFC3339), c, b, i))
+				wants[sub].count[action]++
+				if wants[sub].contacts[action] == nil {
+					wants[sub].contacts[action] = map[int]bool{}
+				}
+				wants[sub].contacts[action][n] = true
+			}
+			bodies[c] = append(bodies[c], `{"events": [`+strings.Join(list, ",")+`]}`)
+		}
+	}
+	missing := &access.Principal{Role: domain.RoleSupervisor, Scope: []int64{w.sub2 + 1000}}
+	const failing = 20
+	errs := make(chan error, clients*batches*2+failing)
+	var wg sync.WaitGroup
+	for c := range clients {
+		p := w.botP
+		if c%2 == 1 {
+			p = otherP
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, body := range bodies[c] {
+				for try := range 2 {
+					res, err := w.svc.Record(ctx, p, 0, events(t, body))
+					switch {
+					case err != nil:
+						errs <- err
+					case res.Accepted != size || len(res.Errors) != 0 || res.Duplicates != try*size:
+						errs <- fmt.Errorf("client %d, try %d: accepted %d, duplicates %d, errors %v", c, try, res.Accepted, res.Duplicates, res.Errors)
+					}
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range failing {
+			_, err := w.svc.Record(ctx, missing, 0, events(t, bodies[0][i%batches]))
+			if domain.ErrorCode(err) != domain.EINVALID {
+				errs <- fmt.Errorf("a subaccount that does not exist: %v", err)
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for sub, want := range wants {
+		p := &access.Principal{Role: domain.RoleSupervisor, Scope: []int64{sub}}
+		for _, g := range []string{"day", "week", "month", "hour"} {
+			got := map[string][2]int64{}
+			for _, r := range eventReport(t, w, p, g) {
+				c := got[r.Action]
+				c[0] += r.Count
+				if g != "hour" {
+					c[1] += r.Contacts
+				}
+				got[r.Action] = c
+			}
+			for action, n := range want.count {
+				w := [2]int64{n, int64(len(want.contacts[action]))}
+				if g == "hour" {
+					w[1] = 0
+				}
+				if got[action] != w {
+					t.Errorf("subaccount %d, %s, %s: %v, want %v", sub, g, action, got[action], w)
+				}
+			}
+			if len(got) != len(want.count) {
+				t.Errorf("subaccount %d, %s: %v", sub, g, got)
+			}
+		}
 	}
 }
