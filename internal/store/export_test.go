@@ -11,3 +11,16 @@ func SetExportWindowRows(n int64) (restore func()) {
 // RangeReads is how many report pages have read hour ranges the rollup
 // chose (report.go's hourRanges).
 func RangeReads() int64 { return rangeReads.Load() }
+
+// SetTableOrderFactor sets how many rows a stretch of the table may hold for
+// each row of a window for the window to be read in the table's order
+// (tableOrderFactor), for a test, and returns the function that restores it.
+func SetTableOrderFactor(f float64) (restore func()) {
+	old := tableOrderFactor
+	tableOrderFactor = f
+	return func() { tableOrderFactor = old }
+}
+
+// TableOrderReads is how many export windows have been read in the
+// table's order.
+func TableOrderReads() int64 { return tableOrderReads.Load() }
