@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -240,6 +241,35 @@ func (e *env) team(name string, members ...*access.Principal) *domain.Team {
 		e.t.Fatal(err)
 	}
 	return tm
+}
+
+// checkRollup compares the metrics of the test's day read from the
+// rollup (the whole UTC day) with those read from the tickets (the day
+// less its first millisecond, which no test opens a ticket in), then does
+// the same after rebuilding the rollup from the tickets.
+func (e *env) checkRollup() *desk.Metrics {
+	e.t.Helper()
+	sup := access.System()
+	day := e.clock.Now().UTC().Truncate(24 * time.Hour)
+	read := func(from time.Time) *desk.Metrics {
+		m, err := e.desk.Metrics(e.ctx, sup, desk.MetricsQuery{From: from, To: day.Add(24 * time.Hour)})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		m.From, m.To = time.Time{}, time.Time{}
+		return m
+	}
+	fromTickets := read(day.Add(time.Millisecond))
+	for _, when := range []string{"kept", "rebuilt"} {
+		fromRollup := read(day)
+		if !reflect.DeepEqual(fromRollup, fromTickets) {
+			e.t.Errorf("the rollup (%s) gives\n%+v\nthe tickets\n%+v", when, fromRollup, fromTickets)
+		}
+		if err := e.st.RebuildDeskMetrics(e.ctx); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return fromTickets
 }
 
 func TestActiveMessageReplyBecomesTicketOfItsSender(t *testing.T) {
@@ -500,6 +530,10 @@ func TestTransferAndCloseWithTags(t *testing.T) {
 	if strings.Join(kinds, ",") != "assigned,transferred,transferred,closed" {
 		t.Errorf("history = %v", kinds)
 	}
+	m := e.checkRollup()
+	if len(m.ByTeam) != 1 || m.ByTeam[0].ID != suporte.ID || len(m.ByAgent) != 1 || m.ByAgent[0].ID != bia.UserID || len(m.ByTag) != 2 {
+		t.Errorf("metrics after the transfers = %+v, want the ticket in Suporte, bia's, with two tags", m)
+	}
 }
 
 func TestIdleTicketsAreAbandoned(t *testing.T) {
@@ -523,6 +557,9 @@ func TestIdleTicketsAreAbandoned(t *testing.T) {
 	e.writes(rcpt, "5511900000020", "Voltei")
 	if got := e.tickets(access.System(), "waiting"); len(got) != 1 {
 		t.Errorf("waiting after writing again = %d, want a new ticket", len(got))
+	}
+	if m := e.checkRollup(); m.Total.Opened != 2 || m.Total.Abandoned != 1 {
+		t.Errorf("metrics = %+v, want 2 opened, 1 abandoned", m.Total)
 	}
 }
 
@@ -612,6 +649,10 @@ func TestMetricsOfAGeneratedDay(t *testing.T) {
 	one, err := e.desk.Metrics(e.ctx, sup, desk.MetricsQuery{From: start.Add(-time.Hour), To: start.Add(24 * time.Hour), Agent: bia.UserID})
 	if err != nil || one.Total.Opened != 1 || one.ActiveMessagesSent != 3 {
 		t.Errorf("bia's metrics = %+v %v, want her one ticket and three messages", one, err)
+	}
+	// The same figures from the rollup, and after a rebuild.
+	if whole := e.checkRollup(); whole.Total != m.Total || whole.ActiveMessagesSent != 3 {
+		t.Errorf("the whole day's totals = %+v (%d sent), want %+v", whole.Total, whole.ActiveMessagesSent, m.Total)
 	}
 	if _, err := e.desk.Metrics(e.ctx, ana, desk.MetricsQuery{From: start, To: start.Add(time.Hour)}); domain.ErrorCode(err) != domain.EFORBIDDEN {
 		t.Errorf("an agent reading the metrics: %v, want forbidden", err)

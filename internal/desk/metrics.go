@@ -2,12 +2,12 @@ package desk
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/access"
+	"github.com/ticksapp/ticks/internal/desk/hist"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/store"
 )
@@ -18,9 +18,15 @@ type MetricsQuery struct {
 	From, To time.Time
 	Team     int64
 	Agent    int64
+	// FromTickets reads every ticket of the period instead of the
+	// rollup (the tests and the benchmark compare the two).
+	FromTickets bool
 }
 
-// Durations sums up a set of durations, in seconds.
+// Durations sums up a set of durations, in seconds: the count and average
+// exact, the nearest-rank p50 and p90 from a histogram (hist package):
+// exact to the second below 1,024 s, at most 0.8 % below the exact value
+// above.
 type Durations struct {
 	Count   int     `json:"count"`
 	Average float64 `json:"average"`
@@ -94,27 +100,93 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 		}
 		return t
 	}
-	err := s.Store.TicketRows(ctx, p.Scope, q.From, q.To, q.Team, q.Agent, func(r *store.TicketRow) {
-		total.add(r)
-		of(teams, r.TeamID).add(r)
-		of(agents, r.AgentID).add(r)
-		if r.Tags != "" {
-			for _, tag := range strings.Split(r.Tags, ",") {
-				t := tags[tag]
-				if t == nil {
-					t = newTally()
-					tags[tag] = t
+	ofTag := func(tag string) *tally {
+		t := tags[tag]
+		if t == nil {
+			t = newTally()
+			tags[tag] = t
+		}
+		return t
+	}
+	raw := func(from, to time.Time) error {
+		if !to.After(from) {
+			return nil
+		}
+		return s.Store.TicketRows(ctx, p.Scope, from, to, q.Team, q.Agent, func(r *store.TicketRow) {
+			f := r.Figures()
+			total.add(&f)
+			of(teams, r.TeamID).add(&f)
+			of(agents, r.AgentID).add(&f)
+			if r.Tags != "" {
+				for _, tag := range strings.Split(r.Tags, ",") {
+					ofTag(tag).add(&f)
 				}
-				t.add(r)
+			}
+		})
+	}
+	// The whole UTC days of the period come from the rollup, the hours
+	// before the first and after the last from the tickets. One agent's
+	// figures come from their tickets alone (the rollup by tag has no
+	// agent; an agent's tickets of 90 days are a few thousand).
+	var sent int64
+	firstDay, endDay := rollupDays(q.From, q.To)
+	if q.Agent != 0 || q.FromTickets || firstDay >= endDay {
+		if err := raw(q.From, q.To); err != nil {
+			return nil, err
+		}
+		n, err := s.Store.ActiveMessagesSent(ctx, p.Scope, q.From, q.To, q.Agent)
+		if err != nil {
+			return nil, err
+		}
+		sent = n
+	} else {
+		dayStart, dayEnd := time.UnixMilli(firstDay*dayMS), time.UnixMilli(endDay*dayMS)
+		if err := raw(q.From, dayStart); err != nil {
+			return nil, err
+		}
+		if err := raw(dayEnd, q.To); err != nil {
+			return nil, err
+		}
+		err := s.Store.DeskRollup(ctx, p.Scope, firstDay, endDay, q.Team, 0, func(r *store.DeskRollupRow) {
+			if r.Tag != "" {
+				ofTag(r.Tag).addCell(&r.DeskCell)
+				return
+			}
+			total.addCell(&r.DeskCell)
+			of(teams, r.TeamID).addCell(&r.DeskCell)
+			of(agents, r.AgentID).addCell(&r.DeskCell)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, span := range [][2]time.Time{{q.From, dayStart}, {dayEnd, q.To}} {
+			if !span[1].After(span[0]) {
+				continue
+			}
+			n, err := s.Store.ActiveMessagesSent(ctx, p.Scope, span[0], span[1], 0)
+			if err != nil {
+				return nil, err
+			}
+			sent += n
+		}
+		n, err := s.Store.ActiveMessagesSentDays(ctx, p.Scope, firstDay, endDay, 0)
+		if err != nil {
+			return nil, err
+		}
+		sent += n
+	}
+	// The rollup has rows whose tickets moved away (all counts zero).
+	for _, m := range []map[int64]*tally{teams, agents} {
+		for id, t := range m {
+			if t.f.Opened == 0 {
+				delete(m, id)
 			}
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	sent, err := s.Store.ActiveMessagesSent(ctx, p.Scope, q.From, q.To, q.Agent)
-	if err != nil {
-		return nil, err
+	for tag, t := range tags {
+		if t.f.Opened == 0 {
+			delete(tags, tag)
+		}
 	}
 	m := &Metrics{From: q.From, To: q.To, Total: total.figures(), ByTeam: []Group{}, ByAgent: []Group{}, ByTag: []Group{},
 		ActiveMessagesSent: sent}
@@ -175,63 +247,80 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// tally gathers the figures of a set of tickets as they are read.
+const dayMS = 24 * 60 * 60 * 1000
+
+// rollupDays returns the UTC days wholly inside from–to, as the rollup
+// numbers them: [first, end).
+func rollupDays(from, to time.Time) (first, end int64) {
+	first = store.Day(from)
+	if time.UnixMilli(first * dayMS).Before(from) {
+		first++
+	}
+	return first, store.Day(to)
+}
+
+// tally gathers the figures of a set of tickets: counts, and per time the
+// number, the sum and the histogram of the durations (hist package: the
+// percentiles are exact to the second below 1,024 s, within 0.8 % above).
 type tally struct {
-	f                              Figures
-	waiting, firstResponse, handle []int64 // milliseconds
+	f      Figures
+	n, sum [3]int64 // the sums in milliseconds
+	h      [3]hist.Dense
 }
 
 func newTally() *tally { return &tally{} }
 
-func (t *tally) add(r *store.TicketRow) {
+func (t *tally) add(f *store.TicketFigures) {
 	t.f.Opened++
-	switch r.State {
-	case domain.TicketClosed:
+	if f.Answered {
+		t.f.Answered++
+	}
+	if f.Closed {
 		t.f.Closed++
-	case domain.TicketAbandoned:
+	}
+	if f.Abandoned {
 		t.f.Abandoned++
 	}
-	if r.Origin == domain.TicketFromActiveMessage {
+	if f.FromActive {
 		t.f.FromActiveMessages++
-	} else if r.AssignedAt > 0 {
-		t.waiting = append(t.waiting, r.AssignedAt-r.OpenedAt)
 	}
-	if r.FirstResponseAt > 0 {
-		t.f.Answered++
-		t.firstResponse = append(t.firstResponse, r.FirstResponseAt-r.OpenedAt)
-	}
-	if r.State == domain.TicketClosed && r.ClosedAt > 0 {
-		start := r.OpenedAt
-		if r.AssignedAt > 0 {
-			start = r.AssignedAt
+	for i, v := range f.Times {
+		if v >= 0 {
+			t.n[i]++
+			t.sum[i] += v
+			t.h[i].Add(hist.Bucket(v), 1)
 		}
-		t.handle = append(t.handle, r.ClosedAt-start)
+	}
+}
+
+func (t *tally) addCell(c *store.DeskCell) {
+	t.f.Opened += c.Opened
+	t.f.Answered += c.Answered
+	t.f.Closed += c.Closed
+	t.f.Abandoned += c.Abandoned
+	t.f.FromActiveMessages += c.FromActive
+	for i := range t.n {
+		t.n[i] += c.N[i]
+		t.sum[i] += c.SumMS[i]
+		t.h[i].AddEncoded(c.Hist[i])
 	}
 }
 
 func (t *tally) figures() Figures {
 	f := t.f
-	f.Waiting, f.FirstResponse, f.Handling = summarize(t.waiting), summarize(t.firstResponse), summarize(t.handle)
+	f.Waiting, f.FirstResponse, f.Handling = t.durations(store.TimeWaiting), t.durations(store.TimeFirstResponse),
+		t.durations(store.TimeHandling)
 	return f
 }
 
-// summarize returns the count, average and nearest-rank percentiles of
-// durations in milliseconds, in seconds.
-func summarize(ms []int64) Durations {
-	if len(ms) == 0 {
+// durations returns time i's count, average and nearest-rank p50 and p90,
+// in seconds.
+func (t *tally) durations(i int) Durations {
+	if t.n[i] <= 0 {
 		return Durations{}
 	}
-	slices.Sort(ms)
-	var sum int64
-	for _, v := range ms {
-		sum += v
-	}
-	rank := func(p float64) float64 {
-		i := int(p*float64(len(ms))+0.999999) - 1
-		i = max(0, min(i, len(ms)-1))
-		return float64(ms[i]) / 1000
-	}
-	return Durations{Count: len(ms), Average: float64(sum) / float64(len(ms)) / 1000, P50: rank(0.5), P90: rank(0.9)}
+	return Durations{Count: int(t.n[i]), Average: float64(t.sum[i]) / float64(t.n[i]) / 1000,
+		P50: t.h[i].Percentile(0.5), P90: t.h[i].Percentile(0.9)}
 }
 
 // ParsePeriod reads a period's from and to: RFC 3339 instants, or

@@ -449,6 +449,13 @@ func (s *Store) RouteInbound(ctx context.Context, m DeskInbound) (int64, bool, e
 			return err
 		}
 		created = true
+		d := deskDelta{}
+		if err := s.track(ctx, tx, d, id, 1); err != nil {
+			return err
+		}
+		if err := s.applyDesk(ctx, tx, d); err != nil {
+			return err
+		}
 		if agent != 0 {
 			return s.ticketEventTx(ctx, tx, id, m.At, "assigned", 0, agent, 0)
 		}
@@ -491,6 +498,7 @@ func (s *Store) Distribute(ctx context.Context, at time.Time) ([]domain.Ticket, 
 		if err := rows.Err(); err != nil || len(queue) == 0 {
 			return err
 		}
+		d := deskDelta{}
 		for _, w := range queue {
 			var agent int64
 			err := tx.QueryRowContext(ctx, `SELECT a.user_id FROM desk_agents a
@@ -505,16 +513,22 @@ func (s *Store) Distribute(ctx context.Context, at time.Time) ([]domain.Ticket, 
 			if err != nil {
 				return fmt.Errorf("pick agent: %w", err)
 			}
+			if err := s.track(ctx, tx, d, w.id, -1); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE desk_tickets SET agent_id = $1, state = 'open', assigned_at = $2
 				WHERE id = $3 AND state = 'waiting'`, agent, ms(at), w.id); err != nil {
 				return fmt.Errorf("assign ticket: %w", err)
+			}
+			if err := s.track(ctx, tx, d, w.id, 1); err != nil {
+				return err
 			}
 			if err := s.ticketEventTx(ctx, tx, w.id, at, "assigned", 0, agent, w.team); err != nil {
 				return err
 			}
 			assigned = append(assigned, w.id)
 		}
-		return nil
+		return s.applyDesk(ctx, tx, d)
 	})
 	if err != nil || len(assigned) == 0 {
 		return nil, err
@@ -546,15 +560,22 @@ func (s *Store) AbandonIdle(ctx context.Context, now time.Time, idle time.Durati
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		d := deskDelta{}
 		for _, id := range ids {
+			if err := s.track(ctx, tx, d, id, -1); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE desk_tickets SET state = 'abandoned', closed_at = $1 WHERE id = $2`, ms(now), id); err != nil {
 				return fmt.Errorf("abandon ticket: %w", err)
+			}
+			if err := s.track(ctx, tx, d, id, 1); err != nil {
+				return err
 			}
 			if err := s.ticketEventTx(ctx, tx, id, now, "abandoned", 0, 0, 0); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.applyDesk(ctx, tx, d)
 	})
 	if err != nil || len(ids) == 0 {
 		return nil, err
@@ -706,6 +727,10 @@ func (s *Store) TicketEvents(ctx context.Context, id int64) ([]domain.TicketEven
 // queue (waiting, no agent).
 func (s *Store) TransferTicket(ctx context.Context, id, agent, team, by int64, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		d := deskDelta{}
+		if err := s.track(ctx, tx, d, id, -1); err != nil {
+			return err
+		}
 		var res sql.Result
 		var err error
 		if agent != 0 {
@@ -722,6 +747,12 @@ func (s *Store) TransferTicket(ctx context.Context, id, agent, team, by int64, a
 		if n, _ := res.RowsAffected(); n == 0 {
 			return domain.Errorf(domain.ECONFLICT, "ticket %d is no longer open", id)
 		}
+		if err := s.track(ctx, tx, d, id, 1); err != nil {
+			return err
+		}
+		if err := s.applyDesk(ctx, tx, d); err != nil {
+			return err
+		}
 		return s.ticketEventTx(ctx, tx, id, at, "transferred", by, agent, team)
 	})
 }
@@ -729,6 +760,10 @@ func (s *Store) TransferTicket(ctx context.Context, id, agent, team, by int64, a
 // CloseTicket closes an active ticket with its tags.
 func (s *Store) CloseTicket(ctx context.Context, id int64, tags []string, by int64, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		d := deskDelta{}
+		if err := s.track(ctx, tx, d, id, -1); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE desk_tickets SET state = 'closed', closed_at = $1, tags = $2, last_activity_at = $3
 			WHERE id = $4 AND state IN ('waiting', 'open')`, ms(at), strings.Join(tags, ","), ms(at), id)
 		if err != nil {
@@ -742,6 +777,12 @@ func (s *Store) CloseTicket(ctx context.Context, id int64, tags []string, by int
 				return fmt.Errorf("tag ticket: %w", err)
 			}
 		}
+		if err := s.track(ctx, tx, d, id, 1); err != nil {
+			return err
+		}
+		if err := s.applyDesk(ctx, tx, d); err != nil {
+			return err
+		}
 		return s.ticketEventTx(ctx, tx, id, at, "closed", by, 0, 0)
 	})
 }
@@ -749,9 +790,20 @@ func (s *Store) CloseTicket(ctx context.Context, id int64, tags []string, by int
 // TicketAnswered records an agent's answer on a ticket: the first one is
 // its first response.
 func (s *Store) TicketAnswered(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE desk_tickets SET first_response_at = COALESCE(first_response_at, $1),
-		last_activity_at = $2 WHERE id = $3`, ms(at), ms(at), id)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		d := deskDelta{}
+		if err := s.track(ctx, tx, d, id, -1); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE desk_tickets SET first_response_at = COALESCE(first_response_at, $1),
+			last_activity_at = $2 WHERE id = $3`, ms(at), ms(at), id); err != nil {
+			return err
+		}
+		if err := s.track(ctx, tx, d, id, 1); err != nil {
+			return err
+		}
+		return s.applyDesk(ctx, tx, d)
+	})
 }
 
 // Conversation returns up to limit of the latest messages between a
@@ -897,20 +949,16 @@ func (s *Store) TicketRows(ctx context.Context, subaccounts []int64, from, to ti
 	if agent != 0 {
 		w.add(`agent_id = ` + w.arg(agent))
 	}
-	rows, err := s.readQuery(ctx, `SELECT subaccount_id, COALESCE(team_id, 0), COALESCE(agent_id, 0), state, origin, opened_at,
-		COALESCE(assigned_at, 0), COALESCE(first_response_at, 0), COALESCE(closed_at, 0), tags FROM desk_tickets`+w.sql(), w.args...)
+	rows, err := s.readQuery(ctx, `SELECT `+ticketRowColumns+` FROM desk_tickets`+w.sql(), w.args...)
 	if err != nil {
 		return fmt.Errorf("ticket rows: %w", err)
 	}
 	defer rows.Close()
 	var r TicketRow
-	var state string
 	for rows.Next() {
-		if err := rows.Scan(&r.SubaccountID, &r.TeamID, &r.AgentID, &state, &r.Origin, &r.OpenedAt, &r.AssignedAt,
-			&r.FirstResponseAt, &r.ClosedAt, &r.Tags); err != nil {
+		if err := scanTicketRow(rows, &r); err != nil {
 			return err
 		}
-		r.State = domain.TicketState(state)
 		fn(&r)
 	}
 	return rows.Err()

@@ -85,6 +85,9 @@ type sqlDialect interface {
 	// rollup moves it counted itself (and marks the rows so the update
 	// triggers skip them) instead of leaving them to the triggers.
 	appliesRollup() bool
+	// lockRow is what ends a SELECT of one row to lock it until the
+	// transaction ends ("" where the one writer already excludes others).
+	lockRow() string
 }
 
 // dialectOf returns the dialect of a data source name: "postgres://…" or
@@ -197,6 +200,8 @@ func (sqliteDialect) applyBegin() []string { return nil }
 // a status moves: a quarter of the cost of applying it.
 func (sqliteDialect) appliesRollup() bool { return true }
 
+func (sqliteDialect) lockRow() string { return "" }
+
 // postgresDialect is PostgreSQL through pgx's database/sql driver: one pool
 // for reads and writes.
 type postgresDialect struct{}
@@ -291,6 +296,8 @@ func (postgresDialect) applyBegin() []string { return []string{`SET LOCAL synchr
 
 // The statement triggers already sum a statement's moves.
 func (postgresDialect) appliesRollup() bool { return false }
+
+func (postgresDialect) lockRow() string { return " FOR UPDATE" }
 
 // params is n parameters of a generated list, numbered from first on,
 // comma-separated (see sqlDialect.param).

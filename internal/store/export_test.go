@@ -1,5 +1,7 @@
 package store
 
+import "database/sql"
+
 // SetExportWindowRows sets how many rows an export window holds, for a
 // test, and returns the function that restores it.
 func SetExportWindowRows(n int64) (restore func()) {
@@ -24,3 +26,6 @@ func SetTableOrderFactor(f float64) (restore func()) {
 // TableOrderReads is how many export windows have been read in the
 // table's order.
 func TableOrderReads() int64 { return tableOrderReads.Load() }
+
+// DB is the store's writer, for a test that writes behind the store's back.
+func (s *Store) DB() *sql.DB { return s.w }

@@ -270,6 +270,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := s.rebuildDeskMetricsIfAsked(ctx); err != nil {
+		return err
+	}
 	return s.inbox.migrate(ctx)
 }
 
