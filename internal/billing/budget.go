@@ -315,3 +315,77 @@ func (s *Service) reportBudgets(ctx context.Context, m Month, scope []int64, cou
 	slices.SortFunc(out, func(a, b BudgetStatus) int { return strings.Compare(a.Subaccount, b.Subaccount) })
 	return out, nil
 }
+
+// BudgetNotice is a budget alert as the app's notice area shows it to an
+// admin who has not seen it yet.
+type BudgetNotice struct {
+	SubaccountID int64     `json:"subaccount_id"`
+	Subaccount   string    `json:"subaccount"`
+	Month        string    `json:"month"`
+	Threshold    int       `json:"threshold"`
+	Spent        string    `json:"spent"`
+	Amount       string    `json:"amount"`
+	Currency     string    `json:"currency"`
+	At           time.Time `json:"at"`
+}
+
+// BudgetNotices are the budget alerts of this month and the last (in the
+// account's time zone) the caller has not seen, for the notice area of
+// every page. Only admins have them; a principal that is not a user (an
+// API token) has none to see.
+func (s *Service) BudgetNotices(ctx context.Context, p *access.Principal) ([]BudgetNotice, error) {
+	if err := p.Need(domain.RoleAdmin); err != nil {
+		return nil, domain.Errorf(domain.EFORBIDDEN, "only an admin sees budget alerts")
+	}
+	out := []BudgetNotice{}
+	if p.UserID == 0 {
+		return out, nil
+	}
+	m := MonthOf(s.Now().In(s.Location))
+	alerts, err := s.Store.UnseenBudgetAlerts(ctx, p.UserID, p.Scope, []string{m.String(), m.Prev().String()})
+	if err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	for _, a := range alerts {
+		name, ok := names[a.SubaccountID]
+		if !ok {
+			sa, err := s.Store.Subaccount(ctx, a.SubaccountID)
+			if err != nil {
+				return nil, err
+			}
+			name = sa.Name
+			names[a.SubaccountID] = name
+		}
+		out = append(out, BudgetNotice{SubaccountID: a.SubaccountID, Subaccount: name, Month: a.Month, Threshold: a.Threshold,
+			Spent: FormatMoney(a.SpentMicros), Amount: FormatMoney(a.AmountMicros), Currency: s.Rates.Currency, At: a.CreatedAt})
+	}
+	return out, nil
+}
+
+// SeeBudgetAlerts dismisses, for the caller, the alerts of subaccount in
+// month: of threshold, or all of the month's when threshold is 0.
+func (s *Service) SeeBudgetAlerts(ctx context.Context, p *access.Principal, subaccount int64, month string, threshold int) error {
+	if err := p.Need(domain.RoleAdmin); err != nil {
+		return domain.Errorf(domain.EFORBIDDEN, "only an admin sees budget alerts")
+	}
+	if !p.CanSee(subaccount) {
+		return domain.Errorf(domain.ENOTFOUND, "no subaccount %d", subaccount)
+	}
+	m, err := ParseMonth(month)
+	if err != nil {
+		return err
+	}
+	var thresholds []int
+	if threshold != 0 {
+		if !slices.Contains(Thresholds, threshold) {
+			return domain.Errorf(domain.EINVALID, "threshold must be one of %v, not %d", Thresholds, threshold)
+		}
+		thresholds = []int{threshold}
+	}
+	if p.UserID == 0 {
+		return nil
+	}
+	_, err = s.Store.SeeBudgetAlerts(ctx, p.UserID, subaccount, m.String(), thresholds, s.Now())
+	return err
+}

@@ -91,6 +91,45 @@ func TestBudgetAlertsOncePerThreshold(t *testing.T) {
 	if len(rep.Budgets) != 1 || rep.Budgets[0].Spent != "0.25" || rep.Budgets[0].Percent != 125 {
 		t.Errorf("the report's budgets %+v", rep.Budgets)
 	}
+
+	// The alerts in the app's notice area: each admin sees both until they
+	// dismiss them; others have none.
+	ana, bia := &access.Principal{Role: domain.RoleAdmin, UserID: 7}, &access.Principal{Role: domain.RoleAdmin, UserID: 8}
+	notices := func(p *access.Principal) []billing.BudgetNotice {
+		t.Helper()
+		list, err := svc.BudgetNotices(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	month := billing.MonthOf(svc.Now().In(svc.Location)).String()
+	if n := notices(ana); len(n) != 2 || n[0].Threshold != 80 || n[0].Spent != "0.19" || n[0].Amount != "0.20" ||
+		n[1].Threshold != 100 || n[0].Month != month || n[0].SubaccountID != e.ch.SubaccountID || n[0].Subaccount == "" {
+		t.Errorf("an admin's budget notices %+v", n)
+	}
+	if err := svc.SeeBudgetAlerts(ctx, ana, e.ch.SubaccountID, month, 80); err != nil {
+		t.Fatal(err)
+	}
+	if n := notices(ana); len(n) != 1 || n[0].Threshold != 100 {
+		t.Errorf("after dismissing the 80 %% alert: %+v", n)
+	}
+	if n := notices(bia); len(n) != 2 {
+		t.Errorf("another admin's notices after the first dismissed one: %+v", n)
+	}
+	supervisor := &access.Principal{Role: domain.RoleSupervisor, UserID: 9, Scope: []int64{e.ch.SubaccountID}}
+	if _, err := svc.BudgetNotices(ctx, supervisor); domain.ErrorCode(err) != domain.EFORBIDDEN {
+		t.Errorf("a supervisor's budget notices: %v, want forbidden", err)
+	}
+	if err := svc.SeeBudgetAlerts(ctx, ana, e.ch.SubaccountID, month, 50); domain.ErrorCode(err) != domain.EINVALID {
+		t.Errorf("a threshold that is none: %v", err)
+	}
+	if err := svc.SeeBudgetAlerts(ctx, ana, e.ch.SubaccountID, "2026-13", 100); domain.ErrorCode(err) != domain.EINVALID {
+		t.Errorf("a malformed month: %v", err)
+	}
+	if n := notices(ana); len(n) != 1 {
+		t.Errorf("refused dismissals changed the notices: %+v", n)
+	}
 }
 
 // TestBudgetInputs: admins only, a positive amount, an http(s) URL.

@@ -83,6 +83,9 @@ func init() {
 			"budget.saved":                            "Orçamento salvo.",
 			"budget.help":                             "Alertas aparecem aqui (e vão para a URL, se houver) quando o gasto estimado do mês passa de 80 % e de 100 % do orçamento, uma vez por mês e limite.",
 			"budget.alert":                            "A subconta %[1]s passou de %[2]d %% do orçamento: %[3]s de %[4]s %[5]s.",
+			"budget.notice":                           "Orçamento de %[6]s: a subconta %[1]s passou de %[2]d %% (%[3]s de %[4]s %[5]s).",
+			"budget.notice.open":                      "Ver consumo",
+			"budget.notice.dismiss":                   "Dispensar",
 		},
 		"en": {
 			"nav.contract":                            "Contract",
@@ -164,6 +167,9 @@ func init() {
 			"budget.saved":                            "Budget saved.",
 			"budget.help":                             "Alerts show here (and go to the URL, if any) when the month's estimated spend passes 80 % and 100 % of the budget, once per month and threshold.",
 			"budget.alert":                            "Subaccount %[1]s passed %[2]d %% of its budget: %[3]s of %[4]s %[5]s.",
+			"budget.notice":                           "Budget of %[6]s: subaccount %[1]s passed %[2]d %% (%[3]s of %[4]s %[5]s).",
+			"budget.notice.open":                      "See consumption",
+			"budget.notice.dismiss":                   "Dismiss",
 		},
 	})
 }

@@ -125,3 +125,57 @@ func (s *Store) BudgetAlertDelivery(ctx context.Context, a domain.BudgetAlert, a
 	}
 	return nil
 }
+
+// UnseenBudgetAlerts returns the alerts of months of subaccounts (every
+// one when nil) that user has not seen, oldest first.
+func (s *Store) UnseenBudgetAlerts(ctx context.Context, user int64, subaccounts []int64, months []string) ([]domain.BudgetAlert, error) {
+	if subaccounts != nil && len(subaccounts) == 0 || len(months) == 0 {
+		return nil, nil
+	}
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		w.in(`a.subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.in(`a.month`, len(months), func(i int) any { return months[i] })
+	w.add(`NOT EXISTS (SELECT 1 FROM budget_alerts_seen s WHERE s.user_id = ` + w.arg(user) + `
+		AND s.subaccount_id = a.subaccount_id AND s.month = a.month AND s.threshold = a.threshold)`)
+	rows, err := s.r.QueryContext(ctx, `SELECT a.subaccount_id, a.month, a.threshold, a.amount_micros, a.spent_micros,
+		a.created_at FROM budget_alerts a`+w.sql()+` ORDER BY a.created_at, a.subaccount_id, a.threshold`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("unseen budget alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.BudgetAlert
+	for rows.Next() {
+		var a domain.BudgetAlert
+		var created int64
+		if err := rows.Scan(&a.SubaccountID, &a.Month, &a.Threshold, &a.AmountMicros, &a.SpentMicros, &created); err != nil {
+			return nil, fmt.Errorf("unseen budget alerts: %w", err)
+		}
+		a.CreatedAt = fromMS(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SeeBudgetAlerts records that user has seen the alerts of subaccount in
+// month, of the thresholds given (every one recorded when nil). It
+// returns how many alerts were newly seen.
+func (s *Store) SeeBudgetAlerts(ctx context.Context, user, subaccount int64, month string, thresholds []int, at time.Time) (int64, error) {
+	w := &whereBuilder{}
+	atArg, userArg := w.arg(ms(at)), w.arg(user)
+	w.add(`a.subaccount_id = ` + w.arg(subaccount) + ` AND a.month = ` + w.arg(month))
+	if thresholds != nil {
+		if len(thresholds) == 0 {
+			return 0, nil
+		}
+		w.in(`a.threshold`, len(thresholds), func(i int) any { return thresholds[i] })
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO budget_alerts_seen (user_id, subaccount_id, month, threshold, seen_at)
+		SELECT `+userArg+`, a.subaccount_id, a.month, a.threshold, `+atArg+` FROM budget_alerts a`+w.sql()+`
+		ON CONFLICT (user_id, subaccount_id, month, threshold) DO NOTHING`, w.args...)
+	if err != nil {
+		return 0, fmt.Errorf("see budget alerts: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -38,6 +38,65 @@ func (h *Handler) consumptionRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /consumption/export", h.auth(h.exportConsumption))
 	mux.HandleFunc("POST /consumption/budgets", h.auth(h.setBudget))
 	mux.HandleFunc("POST /consumption/budgets/delete", h.auth(h.deleteBudget))
+	mux.HandleFunc("GET /consumption/notices", h.auth(h.budgetNotices))
+	mux.HandleFunc("POST /consumption/notices/seen", h.auth(h.seeBudgetNotice))
+}
+
+// budgetNotices lists the budget alerts the visitor (an admin) has not
+// seen, as JSON for the notices every page shows (static/notices.js);
+// other roles have none.
+func (h *Handler) budgetNotices(w http.ResponseWriter, r *http.Request, v *visitor) {
+	type notice struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Text     string `json:"text"`
+		Href     string `json:"href"`
+		Download string `json:"download"`
+		Dismiss  string `json:"dismiss"`
+		Seen     string `json:"seen"`
+	}
+	out := []notice{}
+	list, err := h.Billing.BudgetNotices(r.Context(), v.principal)
+	if err != nil && domain.ErrorCode(err) != domain.EFORBIDDEN {
+		respond.Error(w, r, err)
+		return
+	}
+	lang := v.lang()
+	for _, n := range list {
+		q := url.Values{"subaccount": {strconv.FormatInt(n.SubaccountID, 10)}, "month": {n.Month}}
+		page := "/consumption?" + q.Encode() + "#budgets"
+		q.Set("threshold", strconv.Itoa(n.Threshold))
+		out = append(out, notice{ID: fmt.Sprintf("budget-%d-%s-%d", n.SubaccountID, n.Month, n.Threshold), Status: "budget",
+			Text: i18n.T(lang, "budget.notice", n.Subaccount, n.Threshold, formatMoney(lang, n.Spent), formatMoney(lang, n.Amount),
+				n.Currency, n.Month),
+			Href: page, Download: i18n.T(lang, "budget.notice.open"), Dismiss: i18n.T(lang, "budget.notice.dismiss"),
+			Seen: "/consumption/notices/seen?" + q.Encode()})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	respond.JSON(w, http.StatusOK, map[string]any{"notices": out})
+}
+
+// seeBudgetNotice dismisses a budget alert's notice for the visitor.
+func (h *Handler) seeBudgetNotice(w http.ResponseWriter, r *http.Request, v *visitor) {
+	id, err := strconv.ParseInt(r.FormValue("subaccount"), 10, 64)
+	if err != nil || id <= 0 {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "subaccount must be a subaccount id"))
+		return
+	}
+	threshold, err := strconv.Atoi(r.FormValue("threshold"))
+	if err != nil || threshold <= 0 {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "threshold must be one of %v", billing.Thresholds))
+		return
+	}
+	if err := h.Billing.SeeBudgetAlerts(r.Context(), v.principal, id, r.FormValue("month"), threshold); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if r.Header.Get("Accept") == "application/json" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, "/consumption#budgets", http.StatusSeeOther)
 }
 
 // setBudget saves a subaccount's monthly budget from the page's form.

@@ -2,18 +2,21 @@
 // visitor asked for that are done (ready or failed) and not yet seen show
 // as a notice with a link to the file; downloading it or dismissing the
 // notice sees it. The list is read at load and every 15 seconds.
+// data-notices may name several lists, separated by spaces (an admin's
+// also has the budget alerts, /consumption/notices); a notice that names
+// its own "seen" URL is dismissed there.
 (function () {
   "use strict";
   var box = document.getElementById("notices");
   if (!box || !window.fetch) { return; }
-  function seen(id, el) {
+  function seen(n, el) {
     var body = new URLSearchParams();
     body.set("csrf", box.dataset.csrf);
-    fetch("/reports/manager/" + encodeURIComponent(id) + "/seen", {
+    fetch(n.seen || "/reports/manager/" + encodeURIComponent(n.id) + "/seen", {
       method: "POST", credentials: "same-origin", body: body, headers: { "Accept": "application/json" }
     }).then(function (r) { if (r.ok) { el.remove(); } });
   }
-  function show(list) {
+  function show(source, list) {
     var keep = {};
     list.forEach(function (n) {
       keep[n.id] = true;
@@ -22,6 +25,7 @@
       el.className = "notice";
       el.setAttribute("role", "status");
       el.dataset.id = n.id;
+      el.dataset.source = source;
       el.dataset.status = n.status;
       var text = document.createElement("span");
       text.textContent = n.text;
@@ -38,17 +42,22 @@
       b.type = "button";
       b.className = "link notice-dismiss";
       b.textContent = n.dismiss;
-      b.addEventListener("click", function () { seen(n.id, el); });
+      b.addEventListener("click", function () { seen(n, el); });
       el.appendChild(b);
       box.appendChild(el);
     });
-    Array.prototype.slice.call(box.children).forEach(function (el) { if (!keep[el.dataset.id]) { el.remove(); } });
+    Array.prototype.slice.call(box.children).forEach(function (el) {
+      if (el.dataset.source === source && !keep[el.dataset.id]) { el.remove(); }
+    });
   }
   function poll() {
-    fetch(box.dataset.notices, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) { if (body) { show(body.notices); } })
-      .catch(function () {});
+    box.dataset.notices.split(/\s+/).forEach(function (source) {
+      if (!source) { return; }
+      fetch(source, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body) { show(source, body.notices); } })
+        .catch(function () {});
+    });
   }
   poll();
   setInterval(poll, 15000);
