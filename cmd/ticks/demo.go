@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	simStarted := time.Now() // what was sent before, the simulator learns from the database
 	sim := simulator.NewServer(simulator.Config{Seed: state.SimulatorID, Run: state.Runs, WebhookURL: webhookURL,
 		AppSecret: []byte(state.AppSecret), Phones: demo.Phones, Mix: demo.Outcomes(), Contacts: demo.Contacts,
-		Templates: demo.Templates(), TemplateMix: demo.TemplateMix(),
+		Templates: demo.Templates("http://" + ln.Addr().String()), TemplateMix: demo.TemplateMix(),
 		Logger: slog.Default()})
 	defer sim.Close()
 
@@ -138,6 +138,10 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	case state.HistoryDone:
 		historyNote = fmt.Sprintf("\n    History    %d days before %s", demo.HistoryDays, state.HistoryEnd.Local().Format("2006-01-02 15:04"))
 	}
+	// Simulated contacts tap the link buttons whose clicks ticks counts.
+	clicker := &demo.Clicker{Services: srv.Services, Base: "http://" + ln.Addr().String()}
+	wg.Add(1)
+	go func() { defer wg.Done(); clicker.Run(runCtx) }()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

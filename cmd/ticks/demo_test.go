@@ -94,6 +94,7 @@ func TestDemoShowsEveryStatus(t *testing.T) {
 		t.Logf("every status present after %v", time.Since(start).Round(time.Second))
 	}
 	checkDemoCampaigns(t, addr, state.AdminToken, start)
+	checkDemoLinkClicks(t, addr, state.AdminToken, start)
 	// The history fills in from its first days: messages 80 days ago too.
 	end := state.HistoryEnd
 	old := span(end.AddDate(0, 0, -81), end.AddDate(0, 0, -79))
@@ -360,6 +361,54 @@ func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
 		}
 		if time.Since(start) > demoWait+30*time.Second {
 			t.Fatalf("the A/B pair's differences after %v: %+v", time.Since(start).Round(time.Second), cmp.Differences)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// checkDemoLinkClicks waits for the demo's simulated contacts to tap the
+// link button of its link campaign, through the redirect, and for the
+// campaign to count them.
+func checkDemoLinkClicks(t *testing.T, addr, token string, start time.Time) {
+	t.Helper()
+	get := func(path string, v any) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+	}
+	var list struct{ Rows []struct{ ID, Template string } }
+	get("/api/v1/campaigns", &list)
+	id := ""
+	for _, c := range list.Rows {
+		if c.Template == demo.TemplateLink {
+			id = c.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("the demo has no campaign of %s: %+v", demo.TemplateLink, list.Rows)
+	}
+	for {
+		var d struct {
+			Counters struct {
+				LinkClicked int64 `json:"link_clicked"`
+			}
+			Links []struct{ Contacts, Clicks int64 }
+		}
+		get("/api/v1/campaigns/"+id, &d)
+		if d.Counters.LinkClicked > 0 && len(d.Links) == 1 && d.Links[0].Clicks > d.Links[0].Contacts {
+			t.Logf("the link campaign: %d contacts clicked %d times after %v", d.Links[0].Contacts, d.Links[0].Clicks,
+				time.Since(start).Round(time.Second))
+			return
+		}
+		if time.Since(start) > demoWait+30*time.Second {
+			t.Fatalf("the link campaign after %v: %+v", time.Since(start).Round(time.Second), d)
 		}
 		time.Sleep(2 * time.Second)
 	}

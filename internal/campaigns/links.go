@@ -282,3 +282,43 @@ func (s *Service) Clicks(ctx context.Context, p *access.Principal, id int64, f C
 	})
 	return next, err
 }
+
+// RowLink is the address one audience row's message carries on one link
+// button: its code, for /r/{code}.
+type RowLink struct {
+	Seq    int
+	Phone  string
+	Button int
+	Code   string
+}
+
+// LinkCodes returns the codes the messages of campaign id's audience rows
+// after seq carry (up to limit rows already sent): what a contact's tap
+// opens, for checks and for the demo's simulated contacts. Admins and
+// supervisors only, as the codes count clicks.
+func (s *Service) LinkCodes(ctx context.Context, p *access.Principal, id int64, after, limit int) ([]RowLink, error) {
+	if err := p.Need(writers...); err != nil {
+		return nil, err
+	}
+	c, err := s.get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 10_000 {
+		return nil, domain.Errorf(domain.EINVALID, "limit must be between 1 and 10000")
+	}
+	if len(c.Links) == 0 || after >= c.Processed {
+		return nil, nil
+	}
+	rows, err := s.Store.CampaignRows(ctx, c.ID, after, min(limit, c.Processed-after))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RowLink, 0, len(rows)*len(c.Links))
+	for _, r := range rows {
+		for _, l := range c.Links {
+			out = append(out, RowLink{Seq: r.Seq, Phone: r.Phone, Button: l.Button, Code: linkCode(c.LinkKey, c.ID, r.Seq, l.Button)})
+		}
+	}
+	return out, nil
+}

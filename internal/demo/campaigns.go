@@ -20,9 +20,17 @@ const (
 	TemplateB = "oferta_natal_b"
 )
 
-// Templates are the simulator's templates in the demo: its defaults and
-// the A/B pair.
-func Templates() []simulator.Template {
+// TemplateLink is the demo's offer with a link button whose clicks ticks
+// counts: its address is the demo's own redirect.
+const TemplateLink = "oferta_link"
+
+// LinkTarget is where the demo's link campaign sends a contact who taps.
+const LinkTarget = "https://loja.example.com/natal?utm_source=whatsapp&utm_campaign=natal"
+
+// Templates are the simulator's templates in the demo: its defaults, the
+// A/B pair, and an offer whose URL button opens base's redirect /r/ (base:
+// where the demo's web app listens, http://host:port).
+func Templates(base string) []simulator.Template {
 	offer := func(id, name, body, button string) simulator.Template {
 		return simulator.Template{ID: id, Name: name, Language: "pt_BR", Category: "MARKETING", Status: "APPROVED",
 			Components: json.RawMessage(`[{"type":"BODY","text":` + quote(body) + `,"example":{"body_text":[["Maria"]]}},` +
@@ -30,7 +38,11 @@ func Templates() []simulator.Template {
 	}
 	return append(simulator.DefaultTemplates(),
 		offer("1000000000000101", TemplateA, "Olá {{1}}, o Natal chegou: 15% de desconto em toda a loja.", "Ver ofertas"),
-		offer("1000000000000102", TemplateB, "{{1}}, separamos um presente para você: frete grátis e 15% off só hoje 🎁", "Quero meu presente"))
+		offer("1000000000000102", TemplateB, "{{1}}, separamos um presente para você: frete grátis e 15% off só hoje 🎁", "Quero meu presente"),
+		simulator.Template{ID: "1000000000000103", Name: TemplateLink, Language: "pt_BR", Category: "MARKETING", Status: "APPROVED",
+			Components: json.RawMessage(`[{"type":"BODY","text":"{{1}}, a vitrine de Natal está no ar: escolha seu presente com 10% off.",` +
+				`"example":{"body_text":[["Maria"]]}},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Parar promoções"},` +
+				`{"type":"URL","text":"Ver vitrine","url":` + quote(base+campaigns.RedirectPath+"{{1}}") + `}]}]`)})
 }
 
 func quote(s string) string {
@@ -102,6 +114,8 @@ func SeedCampaigns(ctx context.Context, svc server.Services, loc *time.Location)
 			Audience: audience(Contacts, func(i int) bool { return i%2 == 1 }, first)}, true},
 		{campaigns.CreateInput{Name: "Reativação da base antiga", Template: "promocao_outono",
 			Audience: bigAudience(RunningRows)}, true},
+		{campaigns.CreateInput{Name: "Vitrine de Natal — cliques no link", Template: TemplateLink, LinkURLs: []string{LinkTarget},
+			Audience: audience(Contacts, func(i int) bool { return i%4 == 1 }, first)}, true},
 		{campaigns.CreateInput{Name: "Lembrete de amanhã cedo", Template: "promocao_outono", ScheduledAt: &tomorrow,
 			Audience: audience(Contacts, func(i int) bool { return i%3 == 0 }, promo)}, false},
 	}

@@ -184,6 +184,14 @@ func TestCampaignWebBadInputs(t *testing.T) {
 	id := draft.Rows[0].ID
 	if code, body := w.get("/campaigns/" + id + "/review"); code != 200 || !strings.Contains(body, `id="import-valid">3<`) {
 		t.Fatalf("review: %d %.300s", code, body)
+	} else {
+		// The review shows what sending costs, as the estimate endpoint says.
+		var e struct{ Total, Currency string }
+		s.must(200, "GET", "/api/v1/campaigns/"+id+"/estimate", adminToken, nil, &e)
+		want := e.Currency + " " + strings.Replace(e.Total, ".", ",", 1)
+		if e.Total == "" || !strings.Contains(body, `id="estimate-total">`+want+`<`) || !strings.Contains(body, "3 mensagens ×") {
+			t.Errorf("the review does not show the estimate %q: %s", want, body[strings.Index(body, `id="import-report"`):])
+		}
 	}
 	loc := s.srv.Config.Location()
 	at := time.Now().In(loc).Add(48 * time.Hour).Truncate(time.Minute)

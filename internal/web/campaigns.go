@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ticksapp/ticks/internal/billing"
 	"github.com/ticksapp/ticks/internal/campaigns"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/export"
@@ -300,6 +301,9 @@ type reviewData struct {
 	Rejected []domain.CampaignRowError
 	More     int // rejected rows beyond those shown
 	At       string
+	// Estimate is what sending the valid rows costs at the rate card's
+	// list rate (nil when it cannot be told: no billing, a viewer).
+	Estimate *billing.Estimate
 }
 
 // reviewCampaignPage shows a draft's import: valid rows, every rejected
@@ -325,6 +329,13 @@ func (h *Handler) reviewCampaignPage(w http.ResponseWriter, r *http.Request, v *
 		Report: campaigns.ImportReport{Rows: c.Rows, Valid: c.Audience, Invalid: c.Invalid, Duplicates: c.Duplicates, OptedOut: c.OptedOut}}
 	d.Rejected = rejected[:min(len(rejected), campaigns.MaxReportedErrors)]
 	d.More = len(rejected) - len(d.Rejected)
+	if h.Billing != nil && canWrite(v) {
+		// The estimate helps the decision; the review stands without it.
+		if d.Estimate, err = h.Billing.Estimate(r.Context(), v.principal, c); err != nil {
+			respond.LogInternal(r, err)
+			d.Estimate = nil
+		}
+	}
 	p := v.page(i18n.T(lang, "campaigns.review.title"), "campaigns")
 	p.Data = d
 	h.render(w, r, http.StatusOK, "campaign_review", p)
