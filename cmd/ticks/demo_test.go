@@ -383,7 +383,9 @@ func checkDemoLinkClicks(t *testing.T, addr, token string, start time.Time) {
 			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 		}
 	}
-	var list struct{ Rows []struct{ ID, Template string } }
+	var list struct {
+		Rows []struct{ ID, Template string }
+	}
 	get("/api/v1/campaigns", &list)
 	id := ""
 	for _, c := range list.Rows {
