@@ -26,6 +26,8 @@ func benchConsumption(ctx context.Context, args []string, out io.Writer) error {
 	tz := fs.String("tz", "America/Sao_Paulo", "the account's time zone")
 	dsn := fs.String("database-url", os.Getenv("TICKS_DATABASE_URL"), "a database seeded by ticks bench seed")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	meta := fs.Bool("meta", false, "first record an answer of Meta (no charges) for every WABA over the seed's days, so the "+
+		"reports compare with it (writes into the database: use a copy)")
 	if err := fs.Parse(args); err != nil || *runs < 1 {
 		return errUsage
 	}
@@ -86,6 +88,26 @@ func benchConsumption(ctx context.Context, args []string, out io.Writer) error {
 	ch, err := st.Channel(ctx, busiest(byChannel))
 	if err != nil {
 		return err
+	}
+	if *meta {
+		// Meta's answer covers the seed's UTC days: each report's
+		// reconciliation then reads ticks's counts per UTC day.
+		from := time.Unix(first*3600, 0).UTC().Truncate(24 * time.Hour)
+		to := time.Unix(last*3600, 0).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+		channels, err := st.Channels(ctx, nil)
+		if err != nil {
+			return err
+		}
+		done := map[string]bool{}
+		for _, c := range channels {
+			if c.WABAID == "" || done[c.WABAID] {
+				continue
+			}
+			done[c.WABAID] = true
+			if err := st.ReplaceMetaCharges(ctx, c.WABAID, "pricing", from, to, nil, time.Now()); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Fprintf(out, "consumption report: %d outbound messages counted, %d rollup rows, time zone %s, %d runs after a warm-up\n",
 		messages, len(all), *tz, *runs)

@@ -49,6 +49,27 @@ func New(st *store.Store, loc *time.Location) *Service {
 	return &Service{Store: st, Location: loc, Now: time.Now, Rates: rates, Market: "BR"}
 }
 
+// KeepDays makes the consumption rollup keep the days the reports ask for
+// most from now on — UTC's (the reconciliation with Meta) and those of the
+// account's time zone (each whole-hour offset it has this year) — so that
+// ingestion pays for them from the start and no report waits while they
+// are counted. Other offsets are kept when a report first asks for them.
+func (s *Service) KeepDays(ctx context.Context) error {
+	offs := []int64{0}
+	y := s.Now().Year()
+	for _, t := range []time.Time{time.Date(y, 1, 1, 0, 0, 0, 0, s.Location), time.Date(y, 7, 1, 0, 0, 0, 0, s.Location)} {
+		if _, off := t.Zone(); off%3600 == 0 && !slices.Contains(offs, int64(off/3600)) {
+			offs = append(offs, int64(off/3600))
+		}
+	}
+	for _, off := range offs {
+		if err := s.Store.KeepConsumptionDays(ctx, off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RateCard returns the rate card the report prices with (admins only).
 func (s *Service) RateCard(p *access.Principal) (*RateCard, error) {
 	if err := p.Need(domain.RoleAdmin); err != nil {

@@ -168,6 +168,10 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("TICKS_RATE_CARD: %w", err)
 	}
+	if err := s.Services.Billing.KeepDays(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.Services.Campaigns = &campaigns.Service{Store: st, Pipeline: s.Pipeline, Live: s.Live}
 	ttl := cfg.MessageTTL
 	if ttl <= 0 {

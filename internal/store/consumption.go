@@ -408,6 +408,14 @@ const consumptionFoldLock = `SELECT pg_advisory_xact_lock(7311470155206528015)`
 // transaction that adds the offset. Nothing happens when it is kept
 // already.
 func (s *Store) KeepConsumptionDays(ctx context.Context, off int64) error {
+	var kept int
+	switch err := s.w.QueryRowContext(ctx, `SELECT 1 FROM consumption_offsets WHERE off = $1`, off).Scan(&kept); err {
+	case nil:
+		return nil
+	case sql.ErrNoRows:
+	default:
+		return fmt.Errorf("keep consumption days at offset %d: %w", off, err)
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if s.dialect == Postgres {
 			// No fold meanwhile, no writer adding to the delta; what it
