@@ -1,60 +1,33 @@
 package billing
 
-import "time"
+import (
+	"time"
 
-// Brazil's national holidays (Lei 662/1949, Lei 6.802/1980 and Lei
-// 14.759/2023) and Good Friday, which the law counts among the religious
-// holidays and which closes banks nationwide. Carnival and Corpus Christi
-// are optional days off (pontos facultativos), not holidays, and count as
-// business days. The calendar lives here because no maintained Go holiday
-// module is served to this project; its tests pin every year's dates that
-// depend on the rules below.
-type fixedHoliday struct {
-	month    time.Month
-	day      int
-	from, to int // the years it applies to; 0 for no bound
-}
+	"github.com/rickar/cal/v2"
+	"github.com/rickar/cal/v2/br"
+)
 
-var brazilFixedHolidays = []fixedHoliday{
-	{month: time.January, day: 1},               // Confraternização Universal
-	{month: time.April, day: 21},                // Tiradentes
-	{month: time.May, day: 1},                   // Dia do Trabalho
-	{month: time.September, day: 7},             // Independência
-	{month: time.October, day: 12},              // Nossa Senhora Aparecida (Lei 6.802/1980)
-	{month: time.November, day: 2},              // Finados
-	{month: time.November, day: 15},             // Proclamação da República
-	{month: time.November, day: 20, from: 2024}, // Zumbi e Consciência Negra (Lei 14.759/2023)
-	{month: time.December, day: 25},             // Natal
-}
-
-// easter returns Easter Sunday of year (the Gregorian computus, Meeus's
-// algorithm), as a date in UTC.
-func easter(year int) time.Time {
-	a := year % 19
-	b, c := year/100, year%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-}
+// brazilHolidays are Brazil's national holidays (Lei 662/1949, Lei
+// 6.802/1980 and Lei 14.759/2023) and Good Friday, which the law counts
+// among the religious holidays and which closes banks nationwide, as the
+// maintained calendar github.com/rickar/cal defines them (their dates,
+// Easter's included, are its rules). Carnival and Corpus Christi, which it
+// also lists, are optional days off (pontos facultativos) by federal law,
+// not holidays, and count as business days; Consciência Negra is national
+// from 2024 (Lei 14.759/2023).
+var brazilHolidays = func() *cal.Calendar {
+	c := &cal.Calendar{}
+	c.AddHoliday(br.AnoNovo, br.SextaFeiraSanta, br.Tiradentes, br.Trabalhador, br.Independencia,
+		br.NossaSenhoraAparecida, br.Finados, br.Republica, br.ConscienciaNegra.Clone(&cal.Holiday{StartYear: 2024}), br.Natal)
+	return c
+}()
 
 // IsBrazilianHoliday reports whether the calendar date of d (its year,
 // month and day, whatever its location) is a national holiday in Brazil.
 func IsBrazilianHoliday(d time.Time) bool {
 	y, m, day := d.Date()
-	for _, h := range brazilFixedHolidays {
-		if h.month == m && h.day == day && (h.from == 0 || y >= h.from) && (h.to == 0 || y <= h.to) {
-			return true
-		}
-	}
-	goodFriday := easter(y).AddDate(0, 0, -2)
-	return m == goodFriday.Month() && day == goodFriday.Day()
+	actual, _, _ := brazilHolidays.IsHoliday(time.Date(y, m, day, 12, 0, 0, 0, time.UTC))
+	return actual
 }
 
 // IsBusinessDay reports whether the calendar date of d is a Brazilian
