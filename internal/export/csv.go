@@ -2,9 +2,12 @@ package export
 
 import (
 	"bufio"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CSVOptions tunes WriteCSV.
@@ -34,11 +37,14 @@ func WriteCSV(w io.Writer, cols []Column, rows Rows, o CSVOptions) (int64, error
 			return 0, fmt.Errorf("export csv: %w", err)
 		}
 	}
-	// csv.NewWriter keeps bw as is: it is already a large enough bufio.Writer.
-	cw := csv.NewWriter(bw)
+	comma := ','
 	if o.Comma != 0 {
-		cw.Comma = o.Comma
+		comma = o.Comma
 	}
+	if comma == '"' || comma == '\r' || comma == '\n' || !utf8.ValidRune(comma) || comma == utf8.RuneError {
+		return 0, errors.New("export csv: invalid field separator")
+	}
+	cw := &csvWriter{w: bw, comma: comma}
 
 	record := make([]string, len(cols))
 	for i, c := range cols {
@@ -68,12 +74,67 @@ func WriteCSV(w io.Writer, cols []Column, rows Rows, o CSVOptions) (int64, error
 	if err := produce(rows, emit, &writeErr); err != nil {
 		return n, err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("export csv: %w", err)
-	}
 	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("export csv: %w", err)
 	}
 	return n, nil
+}
+
+// csvWriter writes records as encoding/csv's Writer does with UseCRLF
+// false, byte for byte, straight into its buffer: an export writes
+// millions of records.
+type csvWriter struct {
+	w     *bufio.Writer
+	comma rune
+}
+
+// Write writes one record and its LF; an error of the buffer's writer
+// (sticky in bufio.Writer) is returned by the record that meets it or any
+// after.
+func (c *csvWriter) Write(record []string) error {
+	for n, field := range record {
+		if n > 0 {
+			c.w.WriteRune(c.comma)
+		}
+		if !c.needsQuotes(field) {
+			c.w.WriteString(field)
+			continue
+		}
+		c.w.WriteByte('"')
+		for {
+			i := strings.IndexByte(field, '"')
+			if i < 0 {
+				c.w.WriteString(field)
+				break
+			}
+			c.w.WriteString(field[:i+1])
+			c.w.WriteByte('"')
+			field = field[i+1:]
+		}
+		c.w.WriteByte('"')
+	}
+	return c.w.WriteByte('\n')
+}
+
+// needsQuotes is encoding/csv's rule: a field is quoted when it holds the
+// separator, a quote, CR or LF, starts with a space, or is \. alone.
+func (c *csvWriter) needsQuotes(field string) bool {
+	if field == "" {
+		return false
+	}
+	if field == `\.` {
+		return true
+	}
+	if c.comma < utf8.RuneSelf {
+		sep := byte(c.comma)
+		for i := 0; i < len(field); i++ {
+			if b := field[i]; b == '\n' || b == '\r' || b == '"' || b == sep {
+				return true
+			}
+		}
+	} else if strings.ContainsRune(field, c.comma) || strings.ContainsAny(field, "\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(field)
+	return unicode.IsSpace(r)
 }

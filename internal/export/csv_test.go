@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,60 @@ func TestWriteCSVGolden(t *testing.T) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("CSV differs from %s (run with -update after checking the change):\n%s", golden, buf.Bytes())
+	}
+}
+
+// WriteCSV writes, byte for byte, what encoding/csv writes (LF line ends)
+// for the same neutralized cells: quotes, separators, CR and LF inside
+// fields, leading spaces, the \. field, accents and emoji, with ',' ';' and
+// a separator outside ASCII.
+func TestWriteCSVIsEncodingCSV(t *testing.T) {
+	fields := []string{"", "plain", "a,b", "a;b", `say "hi"`, "line\nbreak", "cr\rhere", "crlf\r\n", " lead", "\tlead",
+		"trail ", `\.`, `\.x`, "ação · 😀", "=1+1", "-", "+55 11", "\u00a0nbsp", `"`, `""`, "x·y", "·"}
+	var rows [][]string
+	for i := range fields {
+		row := make([]string, 4)
+		for j := range row {
+			row[j] = fields[(i+j*5)%len(fields)]
+		}
+		rows = append(rows, row)
+	}
+	cols := make([]Column, 4)
+	for i := range cols {
+		cols[i] = Column{Header: fields[i+1]}
+	}
+	for _, comma := range []rune{0, ';', '·', '\t'} {
+		var got bytes.Buffer
+		if _, err := WriteCSV(&got, cols, func(emit func([]string) error) error {
+			for _, r := range rows {
+				if err := emit(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, CSVOptions{Comma: comma}); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		cw := csv.NewWriter(&want)
+		if comma != 0 {
+			cw.Comma = comma
+		}
+		for _, r := range append([][]string{{fields[1], fields[2], fields[3], fields[4]}}, rows...) {
+			out := make([]string, len(r))
+			for i, c := range r {
+				out[i] = NeutralizeFormula(c)
+			}
+			if err := cw.Write(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cw.Flush()
+		if got.String() != want.String() {
+			t.Errorf("separator %q:\n got %q\nwant %q", comma, got.String(), want.String())
+		}
+	}
+	if _, err := WriteCSV(io.Discard, cols, func(func([]string) error) error { return nil }, CSVOptions{Comma: '"'}); err == nil {
+		t.Error(`separator '"': no error`)
 	}
 }

@@ -209,17 +209,18 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, no
 		*t = fromMS(st.ColumnInt64(col))
 		return t
 	}
+	var few fewValues
 	return p.query(ctx, query, false, args, func(st *sqlite.Stmt) error {
 		// The columns of exportColumns, in order.
 		at := st.ColumnInt64(2)
 		m.ID = st.ColumnInt64(0)
-		m.Direction = domain.Direction(st.ColumnText(1))
+		m.Direction = domain.Direction(few.text(st, 1))
 		m.At = fromMS(at)
-		m.Status = domain.Status(st.ColumnText(3))
+		m.Status = domain.Status(few.text(st, 3))
 		m.ErrorCode = st.ColumnInt(4)
-		m.ErrorTitle = st.ColumnText(5)
-		m.ErrorDetail = st.ColumnText(6)
-		m.ErrorArgs = decodeArgs(st.ColumnText(20))
+		m.ErrorTitle = few.text(st, 5)
+		m.ErrorDetail = few.text(st, 6)
+		m.ErrorArgs = decodeArgs(few.text(st, 20))
 		m.Phone = st.ColumnText(7)
 		m.WAID = st.ColumnText(8)
 		m.UserID = st.ColumnText(9)
@@ -236,18 +237,18 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, no
 			campaign = st.ColumnInt64(12)
 			m.CampaignID = &campaign
 		}
-		m.ContentType = st.ColumnText(13)
+		m.ContentType = few.text(st, 13)
 		m.Text = st.ColumnText(14)
 		m.WithSession = st.ColumnBool(15)
 		m.ConversationID = st.ColumnText(16)
-		m.ConversationType = domain.ConversationType(st.ColumnText(17))
+		m.ConversationType = domain.ConversationType(few.text(st, 17))
 		if st.ColumnType(18) != sqlite.TypeNull {
 			expires = fromMS(st.ColumnInt64(18))
 			m.ConversationExpires = &expires
 		}
-		m.ButtonPayload = st.ColumnText(19)
+		m.ButtonPayload = few.text(st, 19)
 		if notifications {
-			m.TemplateName = st.ColumnText(21)
+			m.TemplateName = few.text(st, 21)
 			m.DeliveredAt = rawTime(st, 22, &delivered)
 			m.ReadAt = rawTime(st, 23, &read)
 			m.RepliedAt = rawTime(st, 24, &replied)
@@ -255,4 +256,45 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, no
 		each(&m, at)
 		return nil
 	})
+}
+
+// fewValues hands out the text of columns that take few distinct values
+// (a status, a content type, an error's title): each value is made a
+// string once per query and handed out again, instead of a new string per
+// row (an export reads millions of rows; every string is an allocation the
+// collector then tracks). Values are kept up to fewValuesMax per column and
+// fewValueLen bytes long; others are made each time.
+type fewValues struct {
+	buf  [fewValueLen]byte
+	cols [fewColumns]map[string]string
+}
+
+const (
+	fewColumns   = 32 // columns it knows, by index
+	fewValueLen  = 96
+	fewValuesMax = 256
+)
+
+func (f *fewValues) text(st *sqlite.Stmt, col int) string {
+	n := st.ColumnLen(col)
+	if n == 0 {
+		return ""
+	}
+	if n > fewValueLen || col >= fewColumns {
+		return st.ColumnText(col)
+	}
+	b := f.buf[:st.ColumnBytes(col, f.buf[:n])]
+	seen := f.cols[col]
+	if v, ok := seen[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if seen == nil {
+		seen = map[string]string{}
+		f.cols[col] = seen
+	}
+	if len(seen) < fewValuesMax {
+		seen[v] = v
+	}
+	return v
 }
