@@ -43,7 +43,8 @@ type CampaignResult struct {
 	Mode     string
 	Rows     int
 	Elapsed  time.Duration
-	PeakRSS  int64 // bytes, the process's high-water mark during the measured part
+	CPU      time.Duration // the process's CPU time (user and system) during the measured part
+	PeakRSS  int64         // bytes, the process's high-water mark during the measured part
 	Sent     int
 	Refused  int
 	Loads    []time.Duration // page: each load, sorted
@@ -186,9 +187,9 @@ func CampaignImport(ctx context.Context, o CampaignOptions) (*CampaignResult, er
 			return err
 		}
 		resetPeakRSS()
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), cpuTime()
 		err = run()
-		res.Elapsed, res.PeakRSS = time.Since(t0), peakRSS()
+		res.Elapsed, res.CPU, res.PeakRSS = time.Since(t0), cpuTime()-cpu0, peakRSS()
 		stop()
 		return err
 	})
@@ -236,7 +237,7 @@ func CampaignDispatch(ctx context.Context, o CampaignOptions) (*CampaignResult, 
 	}
 	defer stop()
 	resetPeakRSS()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	for {
 		done, err := svc.DispatchFor(ctx, c.Campaign.ID, time.Minute)
 		if err != nil {
@@ -246,7 +247,7 @@ func CampaignDispatch(ctx context.Context, o CampaignOptions) (*CampaignResult, 
 			break
 		}
 	}
-	res.Elapsed, res.PeakRSS = time.Since(t0), peakRSS()
+	res.Elapsed, res.CPU, res.PeakRSS = time.Since(t0), cpuTime()-cpu0, peakRSS()
 	cur, err := w.srv.Store.Campaign(ctx, c.Campaign.ID)
 	if err != nil {
 		return nil, err
@@ -386,10 +387,14 @@ func (r *CampaignResult) Print(w io.Writer, o CampaignOptions, dialect string) {
 	case "import":
 		fmt.Fprintf(tw, "audience import\t%d rows in %v\t%.0f rows/s (parsed, validated, stored)\n", r.Rows, r.Elapsed.Round(time.Millisecond),
 			float64(r.Rows)/r.Elapsed.Seconds())
+		fmt.Fprintf(tw, "CPU\t%.2f s\t%.0f rows per CPU second (the whole process, every core)\n", r.CPU.Seconds(),
+			float64(r.Rows)/r.CPU.Seconds())
 		fmt.Fprintf(tw, "peak RSS\t%d MB\t(the whole process, during the import)\n", r.PeakRSS>>20)
 	case "dispatch":
 		fmt.Fprintf(tw, "dispatch\t%d rows in %v\t%.0f messages/s (%d handed to WhatsApp, %d refused; %d in flight)\n", r.Rows, r.Elapsed.Round(time.Millisecond),
 			float64(r.Rows)/r.Elapsed.Seconds(), r.Sent, r.Refused, max(o.Parallel, 16))
+		fmt.Fprintf(tw, "CPU\t%.1f s\t%.3f ms a message, %.0f messages per CPU second (the whole process: the simulator's side too)\n",
+			r.CPU.Seconds(), 1000*r.CPU.Seconds()/float64(r.Rows), float64(r.Rows)/r.CPU.Seconds())
 		fmt.Fprintf(tw, "peak RSS\t%d MB\n", r.PeakRSS>>20)
 		for _, f := range r.Failures[:min(3, len(r.Failures))] {
 			fmt.Fprintf(tw, "failed\t%d %s\t%d %s\n", f.Count, f.Status, f.ErrorCode, f.ErrorTitle)

@@ -81,6 +81,14 @@ func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, name
 		}
 		const rowCols, chunk = 7, 2000
 		args := make([]any, 0, rowCols*chunk)
+		// A full chunk's statement is prepared once: parsing 14,000
+		// placeholders at every chunk was a third of a large import's CPU.
+		insert := `INSERT INTO campaign_rows (campaign_id, seq, line, phone, name, correlation_id, vars) VALUES `
+		full, err := tx.PrepareContext(ctx, insert+s.valuesList(chunk, rowCols))
+		if err != nil {
+			return fmt.Errorf("insert audience: %w", err)
+		}
+		defer full.Close()
 		for done := false; !done; {
 			args = args[:0]
 			n := 0
@@ -99,9 +107,12 @@ func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, name
 			if n == 0 {
 				break
 			}
-			q := `INSERT INTO campaign_rows (campaign_id, seq, line, phone, name, correlation_id, vars) VALUES ` +
-				s.valuesList(n, rowCols)
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if n == chunk {
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insert+s.valuesList(n, rowCols), args...)
+			}
+			if err != nil {
 				return fmt.Errorf("insert audience: %w", err)
 			}
 		}
