@@ -57,7 +57,7 @@ func (q *Query) Time(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(q.Location).Format(q.TimeLayout)
+	return reports.FormatTime(*t, q.Location, q.TimeLayout)
 }
 
 var tables = map[string]*Table{}

@@ -207,24 +207,27 @@ func (f *Formatter) Row(m *domain.Message) []string {
 		convType, expires}
 }
 
-// formatTime is t.In(f.loc).Format(f.layout), written digit by digit for
-// the report's two layouts instead of interpreting the layout for each of
-// an export's millions of cells.
-func (f *Formatter) formatTime(t time.Time) string {
-	t = t.In(f.loc)
+// formatTime is t in f's zone and layout (see FormatTime).
+func (f *Formatter) formatTime(t time.Time) string { return FormatTime(t, f.loc, f.layout) }
+
+// FormatTime is t.In(loc).Format(layout), written digit by digit for the
+// reports' layouts (TimeLayout's and export.DateTimeLayout) instead of
+// interpreting the layout for each of an export's millions of cells.
+func FormatTime(t time.Time, loc *time.Location, layout string) string {
+	t = t.In(loc)
 	year, month, day := t.Date()
 	var b [19]byte
 	switch {
 	case year < 0 || year > 9999:
-		return t.Format(f.layout)
-	case f.layout == "02/01/2006 15:04:05":
+		return t.Format(layout)
+	case layout == "02/01/2006 15:04:05":
 		digits2(b[0:], day)
 		b[2] = '/'
 		digits2(b[3:], int(month))
 		b[5] = '/'
 		digits2(b[6:], year/100)
 		digits2(b[8:], year%100)
-	case f.layout == "2006-01-02 15:04:05":
+	case layout == "2006-01-02 15:04:05":
 		digits2(b[0:], year/100)
 		digits2(b[2:], year%100)
 		b[4] = '-'
@@ -232,7 +235,7 @@ func (f *Formatter) formatTime(t time.Time) string {
 		b[7] = '-'
 		digits2(b[8:], day)
 	default:
-		return t.Format(f.layout)
+		return t.Format(layout)
 	}
 	hour, minute, second := t.Clock()
 	b[10] = ' '
