@@ -74,6 +74,12 @@ type Config struct {
 	ExtractionS3SecretKey string // TICKS_EXTRACTION_S3_SECRET_KEY
 	// TICKS_EXTRACTION_STALE_AFTER: how long an extraction's run may stay silent before it is taken over.
 	ExtractionStaleAfter time.Duration
+	// TICKS_SMTP_ADDR: the SMTP server (host:port) that e-mails a user their extraction is done ("" for none),
+	// from TICKS_SMTP_FROM, logged in as TICKS_SMTP_USERNAME with TICKS_SMTP_PASSWORD when set.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword string
 	// DemoAdminToken is `ticks demo`'s own admin token, accepted beside
 	// AdminToken; it is not read from the environment.
 	DemoAdminToken string

@@ -294,6 +294,10 @@ func TestSettingNames(t *testing.T) {
 		"TICKS_EXTRACTION_S3_ACCESS_KEY":  "extraction-s3-access-key",
 		"TICKS_EXTRACTION_S3_SECRET_KEY":  "extraction-s3-secret-key",
 		"TICKS_EXTRACTION_STALE_AFTER":    "extraction-stale-after",
+		"TICKS_SMTP_ADDR":                 "smtp-addr",
+		"TICKS_SMTP_FROM":                 "smtp-from",
+		"TICKS_SMTP_USERNAME":             "smtp-username",
+		"TICKS_SMTP_PASSWORD":             "smtp-password",
 	}
 	got := map[string]string{}
 	for _, s := range settings {

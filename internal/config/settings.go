@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -274,6 +275,47 @@ var settings = []setting{
 		env: "TICKS_EXTRACTION_S3_SECRET_KEY", flag: "extraction-s3-secret-key", fromFile: true, secret: true,
 		usage: "the secret key of TICKS_EXTRACTION_S3's bucket",
 		parse: func(c *Config, s string) error { c.ExtractionS3SecretKey = s; return nil },
+	},
+	{
+		env: "TICKS_SMTP_ADDR", flag: "smtp-addr",
+		usage: "an SMTP server, host:port, that e-mails a web user when their extraction is ready or failed (STARTTLS when it offers it)",
+		parse: func(c *Config, s string) error {
+			if s == "" {
+				return nil
+			}
+			if host, _, err := net.SplitHostPort(s); err != nil || host == "" {
+				return fmt.Errorf("want host:port, like smtp.example.com:587")
+			}
+			if err := checkAddr(s); err != nil {
+				return err
+			}
+			c.SMTPAddr = s
+			return nil
+		},
+	},
+	{
+		env: "TICKS_SMTP_FROM", flag: "smtp-from",
+		usage: "the sender of TICKS_SMTP_ADDR's e-mails, an address or Name <address> (needed with TICKS_SMTP_ADDR)",
+		parse: func(c *Config, s string) error {
+			if s == "" {
+				return nil
+			}
+			if _, err := mail.ParseAddress(s); err != nil {
+				return fmt.Errorf("want an e-mail address: %v", err)
+			}
+			c.SMTPFrom = s
+			return nil
+		},
+	},
+	{
+		env: "TICKS_SMTP_USERNAME", flag: "smtp-username", fromFile: true,
+		usage: "the user TICKS_SMTP_ADDR is logged in as (PLAIN, over TLS only), none when empty",
+		parse: func(c *Config, s string) error { c.SMTPUsername = s; return nil },
+	},
+	{
+		env: "TICKS_SMTP_PASSWORD", flag: "smtp-password", fromFile: true, secret: true,
+		usage: "the password of TICKS_SMTP_USERNAME",
+		parse: func(c *Config, s string) error { c.SMTPPassword = s; return nil },
 	},
 }
 

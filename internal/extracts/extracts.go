@@ -46,6 +46,9 @@ type Service struct {
 	// Webhook), with HTTPClient (http.DefaultClient when nil).
 	WebhookURL string
 	HTTPClient *http.Client
+	// Mail, when set, e-mails the web user who asked for an extraction
+	// once it is done (see Email).
+	Mail *Mailer
 	// StaleAfter is how long a run may stay silent before another server
 	// takes its extraction over (the package's StaleAfter when 0).
 	StaleAfter time.Duration

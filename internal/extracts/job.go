@@ -107,11 +107,12 @@ func Register(reg *jobs.Registry, svc *Service) {
 	reg.Periodic(time.Minute, func() river.JobArgs { return SweepArgs{} })
 	jobs.Register(reg, &pruneWorker{svc: svc})
 	jobs.Register(reg, &webhookWorker{svc: svc})
+	jobs.Register(reg, &mailWorker{svc: svc})
 	reg.Periodic(pruneEvery, func() river.JobArgs { return PruneArgs{} })
 }
 
 // UseJobs makes svc enqueue its extractions with c, and the calls of its
-// webhook when it has one.
+// webhook and its e-mails when it has them.
 func (s *Service) UseJobs(c *jobs.Client) {
 	s.Enqueue = func(ctx context.Context, id int64) error {
 		_, err := c.Insert(ctx, RunArgs{ID: id}, nil)
@@ -121,6 +122,11 @@ func (s *Service) UseJobs(c *jobs.Client) {
 	s.Notify = func(ctx context.Context, e *domain.Extraction) {
 		if notify != nil {
 			notify(ctx, e)
+		}
+		if s.Mail != nil && e.UserID != 0 {
+			if _, err := c.Insert(context.WithoutCancel(ctx), MailArgs{ID: e.ID}, nil); err != nil {
+				slog.Warn("queue extraction e-mail", slog.Int64("id", e.ID), slog.Any("err", err))
+			}
 		}
 		if s.WebhookURL == "" {
 			return

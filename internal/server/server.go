@@ -149,6 +149,14 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Services.Extracts.CompressAbove = cfg.ExtractionCompressAbove
 	s.Services.Extracts.WebhookURL = cfg.ExtractionWebhook
 	s.Services.Extracts.StaleAfter = cfg.ExtractionStaleAfter
+	if cfg.SMTPAddr != "" {
+		if cfg.SMTPFrom == "" {
+			st.Close()
+			return nil, fmt.Errorf("TICKS_SMTP_ADDR: set TICKS_SMTP_FROM too, the e-mails' sender")
+		}
+		s.Services.Extracts.Mail = &extracts.Mailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword}
+	}
 	if cfg.ExtractionS3 != "" {
 		bucket, err := extracts.NewS3Storage(cfg.ExtractionS3, cfg.ExtractionS3AccessKey, cfg.ExtractionS3SecretKey, nil)
 		if err == nil {
