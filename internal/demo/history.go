@@ -90,8 +90,9 @@ func (h *History) Run(ctx context.Context, ready func()) error {
 	return h.extractions(ctx)
 }
 
-// extractions asks the report manager, as the demo's supervisor, for two
-// files of the history just written, so its list has something to show.
+// extractions asks the report manager, as the demo's supervisor, for a
+// file of each kind — the active messages, the chatbots' metrics and the
+// help desk's tickets — so its list has something of each to show.
 func (h *History) extractions(ctx context.Context) error {
 	users, err := h.Services.Access.Users(ctx, access.System())
 	if err != nil {
@@ -106,6 +107,8 @@ func (h *History) extractions(ctx context.Context) error {
 		for _, in := range []extracts.Input{
 			{Type: "notifications_summary", From: end.AddDate(0, 0, -6).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "csv"},
 			{Type: "conversations_summary", From: end.AddDate(0, 0, -89).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "xlsx"},
+			// The help desk's tickets: those the demo's agents work from its start on.
+			{Type: "attendance_metrics", From: end.AddDate(0, 0, -6).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "csv"},
 		} {
 			in.Lang = u.Lang
 			if _, err := h.Services.Extracts.Request(ctx, p, in); err != nil {

@@ -101,9 +101,10 @@ func TestHistory(t *testing.T) {
 	if err := h.Run(ctx, func() { called = true }); err != nil || !called {
 		t.Errorf("a second run: %v, ready called %v", err, called)
 	}
-	// The supervisor's report manager has two files of the history on the way, asked for once.
-	if n, err := srv.Store.PendingExtractions(ctx, supervisorID(t, srv), 0); err != nil || n != 2 {
-		t.Errorf("the supervisor has %d extractions on the way (%v), want 2", n, err)
+	// The supervisor's report manager has three files on the way (active messages, chatbots, help desk),
+	// asked for once.
+	if n, err := srv.Store.PendingExtractions(ctx, supervisorID(t, srv), 0); err != nil || n != 3 {
+		t.Errorf("the supervisor has %d extractions on the way (%v), want 3", n, err)
 	}
 
 	// The consolidated view, by the account's days, against a direct count.
