@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -65,6 +66,12 @@ type sqlDialect interface {
 	// rollupFrom is rollup table l as readers see it, aliased r, read
 	// through index when the dialect takes that hint.
 	rollupFrom(l rollupLevel, index string) string
+	// rollupPending is what readers add to the rollup tables (and their
+	// day level) for the UTC hours [lo, hi): a SELECT of cols (the key
+	// columns, hour written as the caller needs it) and n from the changes
+	// not yet folded in, with its conditions' placeholders from w; "" when
+	// the tables are exact as they stand.
+	rollupPending(w *whereBuilder, cols string, lo, hi int64) string
 	// rollupRebuild are the statements RebuildRollup runs before it
 	// empties and refills the rollup tables, and after.
 	rollupRebuild() (before, after []string)
@@ -181,6 +188,8 @@ func (d sqliteDialect) rollupFrom(l rollupLevel, index string) string {
 	return rollupTables[l].name + ` r` + d.indexedBy(index)
 }
 
+func (sqliteDialect) rollupPending(*whereBuilder, string, int64, int64) string { return "" }
+
 func (sqliteDialect) rollupRebuild() (before, after []string) { return nil, nil }
 
 func (sqliteDialect) rollupFold() []string { return nil }
@@ -266,13 +275,22 @@ func (postgresDialect) rollupFrom(l rollupLevel, _ string) string {
 	return `(SELECT ` + t.key + `, n FROM ` + t.name + ` UNION ALL SELECT ` + t.key + `, n FROM message_rollup_delta` + where + `) r`
 }
 
+func (postgresDialect) rollupPending(w *whereBuilder, cols string, lo, hi int64) string {
+	w.add(`hour >= ` + w.arg(lo))
+	if hi != math.MaxInt64 {
+		w.add(`hour < ` + w.arg(hi))
+	}
+	return `SELECT ` + cols + `, n FROM message_rollup_delta` + w.sql()
+}
+
 func (postgresDialect) rollupRebuild() (before, after []string) {
 	// Writers wait while the messages are counted; pending changes are
 	// part of what is recounted. Every row is new afterwards: without
 	// fresh statistics the planner takes the rollup for empty and reads
 	// it by index.
 	return []string{`LOCK TABLE messages IN SHARE MODE`, `DELETE FROM message_rollup_delta`},
-		[]string{`ANALYZE message_rollup_status, message_rollup, message_rollup_attributed`}
+		[]string{`ANALYZE message_rollup_status, message_rollup, message_rollup_attributed, message_rollup_status_day,
+			message_rollup_day`}
 }
 
 func (postgresDialect) rollupFold() []string {

@@ -253,10 +253,12 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 // A page of rare rows: the rollup knows, hour by hour, how many rows match
 // a page's filters, so instead of reading the time index back until enough
 // rows match (every row of the range when few do), a page can read only
-// the hours that hold its next rows. hourRanges finds them, newest first,
-// in windows of hours growing from a day, and returns them as [from, to)
-// millisecond ranges (adjacent hours merged), with their cost: the index
-// entries they hold, and a seek for each.
+// the hours that hold its next rows. hourRanges finds them, newest first:
+// the day level says which days hold matching rows, then the hours of
+// those days (as few days as can hold the rows still wanted, in turn) say
+// which hours. It returns them as [from, to) millisecond ranges (adjacent
+// hours merged), with their cost: the index entries they hold, and a seek
+// for each.
 func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) ([][2]int64, float64, error) {
 	q := st.q
 	elo, ehi := q.enclosing()
@@ -274,18 +276,63 @@ func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) (
 		}
 		ehi = last.Int64 + 1
 	}
+	scope := func(w *whereBuilder) {
+		w.add(`subaccount_id = ` + w.arg(st.subaccount))
+		w.add(`direction = ` + w.arg(string(q.dir)))
+	}
+
+	// The days with matching rows, newest first, and how many each has.
+	type day struct{ day, match int64 }
+	var days []day
+	w := &whereBuilder{}
+	from := s.span(q.level(), &w.sqlArgs, elo, ehi, scope)
+	match := &whereBuilder{sqlArgs: w.sqlArgs}
+	q.dimConds(match, ``)
+	rows, err := db.QueryContext(ctx, `SELECT day, CAST(SUM(CASE WHEN `+match.and()+` THEN n ELSE 0 END) AS BIGINT) FROM `+
+		from+` GROUP BY day ORDER BY day DESC`, match.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("report days: %w", err)
+	}
+	for rows.Next() {
+		var d day
+		if err := rows.Scan(&d.day, &d.match); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("report days: %w", err)
+		}
+		if d.match > 0 {
+			days = append(days, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("report days: %w", err)
+	}
+
 	const seekCost = 64
 	var ranges [][2]int64
 	var cost float64
 	var found int64
-	window := int64(24)
-	for hi := ehi; hi > elo && found < int64(n); {
-		lo := max(elo, hi-window)
+	for next := 0; next < len(days) && found < int64(n); {
+		// The next days whose matches could make up the rows still
+		// wanted, as ranges of hours (adjacent days merged).
+		var spans [][2]int64
+		for want := int64(n) - found; next < len(days) && want > 0; next++ {
+			d := days[next]
+			want -= d.match
+			lo, hi := max(elo, d.day*24), min(ehi, d.day*24+24)
+			if k := len(spans) - 1; k >= 0 && spans[k][0] == hi {
+				spans[k][0] = lo
+			} else {
+				spans = append(spans, [2]int64{lo, hi})
+			}
+		}
 		w := &whereBuilder{}
-		w.add(`subaccount_id = ` + w.arg(st.subaccount))
-		w.add(`direction = ` + w.arg(string(q.dir)))
-		w.add(`hour >= ` + w.arg(lo))
-		w.add(`hour < ` + w.arg(hi))
+		scope(w)
+		or := make([]string, len(spans))
+		for i, sp := range spans {
+			or[i] = `(hour >= ` + w.arg(sp[0]) + ` AND hour < ` + w.arg(sp[1]) + `)`
+		}
+		w.add(`(` + strings.Join(or, ` OR `) + `)`)
 		match := &whereBuilder{sqlArgs: w.sqlArgs}
 		q.dimConds(match, ``)
 		w.sqlArgs = match.sqlArgs
@@ -324,7 +371,6 @@ func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) (
 		if cost >= st.cost {
 			break // the index's plan is cheaper already
 		}
-		hi, window = lo, window*4
 	}
 	return ranges, cost, nil
 }

@@ -40,6 +40,69 @@ var rollupTables = [...]struct{ name, key string }{
 		`subaccount_id, direction, hour, status, accepted, content_type, with_session, conversation_type, campaign_id, sender_user_id`},
 }
 
+// The day level (migration 00008): message_rollup_status and
+// message_rollup summed per UTC day, kept exact by the hourly tables' own
+// triggers. The attributed table has none: its readers seek a campaign or
+// a user first.
+var dayTables = [...]string{levelStatus: "message_rollup_status_day", levelMain: "message_rollup_day"}
+
+// span is rollup level l (status or main) over the UTC hours [lo, hi) as
+// one source aliased r, with the level's key columns but day (the UTC day,
+// hour / 24) in place of hour: the whole days of the range from the day
+// table, the hours of the days it cuts from the hourly one, and on
+// PostgreSQL the changes not yet folded in. scope adds the conditions
+// every part shares (subaccounts, direction), with placeholders from a.
+func (s *Store) span(l rollupLevel, a *sqlArgs, lo, hi int64, scope func(w *whereBuilder)) string {
+	t := rollupTables[l]
+	hourCols := strings.Replace(t.key, `hour`, `hour / 24 AS day`, 1)
+	dayCols := strings.Replace(t.key, `hour`, `day`, 1)
+	var parts []string
+	part := func(cols, table string, conds func(w *whereBuilder)) {
+		w := &whereBuilder{sqlArgs: *a}
+		scope(w)
+		conds(w)
+		parts = append(parts, `SELECT `+cols+`, n FROM `+table+w.sql())
+		*a = w.sqlArgs
+	}
+	hours := func(from, to int64) {
+		part(hourCols, t.name, func(w *whereBuilder) {
+			w.add(`hour >= ` + w.arg(from))
+			if to != math.MaxInt64 {
+				w.add(`hour < ` + w.arg(to))
+			}
+		})
+	}
+	// Whole days: [dlo, dhi), open above when the range is. The hours of
+	// the day the range ends in count whole when the range is open.
+	dlo, dhi := (lo+23)/24, hi/24
+	if hi == math.MaxInt64 {
+		dhi = math.MaxInt64
+	}
+	if dlo >= dhi {
+		hours(lo, hi)
+	} else {
+		if lo < dlo*24 {
+			hours(lo, dlo*24)
+		}
+		part(dayCols, dayTables[l], func(w *whereBuilder) {
+			w.add(`day >= ` + w.arg(dlo))
+			if dhi != math.MaxInt64 {
+				w.add(`day < ` + w.arg(dhi))
+			}
+		})
+		if dhi != math.MaxInt64 && dhi*24 < hi {
+			hours(dhi*24, hi)
+		}
+	}
+	w := &whereBuilder{sqlArgs: *a}
+	scope(w)
+	if pending := s.sqlDialect.rollupPending(w, hourCols, lo, hi); pending != "" {
+		parts = append(parts, pending)
+	}
+	*a = w.sqlArgs
+	return `(` + strings.Join(parts, ` UNION ALL `) + `) r`
+}
+
 // level is the coarsest rollup table that counts every filter of q.
 func (q *reportQuery) level() rollupLevel {
 	switch {
@@ -94,9 +157,12 @@ func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([
 	dims := q.dims()
 	level := q.level()
 	elo, ehi := q.enclosing()
-	rangeConds := func(w *whereBuilder) {
+	scope := func(w *whereBuilder) {
 		q.scopeConds(w, ``)
 		w.add(`direction = ` + w.arg(string(q.dir)))
+	}
+	rangeConds := func(w *whereBuilder) {
+		scope(w)
 		w.add(`hour >= ` + w.arg(elo))
 		if ehi != math.MaxInt64 {
 			w.add(`hour < ` + w.arg(ehi))
@@ -149,12 +215,12 @@ func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([
 	// The status rollup: every row, and the status filter's.
 	statusDim := slices.IndexFunc(dims, func(d dim) bool { return d.index == "messages_status" })
 	w := &whereBuilder{}
-	rangeConds(w)
+	from := s.span(levelStatus, &w.sqlArgs, elo, ehi, scope)
 	var exprs []string
 	if statusDim >= 0 {
 		exprs = append(exprs, dims[statusDim].cond(&w.sqlArgs, ``))
 	}
-	coarse, order, err := sums(s.rollupFrom(levelStatus, ""), w, exprs)
+	coarse, order, err := sums(from, w, exprs)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +242,7 @@ func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([
 		// message_rollup: the rows matching every filter, and those of
 		// each filter with an index, unless it is the only one.
 		w := &whereBuilder{}
-		rangeConds(w)
+		from := s.span(levelMain, &w.sqlArgs, elo, ehi, scope)
 		exprs := []string{matchAll(&w.sqlArgs)}
 		var priced []int
 		for i, d := range dims {
@@ -185,7 +251,7 @@ func (s *Store) rollupCounts(ctx context.Context, db queryer, q *reportQuery) ([
 				priced = append(priced, i)
 			}
 		}
-		main, _, err := sums(s.rollupFrom(levelMain, ""), w, exprs)
+		main, _, err := sums(from, w, exprs)
 		if err != nil {
 			return nil, err
 		}
@@ -285,6 +351,10 @@ func (s *Store) RebuildRollup(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, stmt := range slices.Concat(before, []string{`DELETE FROM message_rollup_status`, `DELETE FROM message_rollup`,
 			`DELETE FROM message_rollup_attributed`,
+			// Emptied after the hourly tables, whose triggers subtract their
+			// rows from these; refilled by the same triggers as the hourly
+			// ones fill.
+			`DELETE FROM message_rollup_status_day`, `DELETE FROM message_rollup_day`,
 			`INSERT INTO message_rollup_status (` + rollupTables[levelStatus].key + `, n)
 			SELECT subaccount_id, direction, at / 3600000, status, ` + acceptedExpr + `, COUNT(*)
 			FROM messages GROUP BY 1, 2, 3, 4, 5`,
@@ -329,8 +399,8 @@ func (s *Store) FoldRollup(ctx context.Context) error {
 // agree). It reads every message: for tests and repairs, not for requests.
 func (s *Store) CheckRollup(ctx context.Context) error {
 	counts := map[string]int64{}
-	read := func(table, query string, sign int64, cols int) error {
-		rows, err := s.r.QueryContext(ctx, query)
+	read := func(table, query string, args []any, sign int64, cols int) error {
+		rows, err := s.r.QueryContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("check rollup: %w", err)
 		}
@@ -360,12 +430,26 @@ func (s *Store) CheckRollup(ctx context.Context) error {
 		}
 		return rows.Err()
 	}
+	type check struct {
+		name, key, from string
+		args            []any
+	}
+	var checks []check
 	for l, t := range rollupTables {
-		cols := strings.Count(t.key, ",") + 1
-		fresh := strings.NewReplacer(`hour`, `at / 3600000`, `accepted`, acceptedExpr,
-			`campaign_id`, `COALESCE(campaign_id, 0)`, `sender_user_id`, `COALESCE(sender_user_id, 0)`).Replace(t.key)
+		checks = append(checks, check{name: t.name, key: t.key, from: s.rollupFrom(rollupLevel(l), "")})
+		if rollupLevel(l) != levelAttributed {
+			var a sqlArgs
+			from := s.span(rollupLevel(l), &a, 0, math.MaxInt64, func(*whereBuilder) {})
+			checks = append(checks, check{name: dayTables[l], key: strings.Replace(t.key, `hour`, `day`, 1), from: from,
+				args: a.args})
+		}
+	}
+	for _, c := range checks {
+		cols := strings.Count(c.key, ",") + 1
+		fresh := strings.NewReplacer(`hour`, `at / 3600000`, `day`, `at / 86400000`, `accepted`, acceptedExpr,
+			`campaign_id`, `COALESCE(campaign_id, 0)`, `sender_user_id`, `COALESCE(sender_user_id, 0)`).Replace(c.key)
 		where := ``
-		if rollupLevel(l) == levelAttributed {
+		if c.name == rollupTables[levelAttributed].name {
 			where = ` WHERE campaign_id IS NOT NULL OR sender_user_id IS NOT NULL`
 		}
 		groups := make([]string, cols)
@@ -374,12 +458,13 @@ func (s *Store) CheckRollup(ctx context.Context) error {
 		}
 		for _, step := range []struct {
 			query string
+			args  []any
 			sign  int64
 		}{
-			{`SELECT ` + t.key + `, CAST(SUM(n) AS BIGINT) FROM ` + s.rollupFrom(rollupLevel(l), "") + ` GROUP BY ` + t.key, 1},
-			{`SELECT ` + fresh + `, COUNT(*) FROM messages` + where + ` GROUP BY ` + strings.Join(groups, `, `), -1},
+			{`SELECT ` + c.key + `, CAST(SUM(n) AS BIGINT) FROM ` + c.from + ` GROUP BY ` + c.key, c.args, 1},
+			{`SELECT ` + fresh + `, COUNT(*) FROM messages` + where + ` GROUP BY ` + strings.Join(groups, `, `), nil, -1},
 		} {
-			if err := read(t.name, step.query, step.sign, cols); err != nil {
+			if err := read(c.name, step.query, step.args, step.sign, cols); err != nil {
 				return err
 			}
 		}
