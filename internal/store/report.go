@@ -236,7 +236,7 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 			rows, statements = math.MaxInt64, math.Ceil(float64(c.all)/float64(exportWindowRows))
 		}
 		st := &stream{subaccount: c.subaccount, w: w, to: q.to}
-		st.index, st.cost = chooseIndex(q, c, rows, statements)
+		st.index, st.cost = chooseIndex(q, c, rows, statements, s.sqlDialect.rowReadCost())
 		// Worth asking the rollup where the rows are when the index's
 		// plan reads more than a few hours of rows. (Campaigns and users
 		// have indexes in time order of their own.)
@@ -407,12 +407,10 @@ func (s *Store) fillRanges(ctx context.Context, db queryer, st *stream, ranges [
 	return nil
 }
 
-// Costs of the page plans, in index entries read in order: an entry of a
-// non-covering index also costs a row read, and a sort costs per row.
-const (
-	rowReadCost = 4
-	sortCost    = 1
-)
+// Costs of the page plans, in entries of the covering time index read in
+// order: an entry of a non-covering index also costs a row read
+// (sqlDialect.rowReadCost), and a sort costs per row.
+const sortCost = 1
 
 // chooseIndex picks, for one subaccount, the SQLite index that reads the
 // first rows rows fastest, from the rollup's counts, in the given number of
@@ -420,7 +418,7 @@ const (
 // rows*all/match entries; an index of one filter that is in time order
 // reads about rows*dim/match table rows; one that is not reads and sorts
 // every row of its value, in every statement. The lowest estimate wins.
-func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements float64) (string, float64) {
+func chooseIndex(q *reportQuery, c rollupCount, rows int64, statements, rowReadCost float64) (string, float64) {
 	match := float64(max(c.match, 1))
 	n := float64(min(rows, max(c.match, 1)))
 	best, bestCost := "messages_report", n*float64(c.all)/match
