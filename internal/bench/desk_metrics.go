@@ -43,6 +43,7 @@ type DeskMetricsResult struct {
 	Exact          bool            // whether the figures from the rollup equal those from every ticket
 	FromTickets    time.Duration   // the whole period read from every ticket, for comparison
 	Runs           []time.Duration // each query of the whole period, sorted
+	CPU            []time.Duration // the process's CPU time in each, sorted
 	Month          []time.Duration // the last 30 days, of one team
 	Metrics        *desk.Metrics
 }
@@ -208,12 +209,13 @@ func DeskMetrics(ctx context.Context, o DeskMetricsOptions) (*DeskMetricsResult,
 	}
 	defer stop()
 	for range o.Runs {
-		t := time.Now()
+		t, cpu := time.Now(), cpuTime()
 		m, err := svc.Metrics(ctx, p, desk.MetricsQuery{From: start, To: end})
 		if err != nil {
 			return nil, err
 		}
 		res.Runs = append(res.Runs, time.Since(t))
+		res.CPU = append(res.CPU, cpuTime()-cpu)
 		res.Metrics = m
 		t = time.Now()
 		if _, err := svc.Metrics(ctx, p, desk.MetricsQuery{From: end.AddDate(0, 0, -30), To: end, Team: teams[0]}); err != nil {
@@ -221,8 +223,10 @@ func DeskMetrics(ctx context.Context, o DeskMetricsOptions) (*DeskMetricsResult,
 		}
 		res.Month = append(res.Month, time.Since(t))
 	}
+	stop()
 	slices.Sort(res.Runs)
 	slices.Sort(res.Month)
+	slices.Sort(res.CPU)
 	// Once from every ticket, to compare the figures and the time.
 	t0 = time.Now()
 	all, err := svc.Metrics(ctx, p, desk.MetricsQuery{From: start, To: end, FromTickets: true})
@@ -247,6 +251,8 @@ func (r *DeskMetricsResult) Print(w io.Writer, o DeskMetricsOptions) {
 	med := func(d []time.Duration) time.Duration { return d[len(d)/2].Round(time.Millisecond) }
 	fmt.Fprintf(tw, "metrics of the %d days\tmedian %v\tmin %v\tmax %v\t(%d runs)\n", o.Days, med(r.Runs), r.Runs[0].Round(time.Millisecond),
 		r.Runs[len(r.Runs)-1].Round(time.Millisecond), len(r.Runs))
+	fmt.Fprintf(tw, "  CPU time of each\tmedian %v\tmin %v\tmax %v\n", med(r.CPU), r.CPU[0].Round(time.Millisecond),
+		r.CPU[len(r.CPU)-1].Round(time.Millisecond))
 	fmt.Fprintf(tw, "metrics of 30 days, one team\tmedian %v\tmin %v\tmax %v\n", med(r.Month), r.Month[0].Round(time.Millisecond),
 		r.Month[len(r.Month)-1].Round(time.Millisecond))
 	fmt.Fprintf(tw, "rollup\tfilled from the tickets in %v; the %d days from every ticket instead: %v, same figures: %v\n",

@@ -243,33 +243,36 @@ func (e *env) team(name string, members ...*access.Principal) *domain.Team {
 	return tm
 }
 
-// checkRollup compares the metrics of the test's day read from the
-// rollup (the whole UTC day) with those read from the tickets (the day
-// less its first millisecond, which no test opens a ticket in), then does
-// the same after rebuilding the rollup from the tickets.
+// checkRollup compares the metrics read from the rollup with those read
+// from every ticket: of the test's day (the day's rows), of three weeks
+// around it (the weeks' rows and the days' at both ends), of a period
+// that starts and ends inside days; then again after rebuilding the
+// rollup from the tickets. It returns the day's metrics.
 func (e *env) checkRollup() *desk.Metrics {
 	e.t.Helper()
 	sup := access.System()
 	day := e.clock.Now().UTC().Truncate(24 * time.Hour)
-	read := func(from time.Time) *desk.Metrics {
-		m, err := e.desk.Metrics(e.ctx, sup, desk.MetricsQuery{From: from, To: day.Add(24 * time.Hour)})
+	read := func(from, to time.Time, fromTickets bool) *desk.Metrics {
+		m, err := e.desk.Metrics(e.ctx, sup, desk.MetricsQuery{From: from, To: to, FromTickets: fromTickets})
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		m.From, m.To = time.Time{}, time.Time{}
 		return m
 	}
-	fromTickets := read(day.Add(time.Millisecond))
+	periods := [][2]time.Time{{day, day.Add(24 * time.Hour)}, {day.AddDate(0, 0, -10), day.AddDate(0, 0, 11)},
+		{day.Add(-30 * time.Hour), day.Add(90 * time.Hour)}}
 	for _, when := range []string{"kept", "rebuilt"} {
-		fromRollup := read(day)
-		if !reflect.DeepEqual(fromRollup, fromTickets) {
-			e.t.Errorf("the rollup (%s) gives\n%+v\nthe tickets\n%+v", when, fromRollup, fromTickets)
+		for _, p := range periods {
+			fromRollup, fromTickets := read(p[0], p[1], false), read(p[0], p[1], true)
+			if !reflect.DeepEqual(fromRollup, fromTickets) {
+				e.t.Errorf("%v–%v: the rollup (%s) gives\n%+v\nthe tickets\n%+v", p[0], p[1], when, fromRollup, fromTickets)
+			}
 		}
 		if err := e.st.RebuildDeskMetrics(e.ctx); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	return fromTickets
+	return read(day, day.Add(24*time.Hour), false)
 }
 
 func TestActiveMessageReplyBecomesTicketOfItsSender(t *testing.T) {

@@ -108,15 +108,27 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 		}
 		return t
 	}
+	// Each ticket or row by agent goes to its team and agent's pair,
+	// which then goes to the total, the team and the agent: a third of
+	// the histograms' work.
+	type pairKey struct{ team, agent int64 }
+	pairs := map[pairKey]*tally{}
+	pair := func(team, agent int64) *tally {
+		k := pairKey{team, agent}
+		t := pairs[k]
+		if t == nil {
+			t = newTally()
+			pairs[k] = t
+		}
+		return t
+	}
 	raw := func(from, to time.Time) error {
 		if !to.After(from) {
 			return nil
 		}
 		return s.Store.TicketRows(ctx, p.Scope, from, to, q.Team, q.Agent, func(r *store.TicketRow) {
 			f := r.Figures()
-			total.add(&f)
-			of(teams, r.TeamID).add(&f)
-			of(agents, r.AgentID).add(&f)
+			pair(r.TeamID, r.AgentID).add(&f)
 			if r.Tags != "" {
 				for _, tag := range strings.Split(r.Tags, ",") {
 					ofTag(tag).add(&f)
@@ -152,9 +164,7 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 				ofTag(r.Tag).addCell(&r.DeskCell)
 				return
 			}
-			total.addCell(&r.DeskCell)
-			of(teams, r.TeamID).addCell(&r.DeskCell)
-			of(agents, r.AgentID).addCell(&r.DeskCell)
+			pair(r.TeamID, r.AgentID).addCell(&r.DeskCell)
 		})
 		if err != nil {
 			return nil, err
@@ -174,6 +184,11 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 			return nil, err
 		}
 		sent += n
+	}
+	for k, t := range pairs {
+		total.merge(t)
+		of(teams, k.team).merge(t)
+		of(agents, k.agent).merge(t)
 	}
 	// The rollup has rows whose tickets moved away (all counts zero).
 	for _, m := range []map[int64]*tally{teams, agents} {
@@ -303,6 +318,19 @@ func (t *tally) addCell(c *store.DeskCell) {
 		t.n[i] += c.N[i]
 		t.sum[i] += c.SumMS[i]
 		t.h[i].AddEncoded(c.Hist[i])
+	}
+}
+
+func (t *tally) merge(o *tally) {
+	t.f.Opened += o.f.Opened
+	t.f.Answered += o.f.Answered
+	t.f.Closed += o.f.Closed
+	t.f.Abandoned += o.f.Abandoned
+	t.f.FromActiveMessages += o.f.FromActiveMessages
+	for i := range t.n {
+		t.n[i] += o.n[i]
+		t.sum[i] += o.sum[i]
+		t.h[i].Merge(&o.h[i])
 	}
 }
 

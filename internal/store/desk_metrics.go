@@ -14,9 +14,10 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 )
 
-// The attendance metrics' rollup (migration 00043): per subaccount, UTC
-// day of opening, team and agent (and per team and tag), the figures of
-// the tickets opened that day as they stand now. Every write that changes
+// The attendance metrics' rollup (migrations 00043, 00044): per
+// subaccount, UTC day of opening, team and agent (and per team and tag),
+// the figures of the tickets opened that day as they stand now; and the
+// same per week (span 7), so that a long period reads few rows. Every write that changes
 // a ticket's figures takes its old contribution out and puts its new one
 // in, in the same transaction, so the rollup always equals what the
 // tickets would give (TicketRows).
@@ -98,7 +99,7 @@ type DeskRollupRow struct {
 
 // deskKey names a rollup row.
 type deskKey struct {
-	sub, day, team, agent int64
+	sub, span, day, team, agent int64
 	tag                   string
 	tagged                bool
 }
@@ -112,6 +113,8 @@ func (k deskKey) compare(o deskKey) int {
 		return -1
 	case k.sub != o.sub:
 		return cmpInt(k.sub, o.sub)
+	case k.span != o.span:
+		return cmpInt(k.span, o.span)
 	case k.day != o.day:
 		return cmpInt(k.day, o.day)
 	case k.team != o.team:
@@ -153,6 +156,9 @@ func (m *deskMove) zero() bool {
 	return true
 }
 
+// deskSpans are the rollup's rows' lengths in days: a day and a week.
+var deskSpans = []int64{1, 7}
+
 // deskDelta gathers the rollup's changes of a transaction, applied at its
 // end in key order (so that two transactions on PostgreSQL lock rows in
 // the same order).
@@ -171,10 +177,14 @@ func (d deskDelta) at(k deskKey) *deskMove {
 func (d deskDelta) add(r *TicketRow, sign int64) {
 	f := r.Figures()
 	day := floorDiv(r.OpenedAt, dayMS)
-	keys := []deskKey{{sub: r.SubaccountID, day: day, team: r.TeamID, agent: r.AgentID}}
-	if r.Tags != "" {
-		for _, tag := range strings.Split(r.Tags, ",") {
-			keys = append(keys, deskKey{sub: r.SubaccountID, day: day, team: r.TeamID, tag: tag, tagged: true})
+	var keys []deskKey
+	for _, span := range deskSpans {
+		first := floorDiv(day, span) * span
+		keys = append(keys, deskKey{sub: r.SubaccountID, span: span, day: first, team: r.TeamID, agent: r.AgentID})
+		if r.Tags != "" {
+			for _, tag := range strings.Split(r.Tags, ",") {
+				keys = append(keys, deskKey{sub: r.SubaccountID, span: span, day: first, team: r.TeamID, tag: tag, tagged: true})
+			}
 		}
 	}
 	b := func(v bool) int64 {
@@ -306,18 +316,18 @@ func (c *DeskCell) decode(b []byte) error {
 }
 
 func (s *Store) applyDeskRow(ctx context.Context, tx *sql.Tx, k deskKey, m *deskMove) error {
-	table, last, lastV := "desk_metrics_daily", "agent_id", any(k.agent)
+	table, last, lastV := "desk_metrics", "agent_id", any(k.agent)
 	if k.tagged {
-		table, last, lastV = "desk_metrics_daily_tags", "tag", any(k.tag)
+		table, last, lastV = "desk_metrics_tags", "tag", any(k.tag)
 	}
-	where := ` WHERE subaccount_id = $2 AND day = $3 AND team_id = $4 AND ` + last + ` = $5`
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (subaccount_id, day, team_id, `+last+`, figures)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, k.sub, k.day, k.team, lastV, []byte{}); err != nil {
+	where := ` WHERE subaccount_id = $2 AND span = $3 AND day = $4 AND team_id = $5 AND ` + last + ` = $6`
+	if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (subaccount_id, span, day, team_id, `+last+`, figures)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, k.sub, k.span, k.day, k.team, lastV, []byte{}); err != nil {
 		return err
 	}
 	var b []byte
-	if err := tx.QueryRowContext(ctx, `SELECT figures FROM `+table+` WHERE subaccount_id = $1 AND day = $2 AND team_id = $3 AND `+last+` = $4`+s.sqlDialect.lockRow(),
-		k.sub, k.day, k.team, lastV).Scan(&b); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT figures FROM `+table+` WHERE subaccount_id = $1 AND span = $2 AND day = $3
+		AND team_id = $4 AND `+last+` = $5`+s.sqlDialect.lockRow(), k.sub, k.span, k.day, k.team, lastV).Scan(&b); err != nil {
 		return err
 	}
 	var c DeskCell
@@ -344,7 +354,7 @@ func (s *Store) applyDeskRow(ctx context.Context, tx *sql.Tx, k deskKey, m *desk
 		}
 		c.Hist[i] = h.Encode(nil)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET figures = $1`+where, c.encode(nil), k.sub, k.day, k.team, lastV)
+	_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET figures = $1`+where, c.encode(nil), k.sub, k.span, k.day, k.team, lastV)
 	return err
 }
 
@@ -374,7 +384,7 @@ func (s *Store) RebuildDeskMetrics(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, q := range []string{`DELETE FROM desk_metrics_daily`, `DELETE FROM desk_metrics_daily_tags`} {
+		for _, q := range []string{`DELETE FROM desk_metrics`, `DELETE FROM desk_metrics_tags`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("desk metrics rebuild: %w", err)
 			}
@@ -406,19 +416,26 @@ func (s *Store) RebuildDeskMetrics(ctx context.Context) error {
 
 // DeskRollup calls fn for every row of the rollup of the subaccounts (all
 // when nil) for the days from fromDay to toDay (excluded), optionally of
-// one team or agent: the rows by agent, then (unless an agent is asked
-// for: the rows by tag have no agent) the rows by tag.
+// one team or agent: the whole weeks from the weeks' rows, the other days
+// from the days'; the rows by agent, then (unless an agent is asked for:
+// the rows by tag have no agent) the rows by tag.
 func (s *Store) DeskRollup(ctx context.Context, subaccounts []int64, fromDay, toDay, team, agent int64, fn func(*DeskRollupRow)) error {
 	if subaccounts != nil && len(subaccounts) == 0 {
 		return nil
 	}
-	read := func(table, last string) error {
+	type part struct{ span, from, to int64 }
+	parts := []part{{1, fromDay, toDay}}
+	if w0, w1 := floorDiv(fromDay+6, 7)*7, floorDiv(toDay, 7)*7; w0 < w1 {
+		parts = []part{{1, fromDay, w0}, {7, w0, w1}, {1, w1, toDay}}
+	}
+	read := func(table, last string, p part) error {
 		w := &whereBuilder{}
 		if subaccounts != nil {
 			w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 		}
-		w.add(`day >= ` + w.arg(fromDay))
-		w.add(`day < ` + w.arg(toDay))
+		w.add(`span = ` + w.arg(p.span))
+		w.add(`day >= ` + w.arg(p.from))
+		w.add(`day < ` + w.arg(p.to))
 		if team != 0 {
 			w.add(`team_id = ` + w.arg(team))
 		}
@@ -447,13 +464,20 @@ func (s *Store) DeskRollup(ctx context.Context, subaccounts []int64, fromDay, to
 		}
 		return rows.Err()
 	}
-	if err := read("desk_metrics_daily", "agent_id"); err != nil {
-		return err
+	for _, p := range parts {
+		if p.from >= p.to {
+			continue
+		}
+		if err := read("desk_metrics", "agent_id", p); err != nil {
+			return err
+		}
+		if agent == 0 {
+			if err := read("desk_metrics_tags", "tag", p); err != nil {
+				return err
+			}
+		}
 	}
-	if agent != 0 {
-		return nil
-	}
-	return read("desk_metrics_daily_tags", "tag")
+	return nil
 }
 
 // ActiveMessagesSentDays counts the messages sent from the desk on the

@@ -125,8 +125,41 @@ func (d *Dense) Add(b int, n int64) {
 	d.N += n
 }
 
-// AddEncoded adds an encoded histogram.
-func (d *Dense) AddEncoded(b []byte) bool { return Each(b, d.Add) }
+// Merge adds o's counts.
+func (d *Dense) Merge(o *Dense) {
+	if len(o.counts) > len(d.counts) {
+		d.counts = append(d.counts, make([]int64, len(o.counts)-len(d.counts))...)
+	}
+	for b, c := range o.counts {
+		d.counts[b] += c
+	}
+	d.N += o.N
+}
+
+// AddEncoded adds an encoded histogram (Each and Add in one loop: the
+// metrics of 90 days add millions of bins).
+func (d *Dense) AddEncoded(b []byte) bool {
+	bucket := 0
+	for len(b) > 0 {
+		db, n := binary.Uvarint(b)
+		if n <= 0 {
+			return false
+		}
+		b = b[n:]
+		c, n := binary.Varint(b)
+		if n <= 0 {
+			return false
+		}
+		b = b[n:]
+		bucket += int(db)
+		if bucket >= len(d.counts) {
+			d.counts = append(d.counts, make([]int64, bucket+1-len(d.counts)+64)...)
+		}
+		d.counts[bucket] += c
+		d.N += c
+	}
+	return true
+}
 
 // Percentile returns the nearest-rank p-th percentile (0 < p <= 1) in
 // seconds: the lower edge of the bucket holding the ceil(p×N)-th duration.
