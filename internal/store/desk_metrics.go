@@ -100,8 +100,8 @@ type DeskRollupRow struct {
 // deskKey names a rollup row.
 type deskKey struct {
 	sub, span, day, team, agent int64
-	tag                   string
-	tagged                bool
+	tag                         string
+	tagged                      bool
 }
 
 func (k deskKey) compare(o deskKey) int {
