@@ -271,7 +271,8 @@ func (b bitset) count() int {
 // the distinct-contact counters are computed in the generator (bit sets of
 // contacts per period and action, flushed as each period ends) and written
 // as the store writes them; with Raw, every event's row too, loaded without
-// indexes that are built after.
+// indexes that are built after, and each contact's first time of each
+// action.
 func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, error) {
 	t0 := time.Now()
 	loc, _ := time.LoadLocation("America/Sao_Paulo")
@@ -353,6 +354,12 @@ func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, er
 		}
 	}
 	hours := map[[3]int64]int64{} // hour, bot index, action → events
+	// Each contact's first time of each action (tracking_firsts), 0 for
+	// none.
+	firsts := make([][]int64, len(actions))
+	for a := range firsts {
+		firsts[a] = make([]int64, o.Contacts)
+	}
 	end := o.End
 	if end.IsZero() {
 		end = time.Now()
@@ -402,6 +409,9 @@ func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, er
 		emit := func(at time.Time, bot, action, contact int) {
 			ms := at.UnixMilli()
 			hours[[3]int64{ms / 3_600_000, int64(bot), int64(action)}]++
+			if f := firsts[action][contact]; f == 0 || ms < f {
+				firsts[action][contact] = ms
+			}
 			for _, c := range []*counter{day, week, month} {
 				mark(c, bot, action, contact)
 			}
@@ -460,6 +470,27 @@ func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, er
 		return true
 	}); err != nil {
 		return nil, err
+	}
+	if o.Raw {
+		type first struct {
+			action, contact int
+			at              int64
+		}
+		var rows []first
+		for a, list := range firsts {
+			for c, at := range list {
+				if at != 0 {
+					rows = append(rows, first{a, c, at})
+				}
+			}
+		}
+		if err := l.bulk(ctx, "tracking_firsts", "subaccount_id, category, action, contact_id, first_at", len(rows), func(i int, row []any) bool {
+			f := rows[i]
+			row[0], row[1], row[2], row[3], row[4] = sa.ID, actions[f.action][0], actions[f.action][1], int64(f.contact+1), f.at
+			return true
+		}); err != nil {
+			return nil, err
+		}
 	}
 	res.HourRows, res.ContactRows = len(hourRows), len(counters)
 	if o.Raw {

@@ -412,6 +412,7 @@ func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventRe
 	}
 	hours := map[hourKey]int64{}
 	seen := map[seenRow]bool{}
+	firsts := map[firstKey]int64{}
 	for _, r := range group {
 		for i := range r.events {
 			e := &r.events[i]
@@ -420,6 +421,10 @@ func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventRe
 			}
 			r.stored++
 			hours[hourKey{e.SubaccountID, ms(e.At) / 3_600_000, e.BotID, e.Category, e.Action}]++
+			fk := firstKey{e.SubaccountID, e.Category, e.Action, e.ContactID}
+			if at, ok := firsts[fk]; !ok || ms(e.At) < at {
+				firsts[fk] = ms(e.At)
+			}
 			bots := []int64{AllBots}
 			if e.BotID != 0 {
 				bots = append(bots, e.BotID)
@@ -469,7 +474,43 @@ func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventRe
 			return fmt.Errorf("add contacts: %w", err)
 		}
 	}
-	return s.upsertContactCounts(ctx, tx, counts)
+	if err := s.upsertContactCounts(ctx, tx, counts); err != nil {
+		return err
+	}
+	return s.upsertFirsts(ctx, tx, firsts)
+}
+
+type firstKey struct {
+	subaccount       int64
+	category, action string
+	contact          int64
+}
+
+// upsertFirsts keeps each contact's first time of each action: the
+// earlier of the stored one and the group's.
+func (s *Store) upsertFirsts(ctx context.Context, tx *sql.Tx, firsts map[firstKey]int64) error {
+	keys := make([]firstKey, 0, len(firsts))
+	for k := range firsts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b firstKey) int {
+		return cmp.Or(cmp.Compare(a.subaccount, b.subaccount), strings.Compare(a.category, b.category),
+			strings.Compare(a.action, b.action), cmp.Compare(a.contact, b.contact))
+	})
+	for start := 0; start < len(keys); start += eventChunk {
+		part := keys[start:min(start+eventChunk, len(keys))]
+		args := make([]any, 0, len(part)*5)
+		for _, k := range part {
+			args = append(args, k.subaccount, k.category, k.action, k.contact, firsts[k])
+		}
+		if err := s.chunkExec(ctx, tx, len(part), `INSERT INTO tracking_firsts (subaccount_id, category, action, contact_id, first_at)
+			VALUES `+s.valuesRows(len(part), 5, func(p string) string { return p })+`
+			ON CONFLICT (subaccount_id, category, action, contact_id) DO UPDATE SET first_at = excluded.first_at
+			WHERE excluded.first_at < tracking_firsts.first_at`, args); err != nil {
+			return fmt.Errorf("first times: %w", err)
+		}
+	}
+	return nil
 }
 
 // chunkRows runs a multi-row statement of n rows and hands each row it

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,12 @@ func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src Funnel
 	out := map[int64][]int64{}
 	if subaccounts != nil && len(subaccounts) == 0 || contacts != nil && len(contacts) == 0 {
 		return out, nil
+	}
+	if first && contacts == nil && src.CampaignID == 0 {
+		firsts, ok, err := s.funnelFirsts(ctx, subaccounts, src, from, to)
+		if err != nil || ok {
+			return firsts, err
+		}
 	}
 	for start := 0; start == 0 || start < len(contacts); start += funnelChunk {
 		w := &whereBuilder{}
@@ -85,6 +92,93 @@ func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src Funnel
 
 // funnelChunk is how many contacts a query of a funnel's later step names.
 const funnelChunk = 500
+
+// funnelFirsts answers a funnel's first step (each contact's first time
+// of an action between from and to) from the contacts' first times of the
+// action (tracking_firsts) when that reads fewer rows than the action's
+// events in the period: a contact whose first time is in the period did
+// it first then; one whose first time is before is read from its events
+// in the period; one whose first time is after did not do it. ok is false
+// when the events are fewer, or when most contacts began before the
+// period: the caller reads the events then.
+func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time) (map[int64][]int64, bool, error) {
+	action := func(w *whereBuilder) {
+		if subaccounts != nil {
+			w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+		}
+		w.add(`category = ` + w.arg(src.Category))
+		w.add(`action = ` + w.arg(src.Action))
+	}
+	// The events in the period (the hourly rollup, whole hours), against
+	// the sum of the monthly distinct contacts: at least the contacts with
+	// a first time.
+	w := &whereBuilder{}
+	action(w)
+	w.add(`hour >= ` + w.arg(ms(from)/3_600_000))
+	w.add(`hour <= ` + w.arg(ms(to)/3_600_000))
+	var events int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(events), 0) FROM tracking_hourly`+w.sql(), w.args...).Scan(&events); err != nil {
+		return nil, false, fmt.Errorf("funnel step: %w", err)
+	}
+	w = &whereBuilder{}
+	action(w)
+	w.add(`kind = ` + w.arg(PeriodMonth))
+	w.add(`bot_id = ` + w.arg(AllBots))
+	var contacts int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(contacts), 0) FROM tracking_contacts`+w.sql(), w.args...).Scan(&contacts); err != nil {
+		return nil, false, fmt.Errorf("funnel step: %w", err)
+	}
+	if contacts == 0 || events < 2*contacts {
+		return nil, false, nil
+	}
+	w = &whereBuilder{}
+	action(w)
+	w.add(`first_at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("funnel step: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	var before []int64
+	for rows.Next() {
+		var contact, at int64
+		if err := rows.Scan(&contact, &at); err != nil {
+			return nil, false, err
+		}
+		if at >= ms(from) {
+			out[contact] = []int64{at}
+		} else {
+			before = append(before, contact)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("funnel step: %w", err)
+	}
+	rows.Close()
+	if len(before) > len(out) {
+		return nil, false, nil
+	}
+	slices.Sort(before)
+	for start := 0; start < len(before); start += funnelChunk {
+		w := &whereBuilder{}
+		action(w)
+		var list strings.Builder
+		for i, c := range before[start:min(start+funnelChunk, len(before))] {
+			if i > 0 {
+				list.WriteByte(',')
+			}
+			list.WriteString(strconv.FormatInt(c, 10))
+		}
+		w.add(`contact_id IN (` + list.String() + `)`)
+		w.add(`at >= ` + w.arg(ms(from)))
+		w.add(`at < ` + w.arg(ms(to)))
+		if err := s.funnelRows(ctx, `SELECT contact_id, MIN(at) FROM tracking_events`+w.sql()+` GROUP BY contact_id`, w.args, out); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, true, nil
+}
 
 func (s *Store) funnelRows(ctx context.Context, query string, args []any, out map[int64][]int64) error {
 	rows, err := s.r.QueryContext(ctx, query, args...)

@@ -264,3 +264,61 @@ func TestConversations(t *testing.T) {
 		t.Errorf("campaign funnel: %+v", res2.Steps)
 	}
 }
+
+// TestFunnelRepeatedFirstStep: contacts open the menu every day, so a
+// funnel's first step is answered from each contact's first time of the
+// action (more events than contacts), going back to the events for the
+// contacts who began before the period. 60 contacts open it on days -4 to
+// -1 at 00:i; those ending in 0, 4 and 8 opened it on days -6 and -5 too
+// (before the period); 10 others only on day -1 (after it). Contacts i%3
+// == 0 ask for a boleto 10 minutes after their first opening in the
+// period (recorded last), i%3 == 1 after one before it, i%3 == 2 a day
+// after it.
+func TestFunnelRepeatedFirstStep(t *testing.T) {
+	w := newWorld(t)
+	day := func(k, i int) time.Time { return w.now.Add(time.Duration(k)*24*time.Hour + time.Duration(i)*time.Minute) }
+	var list, late []string
+	for i := range 70 {
+		for k := -6; k <= -1; k++ {
+			switch {
+			case i >= 60 && k != -1, i < 60 && k < -4 && i%4 != 0:
+				continue
+			}
+			if k == -4 && i%3 == 0 {
+				late = append(late, event("Menu", "Abriu", i, day(k, i)))
+				continue
+			}
+			list = append(list, event("Menu", "Abriu", i, day(k, i)))
+		}
+		switch {
+		case i >= 60:
+		case i%3 == 0:
+			list = append(list, event("Menu", "Boleto", i, day(-4, i).Add(10*time.Minute)))
+		case i%3 == 1 && i%4 == 0:
+			list = append(list, event("Menu", "Boleto", i, day(-5, i).Add(10*time.Minute)))
+		case i%3 == 2:
+			list = append(list, event("Menu", "Boleto", i, day(-3, i).Add(10*time.Minute)))
+		}
+	}
+	// The first openings of the contacts asking for a boleto after them
+	// arrive last: their first time goes back.
+	record(t, w, list)
+	record(t, w, late)
+	steps := []tracking.FunnelStep{{Category: "Menu", Action: "Abriu"}, {Category: "Menu", Action: "Boleto"}}
+	for _, c := range []struct {
+		within string
+		want   [2]int64
+	}{{"1h", [2]int64{60, 20}}, {"25h", [2]int64{60, 40}}} {
+		res, err := w.svc.Funnel(context.Background(), w.sup1, tracking.FunnelQuery{Within: c.within, Steps: steps,
+			From: day(-4, 0).Add(-time.Hour).Format(time.RFC3339), To: day(-1, 0).Add(-time.Hour).Format(time.RFC3339)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]int64{res.Steps[0].Contacts, res.Steps[1].Contacts}; got != c.want {
+			t.Errorf("within %s: %v, want %v", c.within, got, c.want)
+		}
+		if c.within == "1h" && (res.Steps[1].MedianSeconds == nil || *res.Steps[1].MedianSeconds != 600) {
+			t.Errorf("within 1h: median %v, want 600", res.Steps[1].MedianSeconds)
+		}
+	}
+}
