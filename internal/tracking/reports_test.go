@@ -276,7 +276,9 @@ func TestConversations(t *testing.T) {
 // after it.
 func TestFunnelRepeatedFirstStep(t *testing.T) {
 	w := newWorld(t)
-	day := func(k, i int) time.Time { return w.now.Add(time.Duration(k)*24*time.Hour + time.Duration(i)*time.Minute) }
+	day := func(k, i int) time.Time {
+		return w.now.Add(time.Duration(k)*24*time.Hour + time.Duration(i)*time.Minute)
+	}
 	var list, late []string
 	for i := range 70 {
 		for k := -6; k <= -1; k++ {
