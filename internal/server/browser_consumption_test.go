@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/simulator"
 )
 
@@ -185,5 +186,51 @@ func TestBrowserConsumption(t *testing.T) {
 		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 90)); err == nil {
 			os.WriteFile(filepath.Join(shots, "consumption.png"), buf, 0o644)
 		}
+	}
+}
+
+// TestBrowserBudgetNotice: a budget alert shows in the notice area of an
+// admin's other pages, beside the report manager's notices, links to the
+// consumption page and, once dismissed, stays gone after a reload.
+func TestBrowserBudgetNotice(t *testing.T) {
+	ctx := browse(t, t.TempDir())
+	s := newServer(t)
+	var sa struct{ ID int64 }
+	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja Online"}, &sa)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "dona@example.com", "name": "Dona", "role": "admin",
+		"password": "senha-da-dona"}, nil)
+	month := time.Now().UTC().AddDate(0, 0, -2).Format("2006-01")
+	if _, err := s.srv.Store.AddBudgetAlert(context.Background(), domain.BudgetAlert{SubaccountID: sa.ID, Month: month,
+		Threshold: 100, AmountMicros: 50_000_000, SpentMicros: 52_250_000, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	loginAs(ctx, t, s, "dona@example.com", "senha-da-dona", "/reports/messages", "#logout")
+	notice := `#notices .notice[data-id="budget-` + fmt.Sprint(sa.ID) + "-" + month + `-100"]`
+	waitJS(ctx, t, "the budget notice", `!!document.querySelector('`+notice+`')`)
+	if got := text(ctx, t, notice+" span"); !strings.Contains(got, "Loja Online") || !strings.Contains(got, "100 %") ||
+		!strings.Contains(got, "52,25 de 50,00 USD") {
+		t.Errorf("budget notice = %q", got)
+	}
+	var href string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('`+notice+` a').getAttribute("href")`, &href)); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("/consumption?month=%s&subaccount=%d#budgets", month, sa.ID); href != want {
+		t.Errorf("the notice links to %q, want %q", href, want)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click(notice+" .notice-dismiss", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(ctx, t, "the dismissed notice gone", `!document.querySelector('`+notice+`')`)
+	if err := chromedp.Run(ctx, chromedp.Reload(), chromedp.WaitVisible("#logout", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the notices are read at load
+	var left int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll('#notices .notice').length`, &left)); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d notices after dismissing the budget's and reloading", left)
 	}
 }
