@@ -16,8 +16,10 @@ import (
 // resumes where it stopped.
 type Router struct {
 	Desk *Service
-	// Poll is how often it looks (200 ms by default): a contact's reply
-	// reaches the agent's page within about that.
+	// Poll is how often it looks when nothing wakes it (200 ms by
+	// default). The ingestion's processor wakes it after each batch it
+	// applies (Wake), so a status or a reply is routed as soon as it is
+	// stored rather than at the next poll.
 	Poll time.Duration
 	// Follow is how long after it was sent an active message's status is
 	// followed live (6 h: statuses settle within minutes; a page loaded
@@ -25,11 +27,21 @@ type Router struct {
 	Follow time.Duration
 
 	states map[int64]domain.State
+	wake   chan struct{}
 }
 
 // NewRouter returns the router of d.
 func NewRouter(d *Service) *Router {
-	return &Router{Desk: d, Poll: 200 * time.Millisecond, Follow: 6 * time.Hour}
+	return &Router{Desk: d, Poll: 200 * time.Millisecond, Follow: 6 * time.Hour, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the router step now (or as soon as its current step ends);
+// it never blocks, and wake-ups during a step merge into one.
+func (r *Router) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Run steps until ctx ends.
@@ -44,6 +56,7 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.wake:
 		}
 	}
 }

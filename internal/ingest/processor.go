@@ -42,6 +42,9 @@ type Processor struct {
 	// MaxBackoff bounds the wait between two attempts while the store
 	// cannot write; the wait starts at a tenth of a second and doubles.
 	MaxBackoff time.Duration
+	// OnApply, when set, is called after each batch applied (it must not
+	// block): the desk's router steps then instead of at its next poll.
+	OnApply func()
 }
 
 // NewProcessor returns a processor of st's inbox, woken by wake (the
@@ -213,6 +216,9 @@ func (p *Processor) apply(ctx context.Context, items []store.InboxBatch, last in
 		}
 	}
 	p.applied.Store(last)
+	if p.OnApply != nil {
+		p.OnApply()
+	}
 	if m := p.metrics; m != nil {
 		m.ApplyTime.Observe(time.Since(start).Seconds())
 		m.EventsApplied.WithLabelValues("status").Add(float64(st.Statuses))

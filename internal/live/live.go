@@ -111,6 +111,14 @@ func (h *Hub) Stream(w http.ResponseWriter, r *http.Request, t Topic, event stri
 // the hub's Every: a page many keep open, whose changes are all published,
 // can be refreshed less often.
 func (h *Hub) StreamEvery(w http.ResponseWriter, r *http.Request, t Topic, event string, every time.Duration, snapshot func(context.Context) (any, error)) {
+	h.StreamPaced(w, r, t, event, every, h.Gap, snapshot)
+}
+
+// StreamPaced is StreamEvery with its own shortest time between two
+// snapshots instead of the hub's Gap: a page whose topic changes seldom
+// and whose changes must show at once (an agent's desk) can take a
+// shorter one.
+func (h *Hub) StreamPaced(w http.ResponseWriter, r *http.Request, t Topic, event string, every, gap time.Duration, snapshot func(context.Context) (any, error)) {
 	rc := http.NewResponseController(w)
 	// The server's write timeout is for ordinary answers; a stream lasts
 	// as long as the page is open.
@@ -150,7 +158,7 @@ func (h *Hub) StreamEvery(w http.ResponseWriter, r *http.Request, t Topic, event
 		}
 		// At most a snapshot per Gap: a burst of changes gathers into
 		// one, while a change after a quiet while goes out at once.
-		if wait := h.Gap - time.Since(sent); wait > 0 {
+		if wait := gap - time.Since(sent); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return

@@ -172,6 +172,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Services.Desk.Location = cfg.Location()
 	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}
 	s.DeskRouter = desk.NewRouter(s.Services.Desk)
+	s.Processor.OnApply = s.DeskRouter.Wake
 	if s.Services.Billing.Rates, err = billing.LoadRateCard(cfg.RateCard); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("TICKS_RATE_CARD: %w", err)

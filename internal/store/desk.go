@@ -477,8 +477,18 @@ func (s *Store) ticketEventTx(ctx context.Context, tx *sql.Tx, ticket int64, at 
 // their team who attend fewer than their limit, the least loaded first. It
 // returns the tickets assigned.
 func (s *Store) Distribute(ctx context.Context, at time.Time) ([]domain.Ticket, error) {
+	// The router calls it after every batch of webhooks: a read first, so
+	// that an empty queue does not take the writer from the ingestion.
+	var one int
+	err := s.readQueryRow(ctx, `SELECT 1 FROM desk_tickets WHERE state = 'waiting' AND team_id IS NOT NULL LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("waiting tickets: %w", err)
+	}
 	var assigned []int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, team_id FROM desk_tickets WHERE state = 'waiting' AND team_id IS NOT NULL
 			ORDER BY opened_at, id LIMIT 500`)
 		if err != nil {
