@@ -42,16 +42,7 @@ func (q ConsumptionScope) selectKey(w *whereBuilder) (sel, group string) {
 
 func (q ConsumptionScope) where(w *whereBuilder) {
 	w.add(`hour >= ` + w.arg(q.FromHour) + ` AND hour < ` + w.arg(q.ToHour))
-	if q.Subaccounts != nil {
-		if len(q.Subaccounts) == 0 {
-			w.add(`1 = 0`)
-		} else {
-			w.in(`subaccount_id`, len(q.Subaccounts), func(i int) any { return q.Subaccounts[i] })
-		}
-	}
-	if q.ChannelID != 0 {
-		w.add(`channel_id = ` + w.arg(q.ChannelID))
-	}
+	q.dimWhere(w)
 }
 
 // ConsumptionCounts returns the consumption rollup's counts in q, as they
@@ -343,6 +334,7 @@ func (q ConsumptionScope) dayWhere(w *whereBuilder) {
 	q.dimWhere(w)
 }
 
+// dimWhere narrows to q's subaccounts and channel.
 func (q ConsumptionScope) dimWhere(w *whereBuilder) {
 	if q.Subaccounts != nil {
 		if len(q.Subaccounts) == 0 {
@@ -372,8 +364,7 @@ func (s *Store) consumptionDays(ctx context.Context, q ConsumptionScope) ([]doma
 	d := &whereBuilder{}
 	d.args = w.args
 	off := d.arg(q.DayOffset)
-	d.add(`hour >= ` + d.arg(q.FromHour) + ` AND hour < ` + d.arg(q.ToHour))
-	q.dimWhere(d)
+	q.where(d)
 	return s.consumptionRows(ctx, s.r, `SELECT subaccount_id, `+hour+`, channel_id, category, pricing_type, billable, opens,
 		CAST(SUM(n) AS BIGINT) FROM (SELECT day, subaccount_id, channel_id, category, pricing_type, billable, opens, n
 			FROM consumption_daily`+days+`
