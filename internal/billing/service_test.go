@@ -405,6 +405,18 @@ func TestClosingFreezesTheMonth(t *testing.T) {
 	if err := st.CheckConsumption(ctx); err != nil {
 		t.Fatal(err)
 	}
+
+	// A rebuild of the rollup from the messages leaves the days, the
+	// closed month and its adjustments as they were.
+	if err := st.RebuildConsumption(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CheckConsumption(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r2 := report(t, west, access.System(), "month=2026-10"); !reflect.DeepEqual(r2, r) {
+		t.Errorf("a rebuild changed the report\n got %+v\nwant %+v", r2, r)
+	}
 }
 
 // TestPricingModelAcrossJuly2025: June 2025 is priced per paid
