@@ -249,9 +249,13 @@ func benchCampaign(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Parallel, "parallel", 64, "dispatch: sends of the campaign in flight at once")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured part to this file")
 	fs.IntVar(&o.Requests, "requests", 20, "page: page loads measured (after one that warms up)")
+	fs.StringVar(&o.Phones, "phones", "e164", "how the audience writes its numbers: e164 (+5511987654321) or national ((11) 98765-4321)")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TICKS_DATABASE_URL"), "database (default: a fresh SQLite file)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
+	}
+	if o.Phones != "e164" && o.Phones != "national" {
+		return fmt.Errorf("-phones must be e164 or national")
 	}
 	if o.Rows < 1 || o.Parallel < 1 || o.Requests < 1 {
 		return fmt.Errorf("-rows, -parallel and -requests must be positive")

@@ -36,6 +36,10 @@ type CampaignOptions struct {
 	Parallel    int // sends of the campaign in flight at once (dispatch)
 	Requests    int // page loads (page)
 	CPUProfile  string
+	// Phones is how the audience writes its numbers: "e164"
+	// (+5511987654321, the default) or "national" ((11) 98765-4321, as
+	// a Brazilian spreadsheet does).
+	Phones string
 }
 
 // CampaignResult is what a campaigns benchmark measured.
@@ -55,7 +59,7 @@ type CampaignResult struct {
 
 // benchAudience writes an audience of n rows for promocao_outono to a file
 // (phone, name, correlation ID, two variables), streamed.
-func benchAudience(path string, n int) error {
+func benchAudience(path string, n int, phones string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -63,7 +67,13 @@ func benchAudience(path string, n int) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	w.WriteString("telefone;nome;correlation_id;var1;var2\n")
 	for i := range n {
-		fmt.Fprintf(w, "+55%02d9%08d;Cliente %d;C-%07d;Cliente %d;CUPOM%d\n", 11+i/90_000_000%80, 10_000_000+i%90_000_000, i, i, i, i%1000)
+		area, number := 11+i/90_000_000%80, 10_000_000+i%90_000_000
+		if phones == "national" {
+			fmt.Fprintf(w, "(%02d) 9%04d-%04d", area, number/10_000, number%10_000)
+		} else {
+			fmt.Fprintf(w, "+55%02d9%08d", area, number)
+		}
+		fmt.Fprintf(w, ";Cliente %d;C-%07d;Cliente %d;CUPOM%d\n", i, i, i, i%1000)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -149,9 +159,9 @@ func newCampaignWorld(ctx context.Context, dsn string) (*campaignWorld, error) {
 }
 
 // create imports an audience of rows from a file into a draft campaign.
-func (w *campaignWorld) create(ctx context.Context, rows int, measure func(run func() error) error) (*campaigns.Created, error) {
+func (w *campaignWorld) create(ctx context.Context, rows int, phones string, measure func(run func() error) error) (*campaigns.Created, error) {
 	path := filepath.Join(w.dir, "audience.csv")
-	if err := benchAudience(path, rows); err != nil {
+	if err := benchAudience(path, rows, phones); err != nil {
 		return nil, err
 	}
 	var created *campaigns.Created
@@ -181,7 +191,7 @@ func CampaignImport(ctx context.Context, o CampaignOptions) (*CampaignResult, er
 	}
 	defer w.close()
 	res := &CampaignResult{Mode: "import", Rows: o.Rows}
-	_, err = w.create(ctx, o.Rows, func(run func() error) error {
+	_, err = w.create(ctx, o.Rows, o.Phones, func(run func() error) error {
 		stop, err := StartCPUProfile(o.CPUProfile)
 		if err != nil {
 			return err
@@ -206,7 +216,7 @@ func CampaignDispatch(ctx context.Context, o CampaignOptions) (*CampaignResult, 
 		return nil, err
 	}
 	defer w.close()
-	c, err := w.create(ctx, o.Rows, func(run func() error) error { return run() })
+	c, err := w.create(ctx, o.Rows, o.Phones, func(run func() error) error { return run() })
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +298,7 @@ func CampaignPage(ctx context.Context, o CampaignOptions) (*CampaignResult, erro
 		return nil, err
 	}
 	defer w.close()
-	c, err := w.create(ctx, o.Rows, func(run func() error) error { return run() })
+	c, err := w.create(ctx, o.Rows, o.Phones, func(run func() error) error { return run() })
 	if err != nil {
 		return nil, err
 	}

@@ -110,46 +110,89 @@ type audienceReader struct {
 	seenNum  map[uint64]int // the same for the canonical phones that are digits, in less than half the memory
 	optedOut map[string]bool
 	sink     func(domain.CampaignRow) error // takes each valid row; nil keeps them in Valid
-	// e164Valid remembers, for numbers already written in E.164 as a
-	// Brazilian 11-digit number ("+55" and 11 digits), whether their first
-	// six characters ("+55", the area code and the next digit) make a valid
-	// number: in libphonenumber's metadata that prefix alone decides it
-	// (TestE164PrefixDecides checks every prefix), so a file of a million
-	// such numbers parses each prefix once instead of every number.
-	e164Valid map[string]bool
+	// brValid remembers, by a Brazilian number's spelling and its first
+	// national digits (see brForm), whether phone.Normalize takes every
+	// number so spelled to "+55" and its national digits: in
+	// libphonenumber's metadata that prefix alone decides it
+	// (TestBrazilianPrefixDecides checks every prefix of every spelling,
+	// FuzzNormalize any string), so a file of a million such numbers parses
+	// each prefix once instead of every number (libphonenumber's regular
+	// expressions took two thirds of an import's CPU).
+	brValid map[brKey]bool
 }
 
-// normalize is phone.Normalize(raw, "BR"), remembering by prefix which
-// E.164 Brazilian 11-digit numbers are valid as they are.
+// brKey is a spelling of Brazilian numbers and a prefix of their national
+// digits.
+type brKey struct {
+	form   byte // 'p': "+55…"; 'i': "55…" without the plus; 'n': national, area code first
+	digits byte // how many digits the spelling has
+	prefix [3]byte
+}
+
+// brForm reads raw as a Brazilian number written with digits and the
+// usual separators (spaces, parentheses, hyphens, dots) only: "+55" and
+// the national number, "55" and it, or the national number alone (10 or 11
+// digits, the area code first, no trunk 0). It returns the E.164 form
+// those digits mean ("+55" and the national digits) and the memo's key;
+// ok is false for anything else, which phone.Normalize reads.
+func brForm(raw string) (e164 string, key brKey, ok bool) {
+	var buf [16]byte
+	n := 0
+	plus := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c >= '0' && c <= '9':
+			if n == len(buf) {
+				return "", key, false
+			}
+			buf[n] = c
+			n++
+		case c == '+' && i == 0:
+			plus = true
+		case c == ' ' || c == '(' || c == ')' || c == '-' || c == '.':
+		default:
+			return "", key, false
+		}
+	}
+	d := buf[:n]
+	var national []byte
+	switch {
+	case plus && (n == 12 || n == 13) && d[0] == '5' && d[1] == '5':
+		key.form, national = 'p', d[2:]
+	case !plus && (n == 12 || n == 13) && d[0] == '5' && d[1] == '5':
+		key.form, national = 'i', d[2:]
+	case !plus && (n == 10 || n == 11):
+		key.form, national = 'n', d
+	default:
+		return "", key, false
+	}
+	if national[0] == '0' {
+		return "", key, false
+	}
+	key.digits = byte(n)
+	copy(key.prefix[:], national[:3])
+	return "+55" + string(national), key, true
+}
+
+// normalize is phone.Normalize(raw, "BR"), remembering by spelling and
+// prefix which Brazilian numbers it takes as their digits say.
 func (ar *audienceReader) normalize(raw string) (string, error) {
-	if !isBRE164(raw) {
+	e164, key, ok := brForm(raw)
+	if !ok {
 		return phone.Normalize(raw, "BR")
 	}
-	valid, known := ar.e164Valid[raw[:6]]
+	valid, known := ar.brValid[key]
 	if known && valid {
-		return raw, nil
+		return e164, nil
 	}
-	e164, err := phone.Normalize(raw, "BR")
+	got, err := phone.Normalize(raw, "BR")
 	if !known {
-		if ar.e164Valid == nil {
-			ar.e164Valid = map[string]bool{}
+		if ar.brValid == nil {
+			ar.brValid = map[brKey]bool{}
 		}
-		ar.e164Valid[raw[:6]] = err == nil && e164 == raw
+		ar.brValid[key] = err == nil && got == e164
 	}
-	return e164, err
-}
-
-// isBRE164 reports whether s is "+55" followed by exactly 11 digits.
-func isBRE164(s string) bool {
-	if len(s) != 14 || s[:3] != "+55" {
-		return false
-	}
-	for i := 3; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return got, err
 }
 
 func (ar *audienceReader) row(line int, rec []string) error {

@@ -170,23 +170,65 @@ func TestFoldName(t *testing.T) {
 	}
 }
 
-// TestE164PrefixDecides checks the assumption of audienceReader.normalize:
-// for "+55" and 11 digits, the first six characters decide whether
-// phone.Normalize takes the number as it is; so the reader, which parses a
-// prefix once, answers as phone.Normalize does for every number.
-func TestE164PrefixDecides(t *testing.T) {
+// TestBrazilianPrefixDecides checks the assumption of
+// audienceReader.normalize: for each spelling brForm reads ("+55…", "55…",
+// the national number; 10 or 11 national digits; with or without
+// separators), the first three national digits decide whether
+// phone.Normalize takes the number to "+55" and its national digits. Every
+// prefix of every spelling is tried with random rest digits, a fresh
+// reader for each number and one reader throughout (whose memo a prefix's
+// first number fills): both answer as phone.Normalize does.
+func TestBrazilianPrefixDecides(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
-	ar := &audienceReader{}
+	shared := &audienceReader{}
+	spell := []func(national string) string{
+		func(n string) string { return "+55" + n },
+		func(n string) string { return "55" + n },
+		func(n string) string { return n },
+		func(n string) string { return "+55 (" + n[:2] + ") " + n[2:len(n)-4] + "-" + n[len(n)-4:] },
+		func(n string) string { return "(" + n[:2] + ") " + n[2:len(n)-4] + "-" + n[len(n)-4:] },
+		func(n string) string { return "55 " + n[:2] + " " + n[2:len(n)-4] + "." + n[len(n)-4:] },
+	}
+	checked := 0
 	for dd := 10; dd <= 99; dd++ {
 		for lead := 0; lead <= 9; lead++ {
-			for range 6 {
-				s := fmt.Sprintf("+55%d%d%08d", dd, lead, r.IntN(100_000_000))
-				want, wantErr := phone.Normalize(s, "BR")
-				got, err := ar.normalize(s)
-				if got != want || (err == nil) != (wantErr == nil) {
-					t.Fatalf("%s: the reader says %q, %v; phone.Normalize %q, %v", s, got, err, want, wantErr)
+			for _, rest := range []int{7, 8} { // 10 and 11 national digits
+				for range 4 {
+					national := fmt.Sprintf("%d%d%0*d", dd, lead, rest, r.IntN(100_000_000))
+					for _, f := range spell {
+						s := f(national)
+						want, wantErr := phone.Normalize(s, "BR")
+						for _, ar := range []*audienceReader{{}, shared} {
+							got, err := ar.normalize(s)
+							if got != want || (err == nil) != (wantErr == nil) {
+								t.Fatalf("%s: the reader says %q, %v; phone.Normalize %q, %v", s, got, err, want, wantErr)
+							}
+						}
+						checked++
+					}
 				}
 			}
 		}
 	}
+	if len(shared.brValid) < 1000 {
+		t.Fatalf("the memo holds %d prefixes after %d numbers: brForm reads too little", len(shared.brValid), checked)
+	}
+}
+
+// FuzzNormalize: whatever a phone cell holds, the audience reader's
+// normalisation (its memo filled by the numbers before) answers as
+// phone.Normalize does.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"+5511987654321", "11987654321", "(11) 98765-4321", "5511987654321", "1133334444",
+		"+55 21 3333-4444", "011987654321", "55987654321", "+14155550100", "119876543", "abc", "", "+55 (11) 9.8765-4321"} {
+		f.Add(s)
+	}
+	ar := &audienceReader{}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := phone.Normalize(s, "BR")
+		got, err := ar.normalize(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: the reader says %q, %v; phone.Normalize %q, %v", s, got, err, want, wantErr)
+		}
+	})
 }
