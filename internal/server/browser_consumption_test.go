@@ -218,6 +218,12 @@ func TestBrowserBudgetNotice(t *testing.T) {
 	if want := fmt.Sprintf("/consumption?month=%s&subaccount=%d#budgets", month, sa.ID); href != want {
 		t.Errorf("the notice links to %q, want %q", href, want)
 	}
+	if shots := os.Getenv("TICKS_SCREENSHOTS"); shots != "" {
+		var buf []byte
+		if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&buf)); err == nil {
+			os.WriteFile(filepath.Join(shots, "budget-notice.png"), buf, 0o644)
+		}
+	}
 	if err := chromedp.Run(ctx, chromedp.Click(notice+" .notice-dismiss", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
