@@ -41,6 +41,9 @@ type State struct {
 	// reasons exist (a demo seeded before the desk gets them on its next
 	// start).
 	DeskSeeded bool `json:"desk_seeded,omitempty"`
+	// DeskHistoryDone is set once the history has its help desk: the
+	// tickets of its 90 days (History.desk).
+	DeskHistoryDone bool `json:"desk_history_done,omitempty"`
 	// CampaignsSeeded is set once the demo's campaigns exist.
 	CampaignsSeeded bool `json:"campaigns_seeded,omitempty"`
 	// BudgetsSeeded is set once the subaccounts have their monthly budgets.

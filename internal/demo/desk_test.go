@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -113,5 +114,60 @@ func TestDeskAgentsWorkTickets(t *testing.T) {
 	}
 	if online != len(DeskAgents) {
 		t.Errorf("agents at work: %d of %d (%s)", online, len(DeskAgents), fmt.Sprint(agents))
+	}
+}
+
+// TestHistoryHasTheDesksPast: the history's 90 days have tickets — from
+// the contacts who wrote and from the agents' active messages, answered,
+// closed with tags or abandoned — so the attendance metrics show a past;
+// the rollup agrees with the tickets, and writing the desk's history
+// again adds nothing.
+func TestHistoryHasTheDesksPast(t *testing.T) {
+	ctx := context.Background()
+	srv, state, dsn := seededDemo(t)
+	if err := SeedDesk(ctx, srv.Services, state); err != nil {
+		t.Fatal(err)
+	}
+	h := &History{Services: srv.Services, DSN: dsn, State: state, Dir: t.TempDir(), TTL: 30 * time.Second, PerDay: 300}
+	if err := h.Run(ctx, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if !state.DeskHistoryDone {
+		t.Fatal("the state does not say the desk's history is written")
+	}
+	admin := access.System()
+	end := state.HistoryEnd
+	q := desk.MetricsQuery{From: end.AddDate(0, 0, -HistoryDays), To: end}
+	m, err := srv.Services.Desk.Metrics(ctx, admin, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := m.Total
+	if f.Opened < 500 || f.Closed == 0 || f.Abandoned == 0 || f.Answered < f.Closed || f.FromActiveMessages == 0 ||
+		m.ActiveMessagesSent < f.FromActiveMessages || len(m.ByTeam) < 2 || len(m.ByAgent) < 3 || len(m.ByTag) != len(tags) {
+		t.Errorf("the history's metrics: %+v, %d active messages, %d teams, %d agents, %d tags", f, m.ActiveMessagesSent,
+			len(m.ByTeam), len(m.ByAgent), len(m.ByTag))
+	}
+	if f.FirstResponse.Count == 0 || f.Waiting.P50 <= 0 || f.Handling.P90 <= f.Handling.P50 {
+		t.Errorf("the history's times: %+v %+v %+v", f.Waiting, f.FirstResponse, f.Handling)
+	}
+	// Its first and last months both have tickets.
+	for _, from := range []time.Time{q.From, end.AddDate(0, 0, -30)} {
+		part, err := srv.Services.Desk.Metrics(ctx, admin, desk.MetricsQuery{From: from, To: from.AddDate(0, 0, 30)})
+		if err != nil || part.Total.Opened < f.Opened/5 {
+			t.Errorf("30 days from %v: %+v %v", from, part.Total, err)
+		}
+	}
+	q.FromTickets = true
+	if all, err := srv.Services.Desk.Metrics(ctx, admin, q); err != nil || !reflect.DeepEqual(all, m) {
+		t.Errorf("from every ticket: %+v (%v), from the rollup %+v", all, err, m)
+	}
+	state.DeskHistoryDone = false
+	if err := h.Run(ctx, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	q.FromTickets = false
+	if again, err := srv.Services.Desk.Metrics(ctx, admin, q); err != nil || again.Total != m.Total || again.ActiveMessagesSent != m.ActiveMessagesSent {
+		t.Errorf("written twice: %+v %d (%v), want %+v %d", again.Total, again.ActiveMessagesSent, err, m.Total, m.ActiveMessagesSent)
 	}
 }

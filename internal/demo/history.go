@@ -15,6 +15,7 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/extracts"
 	"github.com/ticksapp/ticks/internal/server"
+	"github.com/ticksapp/ticks/internal/store"
 )
 
 // The demo's history: what a small business's last three months look like.
@@ -56,6 +57,9 @@ func (h *History) Pending() bool { return !h.State.HistoryEnd.IsZero() && !h.Sta
 func (h *History) Run(ctx context.Context, ready func()) error {
 	if !h.Pending() {
 		ready()
+		if h.State.HistoryDone && !h.State.DeskHistoryDone {
+			return h.desk(ctx) // a history written before it had its desk
+		}
 		return nil
 	}
 	w, err := h.World(ctx)
@@ -87,7 +91,38 @@ func (h *History) Run(ctx context.Context, ready func()) error {
 	}
 	slog.Info("demo history written", slog.Int("messages", recent.Messages+rest.Messages),
 		slog.Int("campaigns", len(rest.Campaigns)), slog.Duration("took", time.Since(t0).Round(time.Millisecond)))
+	if err := h.desk(ctx); err != nil {
+		return err
+	}
 	return h.extractions(ctx)
+}
+
+// desk gives the history its help desk (store.WriteDeskHistory): each
+// team's tickets of the 90 days, so the attendance metrics have a past.
+// It ends an hour before the history does: the live desk routes what came
+// after.
+func (h *History) desk(ctx context.Context) error {
+	admin := access.System()
+	teams, err := h.Services.Desk.Teams(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("demo desk history: %w", err)
+	}
+	end := h.State.HistoryEnd.Add(-time.Hour)
+	for i, t := range teams {
+		if t.ChannelID == nil {
+			continue
+		}
+		res, err := h.Services.Desk.Store.WriteDeskHistory(ctx, store.DeskHistoryOptions{SubaccountID: t.SubaccountID,
+			ChannelID: *t.ChannelID, TeamID: t.ID, Agents: t.Members, From: end.AddDate(0, 0, -HistoryDays), To: end,
+			Tags: tags, Seed: h.State.SimulatorID + uint64(i)})
+		if err != nil {
+			return fmt.Errorf("demo desk history: %w", err)
+		}
+		slog.Info("demo desk history written", slog.String("team", t.Name), slog.Int("tickets", res.Tickets),
+			slog.Int("from_active_messages", res.FromActive), slog.Int("active_messages", res.ActiveMessages))
+	}
+	h.State.DeskHistoryDone = true
+	return h.State.Save(h.Dir)
 }
 
 // extractions asks the report manager, as the demo's supervisor, for a
