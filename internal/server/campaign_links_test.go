@@ -207,4 +207,43 @@ func TestCampaignLinkClicks(t *testing.T) {
 	if code, _ := w.get("/campaigns/" + created.ID + "/clicks?button=3"); code != 400 {
 		t.Errorf("drill-down of a button not counted: %d", code)
 	}
+
+	// The audience and the contacts who opted out after the start drill down
+	// too: the page, and every one of them as CSV.
+	var contact struct {
+		Rows []struct{ ID json.Number } `json:"contacts"`
+	}
+	s.must(200, "GET", "/api/v1/contacts?phone=%2B5511960000002", own.Token, nil, &contact)
+	if len(contact.Rows) != 1 {
+		t.Fatalf("contact: %+v", contact)
+	}
+	s.must(200, "POST", "/api/v1/contacts/"+contact.Rows[0].ID.String()+"/opt-out", own.Token, nil, nil)
+	if code, body := w.get("/campaigns/" + created.ID); code != 200 || !strings.Contains(body, `href="/campaigns/`+created.ID+`/contacts?of=opted_out" id="drill-opted-out"`) ||
+		!strings.Contains(body, `id="drill-audience"`) {
+		t.Fatalf("campaign page without the audience's and opt-outs' drill-downs: %d", code)
+	}
+	if code, body := w.get("/campaigns/" + created.ID + "/contacts?of=opted_out"); code != 200 || !strings.Contains(body, "5511960000002<") ||
+		strings.Contains(body, "5511960000001<") {
+		t.Fatalf("opted out: %d %s", code, body[strings.Index(body, `<div class="main">`):])
+	}
+	if code, body := w.get("/campaigns/" + created.ID + "/contacts?of=audience&format=csv"); code != 200 || strings.Count(body, "\n") != 6 ||
+		!strings.Contains(body, "+5511960000004,Cliente 4,,6") {
+		t.Fatalf("audience CSV: %d %q", code, body)
+	}
+	code, body := w.get("/campaigns/" + created.ID + "/contacts?of=audience")
+	if code != 200 || strings.Count(body, "<tr><td>") != 5 {
+		t.Fatalf("audience: %d %s", code, body)
+	}
+	if code, _ := w.get("/campaigns/" + created.ID + "/contacts?of=everyone"); code != 400 {
+		t.Errorf("contacts of no counter: %d", code)
+	}
+	intruder := newWebClient(t, s)
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": "outra@example.com", "name": "Outra", "role": "supervisor",
+		"password": "senha-segura-123", "subaccounts": []int64{sb.ID}}, nil)
+	intruder.login("outra@example.com", "senha-segura-123")
+	for _, path := range []string{"/contacts?of=audience", "/contacts?of=audience&format=csv", "/clicks", "/clicks?format=csv"} {
+		if code, body := intruder.get("/campaigns/" + created.ID + path); code != 404 || strings.Contains(body, "5511960000") {
+			t.Errorf("another subaccount's supervisor, %s: %d", path, code)
+		}
+	}
 }

@@ -129,3 +129,45 @@ func (s *Store) CampaignClicks(ctx context.Context, f CampaignClickFilter, fn fu
 	}
 	return rows.Err()
 }
+
+// CampaignOptedOutContact is a contact of a campaign's messages who opted
+// out after its start.
+type CampaignOptedOutContact struct {
+	ID            int64
+	Phone         string
+	Name          string
+	CorrelationID string
+	At            time.Time // when it opted out
+}
+
+// CampaignOptedOutContacts calls fn with the contacts CampaignOptedOut
+// counts, by id after after, at most limit of them (0: all).
+func (s *Store) CampaignOptedOutContacts(ctx context.Context, subaccountID, id int64, since time.Time, after int64, limit int,
+	fn func(CampaignOptedOutContact) error) error {
+	q := `SELECT c.id, c.phone, c.name, c.correlation_id, c.preference_at FROM contacts c
+		WHERE c.subaccount_id = $1 AND c.opted_out AND c.preference_at >= $2 AND c.id > $3
+		AND EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = c.id AND m.campaign_id = $4 AND m.direction = 'mt')
+		ORDER BY c.id`
+	args := []any{subaccountID, since.UnixMilli(), after, id}
+	if limit > 0 {
+		q += ` LIMIT $5`
+		args = append(args, limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("campaign opted-out contacts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c CampaignOptedOutContact
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Phone, &c.Name, &c.CorrelationID, &at); err != nil {
+			return err
+		}
+		c.At = fromMS(at)
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -39,6 +39,7 @@ func (h *Handler) campaignRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /campaigns/{id}/schedule", h.auth(h.scheduleCampaign))
 	mux.HandleFunc("POST /campaigns/{id}/{action}", h.auth(h.campaignAction))
 	mux.HandleFunc("GET /campaigns/{id}/clicks", h.auth(h.campaignClicksPage))
+	mux.HandleFunc("GET /campaigns/{id}/contacts", h.auth(h.campaignContactsPage))
 	// A campaign's counted link: opened from a phone, with no login.
 	mux.HandleFunc("GET /r/{code}", h.followLink)
 }
@@ -506,6 +507,8 @@ func (h *Handler) campaignView(ctx context.Context, v *visitor, id int64) (*camp
 		"sent": link(), "failed": link("status", strings.Join(failed, ",")),
 		"delivered": link("status", "delivered,read"), "read": link("status", "read"),
 		"replied": link("direction", "mo"), "clicked": link("direction", "mo", "content_type", "button"),
+		"audience":  "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfAudience,
+		"opted_out": "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfOptedOut,
 	}
 	exp := func(format string) string {
 		q, _ := url.ParseQuery(strings.TrimPrefix(link("format", format), "/reports/messages?"))
@@ -888,4 +891,75 @@ func (h *Handler) campaignClicksCSV(w http.ResponseWriter, r *http.Request, v *v
 	if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: true}); err != nil {
 		respond.LogInternal(r, err)
 	}
+}
+
+type contactsData struct {
+	Campaign *domain.Campaign
+	Of       string
+	Rows     []campaigns.CounterContact
+	NextURL  string
+	FirstURL string
+	CSVURL   string
+}
+
+// campaignContactsPage is the drill-down of the counters whose contacts the
+// detailed report does not list: the audience's rows and the contacts who
+// opted out after the start, a page at a time, and all of them as CSV.
+func (h *Handler) campaignContactsPage(w http.ResponseWriter, r *http.Request, v *visitor) {
+	lang, q := v.lang(), r.URL.Query()
+	id := pathID(r)
+	of := q.Get("of")
+	if of != campaigns.OfAudience && of != campaigns.OfOptedOut {
+		h.fail(w, r, v, domain.Errorf(domain.EINVALID, "of must be audience or opted_out"))
+		return
+	}
+	c, err := h.Campaigns.Get(r.Context(), v.principal, id)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	base := "/campaigns/" + strconv.FormatInt(c.ID, 10) + "/contacts"
+	if q.Get("format") == "csv" {
+		cols := []export.Column{{Header: i18n.T(lang, "campaigns.review.phone")}, {Header: i18n.T(lang, "campaigns.clicks.name")},
+			{Header: i18n.T(lang, "campaigns.clicks.correlation")}}
+		if of == campaigns.OfAudience {
+			cols = append(cols, export.Column{Header: i18n.T(lang, "campaigns.review.line")})
+		} else {
+			cols = append(cols, export.Column{Header: i18n.T(lang, "campaigns.contacts.opted_out_at")})
+		}
+		rows := func(emit func([]string) error) error {
+			_, err := h.Campaigns.CounterContacts(r.Context(), v.principal, c.ID, of, "", 0, func(k campaigns.CounterContact) error {
+				last := strconv.Itoa(k.Line)
+				if k.At != nil {
+					last = k.At.In(h.Location).Format("2006-01-02 15:04:05")
+				}
+				return emit([]string{k.Phone, k.Name, k.CorrelationID, last})
+			})
+			return err
+		}
+		respond.Attachment(w, "campaign-"+strconv.FormatInt(c.ID, 10)+"-"+of+".csv", "text/csv; charset=utf-8")
+		if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: true}); err != nil {
+			respond.LogInternal(r, err)
+		}
+		return
+	}
+	d := &contactsData{Campaign: c, Of: of}
+	next, err := h.Campaigns.CounterContacts(r.Context(), v.principal, c.ID, of, q.Get("cursor"), 100, func(k campaigns.CounterContact) error {
+		d.Rows = append(d.Rows, k)
+		return nil
+	})
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if next != "" {
+		d.NextURL = withQuery(base, url.Values{"of": {of}, "cursor": {next}})
+	}
+	if q.Get("cursor") != "" {
+		d.FirstURL = withQuery(base, url.Values{"of": {of}})
+	}
+	d.CSVURL = withQuery(base, url.Values{"of": {of}, "format": {"csv"}})
+	p := v.page(i18n.T(lang, "campaigns.contacts.title."+of, c.Name), "campaigns")
+	p.Data = d
+	h.render(w, r, http.StatusOK, "campaign_contacts", p)
 }
