@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +94,92 @@ func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src Funnel
 // funnelChunk is how many contacts a query of a funnel's later step names.
 const funnelChunk = 500
 
+// actionContacts is the sum of an action's monthly distinct-contact
+// counters: at least how many contacts have a first time of it.
+func (s *Store) actionContacts(ctx context.Context, subaccounts []int64, src FunnelSource) (int64, error) {
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.add(`kind = ` + w.arg(PeriodMonth))
+	w.add(`bot_id = ` + w.arg(AllBots))
+	w.add(`category = ` + w.arg(src.Category))
+	w.add(`action = ` + w.arg(src.Action))
+	var contacts int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(contacts), 0) FROM tracking_contacts`+w.sql(), w.args...).Scan(&contacts); err != nil {
+		return 0, fmt.Errorf("funnel step: %w", err)
+	}
+	return contacts, nil
+}
+
+// FunnelNext returns, for the contacts that reached a funnel's previous
+// step (prev: contact → when), the times they did src between from and to
+// (unix ms, ascending) from which the step is taken: the first one after
+// prev. When the contacts are many for the action's, a contact's first
+// time of the action (tracking_firsts) answers alone when it is after
+// prev — it is then the first after prev — and the events are read only
+// for the contacts whose first time is not; otherwise FunnelTimes reads
+// every contact's events.
+func (s *Store) FunnelNext(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time, prev map[int64]int64) (map[int64][]int64, error) {
+	contacts := make([]int64, 0, len(prev))
+	for c := range prev {
+		contacts = append(contacts, c)
+	}
+	slices.Sort(contacts)
+	if src.CampaignID != 0 || len(prev) == 0 || subaccounts != nil && len(subaccounts) == 0 {
+		return s.FunnelTimes(ctx, subaccounts, src, from, to, false, contacts)
+	}
+	known, err := s.actionContacts(ctx, subaccounts, src)
+	if err != nil {
+		return nil, err
+	}
+	if known == 0 || int64(len(prev))*4 < known {
+		return s.FunnelTimes(ctx, subaccounts, src, from, to, false, contacts)
+	}
+	w := &whereBuilder{}
+	if subaccounts != nil {
+		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
+	}
+	w.add(`category = ` + w.arg(src.Category))
+	w.add(`action = ` + w.arg(src.Action))
+	w.add(`first_at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("funnel step: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]int64{}
+	var before []int64
+	for rows.Next() {
+		var contact, at int64
+		if err := rows.Scan(&contact, &at); err != nil {
+			return nil, err
+		}
+		p, ok := prev[contact]
+		switch {
+		case !ok:
+		case at > p && at >= ms(from):
+			out[contact] = []int64{at}
+		default:
+			before = append(before, contact)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("funnel step: %w", err)
+	}
+	rows.Close()
+	if len(before) == 0 {
+		return out, nil
+	}
+	slices.Sort(before)
+	times, err := s.FunnelTimes(ctx, subaccounts, src, from, to, false, before)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, times)
+	return out, nil
+}
+
 // funnelFirsts answers a funnel's first step (each contact's first time
 // of an action between from and to) from the contacts' first times of the
 // action (tracking_firsts) when that reads fewer rows than the action's
@@ -120,13 +207,9 @@ func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src Funne
 	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(events), 0) FROM tracking_hourly`+w.sql(), w.args...).Scan(&events); err != nil {
 		return nil, false, fmt.Errorf("funnel step: %w", err)
 	}
-	w = &whereBuilder{}
-	action(w)
-	w.add(`kind = ` + w.arg(PeriodMonth))
-	w.add(`bot_id = ` + w.arg(AllBots))
-	var contacts int64
-	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(contacts), 0) FROM tracking_contacts`+w.sql(), w.args...).Scan(&contacts); err != nil {
-		return nil, false, fmt.Errorf("funnel step: %w", err)
+	contacts, err := s.actionContacts(ctx, subaccounts, src)
+	if err != nil {
+		return nil, false, err
 	}
 	if contacts == 0 || events < 2*contacts {
 		return nil, false, nil

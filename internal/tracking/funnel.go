@@ -127,15 +127,12 @@ func (s *Service) Funnel(ctx context.Context, p *access.Principal, q FunnelQuery
 		}
 		// The first step needs each contact's first time; a later one only
 		// the contacts that reached the step before.
-		var contacts []int64
-		if i > 0 {
-			contacts = make([]int64, 0, len(reached))
-			for c := range reached {
-				contacts = append(contacts, c)
-			}
-			slices.Sort(contacts)
+		var times map[int64][]int64
+		if i == 0 {
+			times, err = s.Store.FunnelTimes(ctx, scope, src, from, end, true, nil)
+		} else {
+			times, err = s.Store.FunnelNext(ctx, scope, src, from, end, reached)
 		}
-		times, err := s.Store.FunnelTimes(ctx, scope, src, from, end, i == 0, contacts)
 		if err != nil {
 			return nil, err
 		}

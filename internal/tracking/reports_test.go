@@ -272,8 +272,10 @@ func TestConversations(t *testing.T) {
 // -1 at 00:i; those ending in 0, 4 and 8 opened it on days -6 and -5 too
 // (before the period); 10 others only on day -1 (after it). Contacts i%3
 // == 0 ask for a boleto 10 minutes after their first opening in the
-// period (recorded last), i%3 == 1 after one before it, i%3 == 2 a day
-// after it.
+// period (recorded last), i%3 == 1 after one before it (and those of
+// them who opened it before the period again 20 minutes after their first
+// opening in it), i%3 == 2 a day after it (and those ending in 0 and 5
+// of them 10 minutes before it and 15 after).
 func TestFunnelRepeatedFirstStep(t *testing.T) {
 	w := newWorld(t)
 	day := func(k, i int) time.Time {
@@ -297,9 +299,14 @@ func TestFunnelRepeatedFirstStep(t *testing.T) {
 		case i%3 == 0:
 			list = append(list, event("Menu", "Boleto", i, day(-4, i).Add(10*time.Minute)))
 		case i%3 == 1 && i%4 == 0:
-			list = append(list, event("Menu", "Boleto", i, day(-5, i).Add(10*time.Minute)))
+			list = append(list, event("Menu", "Boleto", i, day(-5, i).Add(10*time.Minute)),
+				event("Menu", "Boleto", i, day(-4, i).Add(20*time.Minute)))
 		case i%3 == 2:
 			list = append(list, event("Menu", "Boleto", i, day(-3, i).Add(10*time.Minute)))
+			if i%5 == 0 {
+				list = append(list, event("Menu", "Boleto", i, day(-4, i).Add(-10*time.Minute)),
+					event("Menu", "Boleto", i, day(-4, i).Add(15*time.Minute)))
+			}
 		}
 	}
 	// The first openings of the contacts asking for a boleto after them
@@ -310,7 +317,7 @@ func TestFunnelRepeatedFirstStep(t *testing.T) {
 	for _, c := range []struct {
 		within string
 		want   [2]int64
-	}{{"1h", [2]int64{60, 20}}, {"25h", [2]int64{60, 40}}} {
+	}{{"1h", [2]int64{60, 29}}, {"25h", [2]int64{60, 45}}} {
 		res, err := w.svc.Funnel(context.Background(), w.sup1, tracking.FunnelQuery{Within: c.within, Steps: steps,
 			From: day(-4, 0).Add(-time.Hour).Format(time.RFC3339), To: day(-1, 0).Add(-time.Hour).Format(time.RFC3339)})
 		if err != nil {
