@@ -433,12 +433,19 @@ func (s *Store) KeepConsumptionDays(ctx context.Context, off int64) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO consumption_snapshot_daily (month, off, day, `+consumptionDims+`, n)
 			SELECT s.month, $1, (s.hour + $2) / 24, `+prefixed("s.", consumptionDims)+`, CAST(SUM(s.n) AS BIGINT)
 			FROM consumption_snapshot s JOIN consumption_closings c ON c.month = s.month
-			WHERE (s.hour + $3) / 24 >= (c.from_hour + 14) / 24 AND (s.hour + $4) / 24 < (c.to_hour - 14) / 24
+			WHERE (s.hour + $3) / 24 >= (c.from_hour + `+fmt.Sprint(closingMargin)+`) / 24
+			AND (s.hour + $4) / 24 < (c.to_hour - `+fmt.Sprint(closingMargin)+`) / 24
 			GROUP BY s.month, 3, `+prefixed("s.", consumptionDims), off, off, off, off)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("keep consumption days at offset %d: %w", off, err)
+	}
+	if s.dialect == Postgres {
+		// A month's days at once, as after a closing.
+		if _, err := s.w.ExecContext(ctx, `ANALYZE consumption_daily, consumption_snapshot_daily`); err != nil {
+			return fmt.Errorf("keep consumption days at offset %d: %w", off, err)
+		}
 	}
 	return nil
 }
