@@ -134,17 +134,11 @@ const closingMargin = 14
 func (s *Store) CloseConsumptionMonth(ctx context.Context, month string, fromHour, toHour int64, at time.Time) (bool, error) {
 	closed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			// The delta folded and no writer adding to it until the
-			// snapshot is committed: what it holds afterwards in the
-			// month's hours came later, and the fold counts it among the
-			// month's changes.
-			for _, stmt := range []string{consumptionFoldLock, `LOCK TABLE consumption_rollup_delta IN SHARE ROW EXCLUSIVE MODE`,
-				`SELECT consumption_rollup_fold()`} {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return err
-				}
-			}
+		// The delta folded and no writer adding to it until the snapshot
+		// is committed: what it holds afterwards in the month's hours came
+		// later, and the fold counts it among the month's changes.
+		if err := s.foldConsumptionAlone(ctx, tx); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO consumption_closings (month, closed_at, from_hour, to_hour) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (month) DO NOTHING`, month, ms(at), fromHour, toHour)
@@ -389,9 +383,22 @@ func (s *Store) daysKept(ctx context.Context, q ConsumptionScope) (bool, error) 
 	return true, nil
 }
 
-// consumptionFoldLock is the advisory lock the fold of the PostgreSQL
-// consumption delta takes (migration 00020).
-const consumptionFoldLock = `SELECT pg_advisory_xact_lock(7311470155206528015)`
+// foldConsumptionAlone, on PostgreSQL, takes the lock of the consumption
+// delta's fold (migration 00020) and keeps writers from adding to the
+// delta until tx ends, then folds it: in tx the rollup is whole and stays
+// so. Nothing on SQLite, whose writer is alone already.
+func (s *Store) foldConsumptionAlone(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for _, stmt := range []string{`SELECT pg_advisory_xact_lock(7311470155206528015)`,
+		`LOCK TABLE consumption_rollup_delta IN SHARE ROW EXCLUSIVE MODE`, `SELECT consumption_rollup_fold()`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // KeepConsumptionDays makes the consumption rollup keep the local days of
 // the UTC offset off (whole hours east of UTC) from now on: their counts
@@ -408,15 +415,10 @@ func (s *Store) KeepConsumptionDays(ctx context.Context, off int64) error {
 		return fmt.Errorf("keep consumption days at offset %d: %w", off, err)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if s.dialect == Postgres {
-			// No fold meanwhile, no writer adding to the delta; what it
-			// holds goes into the rollup (and the days kept already) first.
-			for _, stmt := range []string{consumptionFoldLock, `LOCK TABLE consumption_rollup_delta IN SHARE ROW EXCLUSIVE MODE`,
-				`SELECT consumption_rollup_fold()`} {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return err
-				}
-			}
+		// What the delta holds goes into the rollup (and the days kept
+		// already) first.
+		if err := s.foldConsumptionAlone(ctx, tx); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO consumption_offsets (off) VALUES ($1) ON CONFLICT (off) DO NOTHING`, off)
 		if err != nil {
