@@ -88,6 +88,9 @@ func ContentLabel(lang, contentType string) string {
 // translated, with their parameters; Meta's as Meta sent them, after its
 // code ("131026 Message undeliverable: …").
 func Reason(lang string, m *domain.Message) string {
+	if m.ErrorCode == 0 && m.ErrorTitle == "" && m.ErrorDetail == "" {
+		return "" // most rows: nothing went wrong
+	}
 	title, detail := m.ErrorTitle, m.ErrorDetail
 	if r, ok := domain.RefusalOf(m); ok {
 		title = i18n.T(lang, "reason."+r.Key)

@@ -266,6 +266,7 @@ func (p *rawReaders) rawExport(ctx context.Context, query string, args []any, no
 // fewValueLen bytes long; others are made each time.
 type fewValues struct {
 	buf  [fewValueLen]byte
+	last [fewColumns]string // each column's value in the row before
 	cols [fewColumns]map[string]string
 }
 
@@ -284,11 +285,16 @@ func (f *fewValues) text(st *sqlite.Stmt, col int) string {
 		return st.ColumnText(col)
 	}
 	b := f.buf[:st.ColumnBytes(col, f.buf[:n])]
+	if string(b) == f.last[col] {
+		return f.last[col]
+	}
 	seen := f.cols[col]
 	if v, ok := seen[string(b)]; ok {
+		f.last[col] = v
 		return v
 	}
 	v := string(b)
+	f.last[col] = v
 	if seen == nil {
 		seen = map[string]string{}
 		f.cols[col] = seen
