@@ -221,6 +221,17 @@ func TestLoad(t *testing.T) {
 		{name: "negative duration", env: map[string]string{"TICKS_INBOX_RETENTION": "-1h"}, wantErr: `invalid duration "-1h"`},
 		{name: "zero duration", env: map[string]string{"TICKS_INBOX_RETENTION": "0d"}, wantErr: `invalid duration "0d"`},
 		{name: "unknown time zone", env: map[string]string{"TICKS_TIMEZONE": "Mars/Olympus"}, wantErr: `TICKS_TIMEZONE: unknown time zone "Mars/Olympus"`},
+		{
+			name: "SMTP server",
+			env: map[string]string{"TICKS_SMTP_ADDR": "smtp.example.com:587", "TICKS_SMTP_FROM": "ticks <ticks@example.com>",
+				"TICKS_SMTP_USERNAME": "ticks", "TICKS_SMTP_PASSWORD": "pw"},
+			want: with(func(c *Config) {
+				c.SMTPAddr, c.SMTPFrom, c.SMTPUsername, c.SMTPPassword = "smtp.example.com:587", "ticks <ticks@example.com>", "ticks", "pw"
+			}),
+		},
+		{name: "SMTP server without port", env: map[string]string{"TICKS_SMTP_ADDR": "smtp.example.com"}, wantErr: "TICKS_SMTP_ADDR: want host:port"},
+		{name: "SMTP server without host", env: map[string]string{"TICKS_SMTP_ADDR": ":25"}, wantErr: "TICKS_SMTP_ADDR: want host:port"},
+		{name: "SMTP sender not an address", env: map[string]string{"TICKS_SMTP_FROM": "ticks"}, wantErr: "TICKS_SMTP_FROM: want an e-mail address"},
 		{name: "positional argument", args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
 		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
 	}
