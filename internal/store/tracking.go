@@ -411,7 +411,7 @@ func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventRe
 		}
 	}
 	hours := map[hourKey]int64{}
-	seen := map[seenRow]bool{}
+	days := map[seenRow]bool{}
 	firsts := map[firstKey]int64{}
 	for _, r := range group {
 		for i := range r.events {
@@ -425,59 +425,187 @@ func (s *Store) recordEventsTx(ctx context.Context, tx *sql.Tx, group []*eventRe
 			if at, ok := firsts[fk]; !ok || ms(e.At) < at {
 				firsts[fk] = ms(e.At)
 			}
-			bots := []int64{AllBots}
-			if e.BotID != 0 {
-				bots = append(bots, e.BotID)
-			}
-			for _, bot := range bots {
-				for _, p := range []struct {
-					kind   string
-					period int64
-				}{{PeriodDay, e.Day}, {PeriodWeek, WeekOf(e.Day)}, {PeriodMonth, MonthOf(e.Day)}} {
-					seen[seenRow{seenKey{e.SubaccountID, p.kind, p.period, bot, e.Category, e.Action}, e.ContactID}] = true
-				}
-			}
+			days[seenRow{seenKey{e.SubaccountID, PeriodDay, e.Day, e.BotID, e.Category, e.Action}, e.ContactID}] = true
 		}
 	}
 	if err := s.upsertHours(ctx, tx, hours); err != nil {
 		return err
 	}
-	// The contacts new to a period's set are the counters' increments. The
-	// entries go in the order of the set's key (contact first), so that
-	// one contact's land together.
-	list := make([]seenRow, 0, len(seen))
-	for k := range seen {
-		list = append(list, k)
-	}
-	slices.SortFunc(list, func(a, b seenRow) int {
-		return cmp.Or(cmp.Compare(a.subaccount, b.subaccount), cmp.Compare(a.contact, b.contact), strings.Compare(a.category, b.category),
-			strings.Compare(a.action, b.action), cmp.Compare(a.bot, b.bot), strings.Compare(a.kind, b.kind), cmp.Compare(a.period, b.period))
-	})
-	counts := map[seenKey]int64{}
-	for start := 0; start < len(list); start += eventChunk {
-		part := list[start:min(start+eventChunk, len(list))]
-		args := make([]any, 0, len(part)*7)
-		for _, r := range part {
-			args = append(args, r.subaccount, r.contact, r.category, r.action, r.bot, r.kind, r.period)
-		}
-		err := s.chunkRows(ctx, tx, len(part), `INSERT INTO tracking_seen (subaccount_id, contact_id, category, action, bot_id, kind, period)
-			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
-			ON CONFLICT DO NOTHING RETURNING subaccount_id, kind, period, bot_id, category, action`, args, func(rows *sql.Rows) error {
-			var k seenKey
-			if err := rows.Scan(&k.subaccount, &k.kind, &k.period, &k.bot, &k.category, &k.action); err != nil {
-				return err
-			}
-			counts[k]++
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("add contacts: %w", err)
-		}
+	counts, err := s.countNewContacts(ctx, tx, days)
+	if err != nil {
+		return err
 	}
 	if err := s.upsertContactCounts(ctx, tx, counts); err != nil {
 		return err
 	}
 	return s.upsertFirsts(ctx, tx, firsts)
+}
+
+// countNewContacts adds a group's days to the distinct-contact sets
+// (tracking_seen: a contact's days of an action, per bot) and returns the
+// counters' increments: a contact new to a day of a bot counts in it, and
+// also in that bot's week and month, and in every bot's day, week and
+// month (bot_id AllBots), when none of its other days there was there
+// before the group. Those other days are read in the same transaction
+// under the set's key (contact, action, day): the writer's transactions
+// are one at a time (SQLite's single writer; on PostgreSQL a transaction
+// lock taken first), so what they read is every day stored.
+func (s *Store) countNewContacts(ctx context.Context, tx *sql.Tx, days map[seenRow]bool) (map[seenKey]int64, error) {
+	counts := map[seenKey]int64{}
+	if len(days) == 0 {
+		return counts, nil
+	}
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(1700000017)`); err != nil {
+			return nil, fmt.Errorf("lock contacts: %w", err)
+		}
+	}
+	list := make([]seenRow, 0, len(days))
+	for k := range days {
+		list = append(list, k)
+	}
+	slices.SortFunc(list, func(a, b seenRow) int {
+		return cmp.Or(cmp.Compare(a.subaccount, b.subaccount), cmp.Compare(a.contact, b.contact), strings.Compare(a.category, b.category),
+			strings.Compare(a.action, b.action), cmp.Compare(a.period, b.period), cmp.Compare(a.bot, b.bot))
+	})
+	added := map[seenRow]bool{}
+	for start := 0; start < len(list); start += eventChunk {
+		part := list[start:min(start+eventChunk, len(list))]
+		args := make([]any, 0, len(part)*7)
+		for _, r := range part {
+			args = append(args, r.subaccount, r.contact, r.category, r.action, PeriodDay, r.period, r.bot)
+		}
+		err := s.chunkRows(ctx, tx, len(part), `INSERT INTO tracking_seen (subaccount_id, contact_id, category, action, kind, period, bot_id)
+			VALUES `+s.valuesRows(len(part), 7, func(p string) string { return p })+`
+			ON CONFLICT DO NOTHING RETURNING subaccount_id, contact_id, category, action, period, bot_id`, args, func(rows *sql.Rows) error {
+			var r seenRow
+			r.kind = PeriodDay
+			if err := rows.Scan(&r.subaccount, &r.contact, &r.category, &r.action, &r.period, &r.bot); err != nil {
+				return err
+			}
+			added[r] = true
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("add contacts: %w", err)
+		}
+	}
+	if len(added) == 0 {
+		return counts, nil
+	}
+	// The days around the new ones: from the first day of the earliest week
+	// or month to the last of the latest, per contact and action.
+	type cluster struct {
+		subaccount, contact int64
+		category, action    string
+	}
+	span := map[cluster][2]int64{}
+	for r := range added {
+		c := cluster{r.subaccount, r.contact, r.category, r.action}
+		lo, hi := min(WeekStart(WeekOf(r.period)), monthFirst(r.period)), max(WeekStart(WeekOf(r.period))+6, monthLast(r.period))
+		if sp, ok := span[c]; ok {
+			lo, hi = min(lo, sp[0]), max(hi, sp[1])
+		}
+		span[c] = [2]int64{lo, hi}
+	}
+	clusters := make([]cluster, 0, len(span))
+	for c := range span {
+		clusters = append(clusters, c)
+	}
+	slices.SortFunc(clusters, func(a, b cluster) int {
+		return cmp.Or(cmp.Compare(a.subaccount, b.subaccount), cmp.Compare(a.contact, b.contact),
+			strings.Compare(a.category, b.category), strings.Compare(a.action, b.action))
+	})
+	type day struct{ period, bot int64 }
+	around := map[cluster][]day{}
+	for start := 0; start < len(clusters); start += eventChunk {
+		part := clusters[start:min(start+eventChunk, len(clusters))]
+		args := make([]any, 0, len(part)*6)
+		for _, c := range part {
+			args = append(args, c.subaccount, c.contact, c.category, c.action, span[c][0], span[c][1])
+		}
+		values := s.rowsOf(len(part), func(p func() string) string {
+			return "(CAST(" + p() + " AS BIGINT), CAST(" + p() + " AS BIGINT), CAST(" + p() + " AS TEXT), CAST(" + p() +
+				" AS TEXT), CAST(" + p() + " AS BIGINT), CAST(" + p() + " AS BIGINT))"
+		})
+		err := s.chunkRows(ctx, tx, len(part), `WITH v (subaccount_id, contact_id, category, action, lo, hi) AS (VALUES `+values+`)
+			SELECT v.subaccount_id, v.contact_id, v.category, v.action, s.period, s.bot_id FROM v JOIN tracking_seen s
+			ON s.subaccount_id = v.subaccount_id AND s.contact_id = v.contact_id AND s.category = v.category AND s.action = v.action
+			AND s.kind = 'd' AND s.period >= v.lo AND s.period <= v.hi`, args, func(rows *sql.Rows) error {
+			var c cluster
+			var d day
+			if err := rows.Scan(&c.subaccount, &c.contact, &c.category, &c.action, &d.period, &d.bot); err != nil {
+				return err
+			}
+			around[c] = append(around[c], d)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("contacts' days: %w", err)
+		}
+	}
+	// A key is new when every day of the cluster in it is new; each new
+	// key counts once.
+	counted := map[seenRow]bool{}
+	for r := range added {
+		c := cluster{r.subaccount, r.contact, r.category, r.action}
+		others := around[c]
+		isNew := func(in func(d day) bool) bool {
+			for _, d := range others {
+				if in(d) && !added[seenRow{seenKey{r.subaccount, PeriodDay, d.period, d.bot, r.category, r.action}, r.contact}] {
+					return false
+				}
+			}
+			return true
+		}
+		week, month := WeekOf(r.period), MonthOf(r.period)
+		keys := []struct {
+			key  seenKey
+			test func(d day) bool
+		}{
+			{seenKey{r.subaccount, PeriodDay, r.period, AllBots, r.category, r.action}, func(d day) bool { return d.period == r.period }},
+			{seenKey{r.subaccount, PeriodWeek, week, AllBots, r.category, r.action}, func(d day) bool { return WeekOf(d.period) == week }},
+			{seenKey{r.subaccount, PeriodMonth, month, AllBots, r.category, r.action}, func(d day) bool { return MonthOf(d.period) == month }},
+		}
+		if r.bot != 0 {
+			keys = append(keys,
+				struct {
+					key  seenKey
+					test func(d day) bool
+				}{seenKey{r.subaccount, PeriodDay, r.period, r.bot, r.category, r.action}, func(d day) bool { return d.period == r.period && d.bot == r.bot }},
+				struct {
+					key  seenKey
+					test func(d day) bool
+				}{seenKey{r.subaccount, PeriodWeek, week, r.bot, r.category, r.action}, func(d day) bool { return WeekOf(d.period) == week && d.bot == r.bot }},
+				struct {
+					key  seenKey
+					test func(d day) bool
+				}{seenKey{r.subaccount, PeriodMonth, month, r.bot, r.category, r.action}, func(d day) bool { return MonthOf(d.period) == month && d.bot == r.bot }})
+		}
+		for _, k := range keys {
+			row := seenRow{k.key, r.contact}
+			if counted[row] {
+				continue
+			}
+			if isNew(k.test) {
+				counted[row] = true
+				counts[k.key]++
+			}
+		}
+	}
+	return counts, nil
+}
+
+// monthFirst and monthLast are the first and last day numbers of the month
+// of a day number.
+func monthFirst(day int64) int64 {
+	t := time.Unix(day*86400, 0).UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+func monthLast(day int64) int64 {
+	t := time.Unix(day*86400, 0).UTC()
+	return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC).Unix()/86400 - 1
 }
 
 type firstKey struct {

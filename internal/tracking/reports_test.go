@@ -3,10 +3,12 @@ package tracking_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/store"
 	"github.com/ticksapp/ticks/internal/tracking"
@@ -328,6 +330,91 @@ func TestFunnelRepeatedFirstStep(t *testing.T) {
 		}
 		if c.within == "1h" && (res.Steps[1].MedianSeconds == nil || *res.Steps[1].MedianSeconds != 600) {
 			t.Errorf("within 1h: median %v, want 600", res.Steps[1].MedianSeconds)
+		}
+	}
+}
+
+// TestContactCountsAcrossBatches: events of three senders (a bot, the
+// router, a supervisor without a bot) over eight days across a week's and a
+// month's end, recorded a few at a time in random order, count in every
+// report — by day, week and month, of every bot and of each — what counting
+// the events' contacts directly gives.
+func TestContactCountsAcrossBatches(t *testing.T) {
+	w := newWorld(t)
+	w.now = time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC) // Tuesday; 7 days back is February 24th
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 17))
+	type ev struct {
+		contact, sender int
+		action          string
+		at              time.Time
+	}
+	senders := []*access.Principal{w.botP, w.routerP, w.sup1}
+	botOf := []int64{w.bot.ID, w.router.ID, 0}
+	var list []ev
+	for range 400 {
+		list = append(list, ev{contact: r.IntN(12), sender: r.IntN(3), action: fmt.Sprintf("A%d", r.IntN(2)),
+			at: w.now.Add(-time.Duration(r.IntN(7*24*60)) * time.Minute)})
+	}
+	for start := 0; start < len(list); {
+		n := min(1+r.IntN(6), len(list)-start)
+		for sender := range senders {
+			var part []string
+			for _, e := range list[start : start+n] {
+				if e.sender == sender {
+					part = append(part, event("Menu", e.action, e.contact, e.at))
+				}
+			}
+			if len(part) == 0 {
+				continue
+			}
+			res, err := w.svc.Record(ctx, senders[sender], 0, events(t, `{"events": [`+strings.Join(part, ",")+`]}`))
+			if err != nil || len(res.Errors) > 0 {
+				t.Fatalf("record: %+v %v", res, err)
+			}
+		}
+		start += n
+	}
+	label := func(g string, at time.Time) string {
+		l := at.In(saoPaulo)
+		y, m, d := l.Date()
+		switch g {
+		case "week":
+			return time.Date(y, m, d-(int(l.Weekday())+6)%7, 0, 0, 0, 0, saoPaulo).Format("2006-01-02")
+		case "month":
+			return l.Format("2006-01")
+		}
+		return l.Format("2006-01-02")
+	}
+	for _, g := range []string{"day", "week", "month"} {
+		for _, bot := range []int64{0, w.bot.ID, w.router.ID} {
+			want := map[string][2]int64{}
+			seen := map[string]bool{}
+			for _, e := range list {
+				if bot != 0 && botOf[e.sender] != bot {
+					continue
+				}
+				k := label(g, e.at) + " " + e.action
+				c := want[k]
+				c[0]++
+				if id := fmt.Sprint(k, e.contact); !seen[id] {
+					seen[id] = true
+					c[1]++
+				}
+				want[k] = c
+			}
+			rows, err := w.svc.EventReport(ctx, w.sup1, tracking.EventQuery{Granularity: g, BotID: bot,
+				From: w.now.Add(-9 * 24 * time.Hour), To: w.now.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][2]int64{}
+			for _, row := range rows {
+				got[row.Period+" "+row.Action] = [2]int64{row.Count, row.Contacts}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s, bot %d:\n got %v\nwant %v", g, bot, got, want)
+			}
 		}
 	}
 }
