@@ -261,9 +261,12 @@ func readWindow[T any](ctx context.Context, s *Store, q *reportQuery, streams []
 		}
 		query := `SELECT ` + columns + ` FROM ` + from + w.sql() + order
 		var err error
-		if s.raw != nil {
+		switch {
+		case s.raw != nil:
 			err = s.raw.rawExport(ctx, query, w.args, notifications, each)
-		} else {
+		case s.sqlDialect.name() == Postgres:
+			err = s.pgExport(ctx, query, w.args, notifications, each)
+		default:
 			err = s.queryExport(ctx, query, w.args, notifications, each)
 		}
 		if err != nil {
