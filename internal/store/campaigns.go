@@ -64,70 +64,109 @@ func (s *Store) CreateCampaign(ctx context.Context, c *domain.Campaign, nameKey 
 // memory: they are written 2,000 at a time.
 func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, nameKey string, next func() (domain.CampaignRow, bool, error), rejected []domain.CampaignRowError) error {
 	c.ID = s.NewID()
+	if s.dialect == Postgres {
+		// PostgreSQL takes the rows by COPY, on one connection in one
+		// transaction with the campaign.
+		return s.onConn(ctx, func(conn *sql.Conn) error {
+			return s.createCampaign(ctx, conn, c, nameKey, rejected, func() error {
+				return copyIn(ctx, conn, "campaign_rows", campaignRowColumns, func() ([]any, bool, error) {
+					r, ok, err := next()
+					if !ok || err != nil {
+						return nil, ok, err
+					}
+					vars, _ := json.Marshal(r.Vars)
+					return []any{c.ID, int64(r.Seq), int64(r.Line), r.Phone, r.Name, r.CorrelationID, string(vars)}, true, nil
+				})
+			})
+		})
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.createCampaign(ctx, tx, c, nameKey, rejected, func() error { return s.insertCampaignRows(ctx, tx, c.ID, next) })
+	})
+}
+
+var campaignRowColumns = []string{"campaign_id", "seq", "line", "phone", "name", "correlation_id", "vars"}
+
+// execer is a transaction, or a connection inside one.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// createCampaign writes c, its valid rows (by rows) and its rejected ones
+// on tx.
+func (s *Store) createCampaign(ctx context.Context, tx execer, c *domain.Campaign, nameKey string, rejected []domain.CampaignRowError,
+	rows func() error) error {
 	links := []byte("[]")
 	if len(c.Links) > 0 {
 		links, _ = json.Marshal(c.Links)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, subaccount_id, name, name_key, channel_id, template, language,
-			fallback_template, fallback_language, status, created_by, created_at, scheduled_at, rows_total, audience, invalid,
-			duplicates, opted_out, links, link_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-			c.ID, c.SubaccountID, c.Name, nameKey, c.ChannelID, c.Template, c.Language, c.FallbackTemplate, c.FallbackLanguage,
-			c.Status, c.CreatedBy, ms(c.CreatedAt), nullMS(c.ScheduledAt), c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut,
-			string(links), hex.EncodeToString(c.LinkKey))
-		if err != nil {
-			return fmt.Errorf("insert campaign: %w", err)
+	_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, subaccount_id, name, name_key, channel_id, template, language,
+		fallback_template, fallback_language, status, created_by, created_at, scheduled_at, rows_total, audience, invalid,
+		duplicates, opted_out, links, link_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		c.ID, c.SubaccountID, c.Name, nameKey, c.ChannelID, c.Template, c.Language, c.FallbackTemplate, c.FallbackLanguage,
+		c.Status, c.CreatedBy, ms(c.CreatedAt), nullMS(c.ScheduledAt), c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut,
+		string(links), hex.EncodeToString(c.LinkKey))
+	if err != nil {
+		return fmt.Errorf("insert campaign: %w", err)
+	}
+	if err := rows(); err != nil {
+		return err
+	}
+	for chunk := range chunks(len(rejected), 2000) {
+		args := make([]any, 0, 4*(chunk.hi-chunk.lo))
+		for _, r := range rejected[chunk.lo:chunk.hi] {
+			args = append(args, c.ID, r.Line, r.Phone, r.Error)
 		}
-		const rowCols, chunk = 7, 2000
-		args := make([]any, 0, rowCols*chunk)
-		// A full chunk's statement is prepared once: parsing 14,000
-		// placeholders at every chunk was a third of a large import's CPU.
-		insert := `INSERT INTO campaign_rows (campaign_id, seq, line, phone, name, correlation_id, vars) VALUES `
-		full, err := tx.PrepareContext(ctx, insert+s.valuesList(chunk, rowCols))
+		q := `INSERT INTO campaign_row_errors (campaign_id, line, phone, error) VALUES ` + s.valuesList(chunk.hi-chunk.lo, 4)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert audience errors: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertCampaignRows writes a campaign's valid rows 2,000 at a time.
+func (s *Store) insertCampaignRows(ctx context.Context, tx execer, id int64, next func() (domain.CampaignRow, bool, error)) error {
+	const rowCols, chunk = 7, 2000
+	args := make([]any, 0, rowCols*chunk)
+	// A full chunk's statement is prepared once: parsing 14,000
+	// placeholders at every chunk was a third of a large import's CPU.
+	insert := `INSERT INTO campaign_rows (campaign_id, seq, line, phone, name, correlation_id, vars) VALUES `
+	full, err := tx.PrepareContext(ctx, insert+s.valuesList(chunk, rowCols))
+	if err != nil {
+		return fmt.Errorf("insert audience: %w", err)
+	}
+	defer full.Close()
+	for done := false; !done; {
+		args = args[:0]
+		n := 0
+		for ; n < chunk; n++ {
+			r, ok, err := next()
+			if err != nil {
+				return fmt.Errorf("read audience: %w", err)
+			}
+			if !ok {
+				done = true
+				break
+			}
+			vars, _ := json.Marshal(r.Vars)
+			args = append(args, id, r.Seq, r.Line, r.Phone, r.Name, r.CorrelationID, string(vars))
+		}
+		if n == 0 {
+			break
+		}
+		if n == chunk {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insert+s.valuesList(n, rowCols), args...)
+		}
 		if err != nil {
 			return fmt.Errorf("insert audience: %w", err)
 		}
-		defer full.Close()
-		for done := false; !done; {
-			args = args[:0]
-			n := 0
-			for ; n < chunk; n++ {
-				r, ok, err := next()
-				if err != nil {
-					return fmt.Errorf("read audience: %w", err)
-				}
-				if !ok {
-					done = true
-					break
-				}
-				vars, _ := json.Marshal(r.Vars)
-				args = append(args, c.ID, r.Seq, r.Line, r.Phone, r.Name, r.CorrelationID, string(vars))
-			}
-			if n == 0 {
-				break
-			}
-			if n == chunk {
-				_, err = full.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, insert+s.valuesList(n, rowCols), args...)
-			}
-			if err != nil {
-				return fmt.Errorf("insert audience: %w", err)
-			}
-		}
-		for chunk := range chunks(len(rejected), 2000) {
-			args := make([]any, 0, 4*(chunk.hi-chunk.lo))
-			for _, r := range rejected[chunk.lo:chunk.hi] {
-				args = append(args, c.ID, r.Line, r.Phone, r.Error)
-			}
-			q := `INSERT INTO campaign_row_errors (campaign_id, line, phone, error) VALUES ` + s.valuesList(chunk.hi-chunk.lo, 4)
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return fmt.Errorf("insert audience errors: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 type span struct{ lo, hi int }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -426,4 +428,53 @@ func (s *Store) consumptionRebuild() []string {
 			GROUP BY month, ` + consumptionKey + ` HAVING SUM(n) <> 0`}
 	}
 	return []string{`DELETE FROM consumption_rollup`, fill}
+}
+
+// onConn runs fn on one PostgreSQL connection inside a transaction begun
+// and ended by SQL, so that fn may use pgx itself (copyIn) as well as
+// database/sql on it; the transaction commits when fn returns nil.
+func (s *Store) onConn(ctx context.Context, fn func(*sql.Conn) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(conn); err != nil {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			// A connection whose transaction cannot be ended is not reused.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.prepareWanted(ctx)
+	return nil
+}
+
+// copyIn writes the rows next gives (false after the last) into table's
+// columns with PostgreSQL's COPY, on conn (onConn's).
+func copyIn(ctx context.Context, conn *sql.Conn, table string, columns []string, next func() ([]any, bool, error)) error {
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy into %s: not a pgx connection", table)
+		}
+		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromFunc(func() ([]any, error) {
+			row, more, err := next()
+			if err != nil || !more {
+				return nil, err
+			}
+			return row, nil
+		}))
+		if err != nil {
+			return fmt.Errorf("copy into %s: %w", table, err)
+		}
+		return nil
+	})
 }
