@@ -310,18 +310,7 @@ func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
 		ID, Name, Status string
 		Template         string
 	}
-	get := func(path string, v any) {
-		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
-		}
-	}
+	get := func(path string, v any) { getJSON(t, addr, token, path, v) }
 	var list struct{ Rows []row }
 	var seen map[string]bool
 	var ab []string
@@ -371,18 +360,7 @@ func checkDemoCampaigns(t *testing.T, addr, token string, start time.Time) {
 // campaign to count them.
 func checkDemoLinkClicks(t *testing.T, addr, token string, start time.Time) {
 	t.Helper()
-	get := func(path string, v any) {
-		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
-		}
-	}
+	get := func(path string, v any) { getJSON(t, addr, token, path, v) }
 	var list struct {
 		Rows []struct{ ID, Template string }
 	}
@@ -413,5 +391,21 @@ func checkDemoLinkClicks(t *testing.T, addr, token string, start time.Time) {
 			t.Fatalf("the link campaign after %v: %+v", time.Since(start).Round(time.Second), d)
 		}
 		time.Sleep(2 * time.Second)
+	}
+}
+
+// getJSON reads the demo's API answer at path into v; anything but 200 and
+// JSON fails the test.
+func getJSON(t *testing.T, addr, token, path string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,26 +18,11 @@ import (
 // opens ticks's redirect with a dynamic suffix.
 func linkServer(t *testing.T) (*testServer, int64, int64) {
 	t.Helper()
-	api := httptest.NewServer(http.NotFoundHandler())
-	t.Cleanup(api.Close)
-	s := newServerWith(t, api.URL+"/v23.0")
-	offer := simulator.Template{ID: "1000000000000301", Name: "oferta_link", Language: "pt_BR", Category: "MARKETING", Status: "APPROVED",
-		Components: json.RawMessage(`[{"type":"BODY","text":"Olá {{1}}, seu cupom {{2}}."},` +
-			`{"type":"BUTTONS","buttons":[{"type":"URL","text":"Ver oferta","url":"` + s.url + `/r/{{1}}"}]}]`)}
-	sim := simulator.NewServer(simulator.Config{Seed: 9, AppSecret: []byte(appSecret), Mix: simulator.Outcomes{Read: 1},
-		Delays: simulator.Delays{TimeScale: 0.01}, Phones: []simulator.Phone{{PhoneNumberID: "106540352242922",
-			DisplayPhone: "15550783881", WABAID: "102290129340398", AccessToken: "tok"}},
-		WebhookURL: s.url + "/webhooks/whatsapp", Templates: append(simulator.DefaultTemplates(), offer)})
-	api.Config.Handler = sim.Handler()
-	ctx, cancel := context.WithCancel(context.Background())
-	go sim.Run(ctx)
-	t.Cleanup(func() { cancel(); sim.Close() })
-	var sa, ch struct{ ID int64 }
-	s.must(201, "POST", "/api/v1/subaccounts", adminToken, map[string]string{"name": "Loja"}, &sa)
-	s.must(201, "POST", "/api/v1/channels", adminToken, map[string]any{"subaccount_id": sa.ID, "name": "Loja",
-		"phone_number_id": "106540352242922", "waba_id": "102290129340398", "access_token": "tok"}, &ch)
-	s.must(200, "POST", "/api/v1/templates/sync", adminToken, map[string]any{"channel_id": ch.ID}, nil)
-	return s, sa.ID, ch.ID
+	return simServerWith(t, func(serverURL string) []simulator.Template {
+		return []simulator.Template{{ID: "1000000000000301", Name: "oferta_link", Language: "pt_BR", Category: "MARKETING", Status: "APPROVED",
+			Components: json.RawMessage(`[{"type":"BODY","text":"Olá {{1}}, seu cupom {{2}}."},` +
+				`{"type":"BUTTONS","buttons":[{"type":"URL","text":"Ver oferta","url":"` + serverURL + `/r/{{1}}"}]}]`)}}
+	})
 }
 
 // TestCampaignLinkClicks: a campaign routes its template's URL button

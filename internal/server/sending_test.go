@@ -16,15 +16,26 @@ import (
 // posting webhooks back to it, with one subaccount, channel and templates.
 func simServer(t *testing.T) (*testServer, int64, int64) {
 	t.Helper()
+	return simServerWith(t, nil)
+}
+
+// simServerWith is simServer whose simulator also has the templates extra
+// returns for the server's address (nil: none).
+func simServerWith(t *testing.T, extra func(serverURL string) []simulator.Template) (*testServer, int64, int64) {
+	t.Helper()
 	// The simulator needs the server's address, and the server the
 	// simulator's: start the simulator's listener first, its handler after.
 	api := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(api.Close)
 	s := newServerWith(t, api.URL+"/v23.0")
+	var templates []simulator.Template // nil: the simulator's defaults
+	if extra != nil {
+		templates = append(simulator.DefaultTemplates(), extra(s.url)...)
+	}
 	sim := simulator.NewServer(simulator.Config{Seed: 9, AppSecret: []byte(appSecret), Mix: simulator.Outcomes{Read: 1},
 		Delays: simulator.Delays{TimeScale: 0.01}, Phones: []simulator.Phone{{PhoneNumberID: "106540352242922",
 			DisplayPhone: "15550783881", WABAID: "102290129340398", AccessToken: "tok"}},
-		WebhookURL: s.url + "/webhooks/whatsapp"})
+		WebhookURL: s.url + "/webhooks/whatsapp", Templates: templates})
 	api.Config.Handler = sim.Handler()
 	ctx, cancel := context.WithCancel(context.Background())
 	go sim.Run(ctx)
