@@ -142,7 +142,7 @@ func (h *History) extractions(ctx context.Context) error {
 		for _, in := range []extracts.Input{
 			{Type: "notifications_summary", From: end.AddDate(0, 0, -6).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "csv"},
 			{Type: "conversations_summary", From: end.AddDate(0, 0, -89).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "xlsx"},
-			// The help desk's tickets: those the demo's agents work from its start on.
+			// The help desk's tickets of the history's last week.
 			{Type: "attendance_metrics", From: end.AddDate(0, 0, -6).Format(time.DateOnly), To: end.Format(time.DateOnly), Format: "csv"},
 		} {
 			in.Lang = u.Lang
