@@ -307,7 +307,7 @@ func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, er
 	}
 	defer l.close()
 	if o.Raw {
-		for _, idx := range []string{"tracking_events_key", "tracking_events_action", "tracking_events_at", "tracking_events_contact"} {
+		for _, idx := range []string{"tracking_events_key", "tracking_events_at", "tracking_events_contact"} {
 			if _, err := l.db.ExecContext(ctx, `DROP INDEX `+idx); err != nil {
 				return nil, err
 			}
@@ -496,8 +496,7 @@ func EventsSeed(ctx context.Context, o EventsSeedOptions) (*EventsSeedResult, er
 	if o.Raw {
 		for _, stmt := range []string{
 			`CREATE UNIQUE INDEX tracking_events_key ON tracking_events (subaccount_id, idempotency_key)`,
-			`CREATE INDEX tracking_events_action ON tracking_events (subaccount_id, category, action, at)`,
-			`CREATE INDEX tracking_events_at ON tracking_events (subaccount_id, at)`,
+			`CREATE INDEX tracking_events_at ON tracking_events (subaccount_id, at, category, action, contact_id)`,
 			`CREATE INDEX tracking_events_contact ON tracking_events (subaccount_id, category, action, contact_id, at)`,
 		} {
 			if _, err := l.db.ExecContext(ctx, stmt); err != nil {
