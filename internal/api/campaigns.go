@@ -12,7 +12,6 @@ import (
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/export"
 	"github.com/ticksapp/ticks/internal/i18n"
-	"github.com/ticksapp/ticks/internal/reports"
 	"github.com/ticksapp/ticks/internal/respond"
 )
 
@@ -213,8 +212,10 @@ func (h *Handler) campaignAudienceErrors(w http.ResponseWriter, r *http.Request,
 	}
 }
 
-// campaignMessages downloads every message of the campaign, as the
-// detailed report exports them (CSV or XLSX).
+// campaignMessages downloads every audience row of the campaign with its
+// message (CSV or XLSX): the row's fields and variables, sent at, status,
+// reason, delivered and read at, the contact's first answer and button,
+// and its link clicks.
 func (h *Handler) campaignMessages(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	id, err := pathID(r)
 	if err != nil {
@@ -229,21 +230,26 @@ func (h *Handler) campaignMessages(w http.ResponseWriter, r *http.Request, p *ac
 		respond.Error(w, r, domain.Errorf(domain.EINVALID, "format must be csv or xlsx, not %q", format))
 		return
 	}
-	f, err := h.Campaigns.MessagesFilter(r.Context(), p, id)
+	c, err := h.Campaigns.Get(r.Context(), p, id)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	e, err := h.Reports.Export(r.Context(), p, reports.ExportRequest{Filter: f, Format: format,
-		Lang: i18n.Normalize(r.Header.Get("Accept-Language"))})
+	lang := i18n.Normalize(r.Header.Get("Accept-Language"))
+	cols, rows, err := h.Campaigns.MessagesExport(r.Context(), p, id, lang, time.UTC)
 	if err != nil {
 		respond.Error(w, r, err)
 		return
 	}
-	defer e.Close()
-	respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"."+format, e.ContentType())
-	w.Header().Set("X-Total-Count", strconv.FormatInt(e.Total(), 10))
-	if _, err := e.Write(r.Context(), w); err != nil && r.Context().Err() == nil {
+	w.Header().Set("X-Total-Count", strconv.Itoa(c.Audience))
+	if format == "csv" {
+		respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+".csv", "text/csv; charset=utf-8")
+		_, err = export.WriteCSV(w, cols, rows, export.CSVOptions{})
+	} else {
+		respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		_, err = export.WriteXLSX(w, cols, export.Meta{Title: c.Name, Total: int64(c.Audience), Location: time.UTC}, rows)
+	}
+	if err != nil && r.Context().Err() == nil {
 		respond.LogInternal(r, err)
 	}
 }

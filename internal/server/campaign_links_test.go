@@ -162,6 +162,16 @@ func TestCampaignLinkClicks(t *testing.T) {
 	if csv.code != 200 || strings.Count(string(csv.body), "\n") != 3 || !strings.Contains(string(csv.body), "+5511960000000,Cliente 0,,0,Ver oferta,2,") {
 		t.Fatalf("clicks CSV: %d %s", csv.code, csv.body)
 	}
+	// The campaign's messages: a row per audience row, with its message and
+	// its clicks.
+	msgs := s.do("GET", "/api/v1/campaigns/"+created.ID+"/messages?format=csv", own.Token, nil, "Accept-Language", "en")
+	lines := strings.Split(strings.TrimSpace(string(msgs.body)), "\n")
+	if msgs.code != 200 || len(lines) != 6 ||
+		lines[0] != "Line,Phone,Name,Correlation ID,var1,var2,Sent at,Status,Reason,Delivered at,Read at,Replied at,Button clicked,Link clicks" ||
+		!strings.HasPrefix(lines[1], "2,+5511960000000,Cliente 0,,Cliente 0,CUPOM0,") || !strings.HasSuffix(lines[1], ",2") ||
+		!strings.HasSuffix(lines[4], ",1") || strings.HasSuffix(lines[2], ",1") {
+		t.Fatalf("messages CSV: %d %s", msgs.code, msgs.body)
+	}
 	for _, path := range []string{"?button=1", "?button=x", "?limit=0", "?format=pdf", "?cursor=x"} {
 		if r := s.do("GET", "/api/v1/campaigns/"+created.ID+"/clicks"+path, own.Token, nil); r.code != 400 {
 			t.Errorf("clicks%s: %d %s, want 400", path, r.code, r.body)
@@ -187,6 +197,10 @@ func TestCampaignLinkClicks(t *testing.T) {
 	}
 	if code, body := w.get("/campaigns/" + created.ID + "/clicks?format=csv"); code != 200 || !strings.Contains(body, "+5511960000003") {
 		t.Fatalf("drill-down CSV: %d %.500s", code, body)
+	}
+	if code, body := w.get("/campaigns/" + created.ID + "/messages.csv"); code != 200 || !strings.Contains(body, "Cliques no link") ||
+		strings.Count(body, "\n") != 6 {
+		t.Fatalf("the page's messages CSV: %d %s", code, body)
 	}
 	if code, _ := w.get("/campaigns/" + created.ID + "/clicks?button=3"); code != 400 {
 		t.Errorf("drill-down of a button not counted: %d", code)

@@ -40,6 +40,7 @@ func (h *Handler) campaignRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /campaigns/{id}/{action}", h.auth(h.campaignAction))
 	mux.HandleFunc("GET /campaigns/{id}/clicks", h.auth(h.campaignClicksPage))
 	mux.HandleFunc("GET /campaigns/{id}/contacts", h.auth(h.campaignContactsPage))
+	mux.HandleFunc("GET /campaigns/{id}/messages.csv", h.auth(h.campaignMessagesCSV))
 	// A campaign's counted link: opened from a phone, with no login.
 	mux.HandleFunc("GET /r/{code}", h.followLink)
 }
@@ -962,4 +963,20 @@ func (h *Handler) campaignContactsPage(w http.ResponseWriter, r *http.Request, v
 	p := v.page(i18n.T(lang, "campaigns.contacts.title."+of, c.Name), "campaigns")
 	p.Data = d
 	h.render(w, r, http.StatusOK, "campaign_contacts", p)
+}
+
+// campaignMessagesCSV downloads every audience row of the campaign with
+// what became of it (campaigns.Service.MessagesExport), in the visitor's
+// language and the account's time zone.
+func (h *Handler) campaignMessagesCSV(w http.ResponseWriter, r *http.Request, v *visitor) {
+	id := pathID(r)
+	cols, rows, err := h.Campaigns.MessagesExport(r.Context(), v.principal, id, v.lang(), h.Location)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	respond.Attachment(w, "campaign-"+strconv.FormatInt(id, 10)+"-messages.csv", "text/csv; charset=utf-8")
+	if _, err := export.WriteCSV(w, cols, rows, export.CSVOptions{BOM: true}); err != nil && r.Context().Err() == nil {
+		respond.LogInternal(r, err)
+	}
 }
