@@ -187,6 +187,27 @@ func TestLinkClicks(t *testing.T) {
 	if _, err := e.svc.Clicks(ctx, access.System(), other.Campaign.ID, campaigns.ClicksFilter{Button: -1}, func(campaigns.Click) error { return stop }); err != nil {
 		t.Errorf("the other campaign has clicks or fails: %v", err)
 	}
+	// A comparison with a campaign that counts links puts its click rate
+	// beside the others; one without has none.
+	cmp, err := e.svc.Compare(ctx, access.System(), []int64{c.ID, other.Campaign.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := cmp.Campaigns[0]; k.Click == nil || k.Click.Den != k.Counters.Delivered || k.Click.Num > 2 || cmp.Campaigns[1].Click == nil {
+		t.Fatalf("click rates %+v %+v", cmp.Campaigns[0].Click, cmp.Campaigns[1].Click)
+	}
+	rates := map[string]bool{}
+	for _, d := range cmp.Differences {
+		rates[d.Rate] = true
+	}
+	if !rates["click"] || len(rates) != 5 {
+		t.Fatalf("differences by rate: %v", rates)
+	}
+	plain1, plain2 := e.create(audience(2), nil), e.create(audience(3), nil)
+	if cmp, err := e.svc.Compare(ctx, access.System(), []int64{plain1.Campaign.ID, plain2.Campaign.ID}); err != nil ||
+		cmp.Campaigns[0].Click != nil || len(cmp.Differences) != 4 {
+		t.Fatalf("a comparison without links: %+v %v", cmp, err)
+	}
 	// Another subaccount's supervisor sees none of it.
 	outsider := &access.Principal{Role: domain.RoleSupervisor, Scope: []int64{e.sa + 1000}}
 	if _, err := e.svc.Clicks(ctx, outsider, c.ID, campaigns.ClicksFilter{Button: -1}, func(campaigns.Click) error { return nil }); domain.ErrorCode(err) != domain.ENOTFOUND {

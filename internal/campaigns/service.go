@@ -523,6 +523,9 @@ type Compared struct {
 	Read     Rate `json:"read"`
 	Reply    Rate `json:"reply"`
 	Failure  Rate `json:"failure"`
+	// Click = contacts who clicked the first counted link / Recebidas;
+	// only when a campaign of the comparison counts links.
+	Click *Rate `json:"click,omitempty"`
 }
 
 // Difference says whether two campaigns' rates differ beyond chance: a
@@ -555,23 +558,43 @@ func (s *Service) Compare(ctx context.Context, p *access.Principal, ids []int64)
 		}
 	}
 	out := &Comparison{Campaigns: []Compared{}, Differences: []Difference{}}
+	links := false
 	for _, id := range ids {
 		d, err := s.Detail(ctx, p, id)
 		if err != nil {
 			return nil, err
 		}
 		k := d.Counters
-		out.Campaigns = append(out.Campaigns, Compared{ID: d.ID, Name: d.Name, Template: d.Template, Counters: k,
+		cmp := Compared{ID: d.ID, Name: d.Name, Template: d.Template, Counters: k,
 			Delivery: wilson(k.Delivered, k.Sent), Read: wilson(k.Read, k.Delivered),
-			Reply: wilson(k.Replied, k.Delivered), Failure: wilson(k.Failed, int64(k.Processed))})
+			Reply: wilson(k.Replied, k.Delivered), Failure: wilson(k.Failed, int64(k.Processed))}
+		var clicked int64
+		if len(d.Links) > 0 {
+			links, clicked = true, d.Links[0].Contacts
+		}
+		click := wilson(min(clicked, k.Delivered), k.Delivered)
+		cmp.Click = &click
+		out.Campaigns = append(out.Campaigns, cmp)
+	}
+	if !links {
+		for i := range out.Campaigns {
+			out.Campaigns[i].Click = nil
+		}
 	}
 	for i := range out.Campaigns {
 		for j := i + 1; j < len(out.Campaigns); j++ {
 			a, b := out.Campaigns[i], out.Campaigns[j]
-			for _, r := range []struct {
+			rates := []struct {
 				name string
 				x, y Rate
-			}{{"delivery", a.Delivery, b.Delivery}, {"read", a.Read, b.Read}, {"reply", a.Reply, b.Reply}, {"failure", a.Failure, b.Failure}} {
+			}{{"delivery", a.Delivery, b.Delivery}, {"read", a.Read, b.Read}, {"reply", a.Reply, b.Reply}, {"failure", a.Failure, b.Failure}}
+			if links {
+				rates = append(rates, struct {
+					name string
+					x, y Rate
+				}{"click", *a.Click, *b.Click})
+			}
+			for _, r := range rates {
 				pv := twoProportionP(r.x, r.y)
 				out.Differences = append(out.Differences, Difference{A: a.ID, B: b.ID, Rate: r.name,
 					Diff: r.x.Value - r.y.Value, PValue: pv, Significant: pv < 0.05})

@@ -704,11 +704,15 @@ func (h *Handler) compareCampaignsPage(w http.ResponseWriter, r *http.Request, v
 			names := map[int64]string{}
 			for _, c := range cmp.Campaigns {
 				names[c.ID] = c.Name
-				d.Rows = append(d.Rows, compareRow{Compared: c, Rates: []compareRate{
+				row := compareRow{Compared: c, Rates: []compareRate{
 					{"delivery", c.Delivery, i18n.T(lang, "campaigns.rate.delivery")},
 					{"read", c.Read, i18n.T(lang, "campaigns.rate.read")},
 					{"reply", c.Reply, i18n.T(lang, "campaigns.rate.reply")},
-					{"failure", c.Failure, i18n.T(lang, "campaigns.rate.failure")}}})
+					{"failure", c.Failure, i18n.T(lang, "campaigns.rate.failure")}}}
+				if c.Click != nil {
+					row.Rates = append(row.Rates, compareRate{"click", *c.Click, i18n.T(lang, "campaigns.rate.click")})
+				}
+				d.Rows = append(d.Rows, row)
 			}
 			for _, x := range cmp.Differences {
 				d.Verdicts = append(d.Verdicts, verdict(lang, x, names))
