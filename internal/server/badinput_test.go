@@ -195,6 +195,10 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"campaign compare bad id", "GET", "/api/v1/campaigns/compare?id=x&id=1", adminToken, nil, "", 400, "positive integer"},
 		{"campaign compare twice", "GET", "/api/v1/campaigns/compare?id=1&id=1", adminToken, nil, "", 400, "twice"},
 		{"campaign messages bad format", "GET", "/api/v1/campaigns/1/messages?format=pdf", adminToken, nil, "", 400, "csv or xlsx"},
+		{"campaign clicks bad format", "GET", "/api/v1/campaigns/1/clicks?format=pdf", adminToken, nil, "", 400, "json or csv"},
+		{"campaign clicks bad limit", "GET", "/api/v1/campaigns/1/clicks?limit=5000", adminToken, nil, "", 400, "limit"},
+		{"campaign clicks bad button", "GET", "/api/v1/campaigns/1/clicks?button=-1", adminToken, nil, "", 400, "button"},
+		{"campaign clicks unknown", "GET", "/api/v1/campaigns/123456/clicks", adminToken, nil, "", 404, "not found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
