@@ -2,8 +2,10 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/access"
@@ -90,6 +92,72 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 			return nil, domain.Errorf(domain.EINVALID, "team %d is not a team of yours", q.Team)
 		}
 	}
+	// The parts of the period are read at once, each into a tally of its
+	// own (a reader connection and a core each), then merged.
+	var parts []func(*metricsPart) error
+	raw := func(from, to time.Time, agent int64) {
+		if !to.After(from) {
+			return
+		}
+		parts = append(parts, func(pt *metricsPart) error {
+			err := s.Store.TicketRows(ctx, p.Scope, from, to, q.Team, agent, func(r *store.TicketRow) {
+				f := r.Figures()
+				pt.pair(r.TeamID, r.AgentID).add(&f)
+				if r.Tags != "" {
+					for _, tag := range strings.Split(r.Tags, ",") {
+						pt.tag(tag).add(&f)
+					}
+				}
+			})
+			if err != nil {
+				return err
+			}
+			pt.sent, err = s.Store.ActiveMessagesSent(ctx, p.Scope, from, to, agent)
+			return err
+		})
+	}
+	// The whole UTC days of the period come from the rollup, the hours
+	// before the first and after the last from the tickets. One agent's
+	// figures come from their tickets alone (the rollup by tag has no
+	// agent; an agent's tickets of 90 days are a few thousand).
+	firstDay, endDay := rollupDays(q.From, q.To)
+	if q.Agent != 0 || q.FromTickets || firstDay >= endDay {
+		raw(q.From, q.To, q.Agent)
+	} else {
+		dayStart, dayEnd := time.UnixMilli(firstDay*dayMS), time.UnixMilli(endDay*dayMS)
+		raw(q.From, dayStart, 0)
+		raw(dayEnd, q.To, 0)
+		for _, byTag := range []bool{false, true} {
+			parts = append(parts, func(pt *metricsPart) error {
+				return s.Store.DeskRollupRows(ctx, byTag, p.Scope, firstDay, endDay, q.Team, 0, func(r *store.DeskRollupRow) {
+					if byTag {
+						pt.tag(r.Tag).addCell(&r.DeskCell)
+					} else {
+						pt.pair(r.TeamID, r.AgentID).addCell(&r.DeskCell)
+					}
+				})
+			})
+		}
+		parts = append(parts, func(pt *metricsPart) (err error) {
+			pt.sent, err = s.Store.ActiveMessagesSentDays(ctx, p.Scope, firstDay, endDay, 0)
+			return err
+		})
+	}
+	done := make([]metricsPart, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, fn := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done[i] = metricsPart{pairs: map[pairKey]*tally{}, tags: map[string]*tally{}}
+			errs[i] = fn(&done[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	total := newTally()
 	teams, agents, tags := map[int64]*tally{}, map[int64]*tally{}, map[string]*tally{}
 	of := func(m map[int64]*tally, id int64) *tally {
@@ -100,95 +168,24 @@ func (s *Service) Metrics(ctx context.Context, p *access.Principal, q MetricsQue
 		}
 		return t
 	}
-	ofTag := func(tag string) *tally {
-		t := tags[tag]
-		if t == nil {
-			t = newTally()
-			tags[tag] = t
-		}
-		return t
-	}
-	// Each ticket or row by agent goes to its team and agent's pair,
-	// which then goes to the total, the team and the agent: a third of
-	// the histograms' work.
-	type pairKey struct{ team, agent int64 }
-	pairs := map[pairKey]*tally{}
-	pair := func(team, agent int64) *tally {
-		k := pairKey{team, agent}
-		t := pairs[k]
-		if t == nil {
-			t = newTally()
-			pairs[k] = t
-		}
-		return t
-	}
-	raw := func(from, to time.Time) error {
-		if !to.After(from) {
-			return nil
-		}
-		return s.Store.TicketRows(ctx, p.Scope, from, to, q.Team, q.Agent, func(r *store.TicketRow) {
-			f := r.Figures()
-			pair(r.TeamID, r.AgentID).add(&f)
-			if r.Tags != "" {
-				for _, tag := range strings.Split(r.Tags, ",") {
-					ofTag(tag).add(&f)
-				}
-			}
-		})
-	}
-	// The whole UTC days of the period come from the rollup, the hours
-	// before the first and after the last from the tickets. One agent's
-	// figures come from their tickets alone (the rollup by tag has no
-	// agent; an agent's tickets of 90 days are a few thousand).
+	// Each ticket or row by agent went to its team and agent's pair,
+	// which now goes to the total, the team and the agent: a third of the
+	// histograms' work.
 	var sent int64
-	firstDay, endDay := rollupDays(q.From, q.To)
-	if q.Agent != 0 || q.FromTickets || firstDay >= endDay {
-		if err := raw(q.From, q.To); err != nil {
-			return nil, err
+	for i := range done {
+		pt := &done[i]
+		sent += pt.sent
+		for k, t := range pt.pairs {
+			total.merge(t)
+			of(teams, k.team).merge(t)
+			of(agents, k.agent).merge(t)
 		}
-		n, err := s.Store.ActiveMessagesSent(ctx, p.Scope, q.From, q.To, q.Agent)
-		if err != nil {
-			return nil, err
-		}
-		sent = n
-	} else {
-		dayStart, dayEnd := time.UnixMilli(firstDay*dayMS), time.UnixMilli(endDay*dayMS)
-		if err := raw(q.From, dayStart); err != nil {
-			return nil, err
-		}
-		if err := raw(dayEnd, q.To); err != nil {
-			return nil, err
-		}
-		err := s.Store.DeskRollup(ctx, p.Scope, firstDay, endDay, q.Team, 0, func(r *store.DeskRollupRow) {
-			if r.Tag != "" {
-				ofTag(r.Tag).addCell(&r.DeskCell)
-				return
+		for tag, t := range pt.tags {
+			if tags[tag] == nil {
+				tags[tag] = newTally()
 			}
-			pair(r.TeamID, r.AgentID).addCell(&r.DeskCell)
-		})
-		if err != nil {
-			return nil, err
+			tags[tag].merge(t)
 		}
-		for _, span := range [][2]time.Time{{q.From, dayStart}, {dayEnd, q.To}} {
-			if !span[1].After(span[0]) {
-				continue
-			}
-			n, err := s.Store.ActiveMessagesSent(ctx, p.Scope, span[0], span[1], 0)
-			if err != nil {
-				return nil, err
-			}
-			sent += n
-		}
-		n, err := s.Store.ActiveMessagesSentDays(ctx, p.Scope, firstDay, endDay, 0)
-		if err != nil {
-			return nil, err
-		}
-		sent += n
-	}
-	for k, t := range pairs {
-		total.merge(t)
-		of(teams, k.team).merge(t)
-		of(agents, k.agent).merge(t)
 	}
 	// The rollup has rows whose tickets moved away (all counts zero).
 	for _, m := range []map[int64]*tally{teams, agents} {
@@ -263,6 +260,35 @@ func cmpOr(a, b string) string {
 }
 
 const dayMS = 24 * 60 * 60 * 1000
+
+type pairKey struct{ team, agent int64 }
+
+// metricsPart is what one part of a period's read gathers: by team and
+// agent pair, by tag, and the active messages sent.
+type metricsPart struct {
+	pairs map[pairKey]*tally
+	tags  map[string]*tally
+	sent  int64
+}
+
+func (pt *metricsPart) pair(team, agent int64) *tally {
+	k := pairKey{team, agent}
+	t := pt.pairs[k]
+	if t == nil {
+		t = newTally()
+		pt.pairs[k] = t
+	}
+	return t
+}
+
+func (pt *metricsPart) tag(tag string) *tally {
+	t := pt.tags[tag]
+	if t == nil {
+		t = newTally()
+		pt.tags[tag] = t
+	}
+	return t
+}
 
 // rollupDays returns the UTC days wholly inside from–to, as the rollup
 // numbers them: [first, end).

@@ -416,19 +416,41 @@ func (s *Store) RebuildDeskMetrics(ctx context.Context) error {
 
 // DeskRollup calls fn for every row of the rollup of the subaccounts (all
 // when nil) for the days from fromDay to toDay (excluded), optionally of
-// one team or agent: the whole weeks from the weeks' rows, the other days
-// from the days'; the rows by agent, then (unless an agent is asked for:
+// one team or agent: the rows by agent, then (unless an agent is asked for:
 // the rows by tag have no agent) the rows by tag.
 func (s *Store) DeskRollup(ctx context.Context, subaccounts []int64, fromDay, toDay, team, agent int64, fn func(*DeskRollupRow)) error {
+	if err := s.DeskRollupRows(ctx, false, subaccounts, fromDay, toDay, team, agent, fn); err != nil || agent != 0 {
+		return err
+	}
+	return s.DeskRollupRows(ctx, true, subaccounts, fromDay, toDay, team, 0, fn)
+}
+
+// DeskRollupRows is DeskRollup for the rows by agent or (byTag, no agent)
+// by tag alone: the whole weeks from the weeks' rows, the other days from
+// the days'. Several may run at once.
+func (s *Store) DeskRollupRows(ctx context.Context, byTag bool, subaccounts []int64, fromDay, toDay, team, agent int64, fn func(*DeskRollupRow)) error {
 	if subaccounts != nil && len(subaccounts) == 0 {
 		return nil
+	}
+	table, last := "desk_metrics", "agent_id"
+	if byTag {
+		table, last = "desk_metrics_tags", "tag"
 	}
 	type part struct{ span, from, to int64 }
 	parts := []part{{1, fromDay, toDay}}
 	if w0, w1 := floorDiv(fromDay+6, 7)*7, floorDiv(toDay, 7)*7; w0 < w1 {
 		parts = []part{{1, fromDay, w0}, {7, w0, w1}, {1, w1, toDay}}
 	}
-	read := func(table, last string, p part) error {
+	var r DeskRollupRow
+	var lastV any = &r.AgentID
+	if byTag {
+		lastV = &r.Tag
+	}
+	var b sql.RawBytes
+	for _, p := range parts {
+		if p.from >= p.to {
+			continue
+		}
 		w := &whereBuilder{}
 		if subaccounts != nil {
 			w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
@@ -439,42 +461,27 @@ func (s *Store) DeskRollup(ctx context.Context, subaccounts []int64, fromDay, to
 		if team != 0 {
 			w.add(`team_id = ` + w.arg(team))
 		}
-		if agent != 0 && last == "agent_id" {
+		if agent != 0 && !byTag {
 			w.add(`agent_id = ` + w.arg(agent))
 		}
 		rows, err := s.readQuery(ctx, `SELECT team_id, `+last+`, figures FROM `+table+w.sql(), w.args...)
 		if err != nil {
 			return fmt.Errorf("desk metrics rollup: %w", err)
 		}
-		defer rows.Close()
-		var r DeskRollupRow
-		var lastV any = &r.AgentID
-		if last == "tag" {
-			lastV = &r.Tag
-		}
-		var b sql.RawBytes
 		for rows.Next() {
 			if err := rows.Scan(&r.TeamID, lastV, &b); err != nil {
+				rows.Close()
 				return err
 			}
 			if err := r.DeskCell.decode(b); err != nil {
+				rows.Close()
 				return err
 			}
 			fn(&r)
 		}
-		return rows.Err()
-	}
-	for _, p := range parts {
-		if p.from >= p.to {
-			continue
-		}
-		if err := read("desk_metrics", "agent_id", p); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
-		}
-		if agent == 0 {
-			if err := read("desk_metrics_tags", "tag", p); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
