@@ -243,23 +243,11 @@ func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src Funne
 		return nil, false, nil
 	}
 	slices.Sort(before)
-	for start := 0; start < len(before); start += funnelChunk {
-		w := &whereBuilder{}
-		action(w)
-		var list strings.Builder
-		for i, c := range before[start:min(start+funnelChunk, len(before))] {
-			if i > 0 {
-				list.WriteByte(',')
-			}
-			list.WriteString(strconv.FormatInt(c, 10))
-		}
-		w.add(`contact_id IN (` + list.String() + `)`)
-		w.add(`at >= ` + w.arg(ms(from)))
-		w.add(`at < ` + w.arg(ms(to)))
-		if err := s.funnelRows(ctx, `SELECT contact_id, MIN(at) FROM tracking_events`+w.sql()+` GROUP BY contact_id`, w.args, out); err != nil {
-			return nil, false, err
-		}
+	times, err := s.FunnelTimes(ctx, subaccounts, src, from, to, true, before)
+	if err != nil {
+		return nil, false, err
 	}
+	maps.Copy(out, times)
 	return out, true, nil
 }
 
