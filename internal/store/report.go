@@ -73,6 +73,7 @@ type stream struct {
 	subaccount int64         // the subaccount a rollup-planned stream reads; 0 for a pinpoint search
 	index      string        // SQLite index to read through ("" lets the planner choose)
 	w          *whereBuilder // every condition but the upper time bound
+	base       *whereBuilder // w without its lower time bound, for hour ranges
 	to         int64         // the exclusive upper bound of at, math.MaxInt64 when open
 	after      *cursor
 	buf        []domain.Message
@@ -103,21 +104,22 @@ func (s *Store) fill(ctx context.Context, db queryer, st *stream, n int) error {
 			return s.fillRanges(ctx, db, st, ranges, n)
 		}
 	}
-	return s.fillFrom(ctx, db, st, n, st.w, st.index)
+	return s.fillFrom(ctx, db, st, n, st.w, st.index, st.to)
 }
 
-// fillFrom reads the next n rows of st, under the conditions of w, through
-// index.
-func (s *Store) fillFrom(ctx context.Context, db queryer, st *stream, n int, where *whereBuilder, index string) error {
+// fillFrom reads the next n rows of st before to (at most st.to), under
+// the conditions of w, through index.
+func (s *Store) fillFrom(ctx context.Context, db queryer, st *stream, n int, where *whereBuilder, index string, to int64) error {
 	w := where.clone()
+	to = min(to, st.to)
 	// One upper bound on at: the cursor's when there is one, so the index
 	// range starts there (given two, SQLite may seek by the looser).
 	switch {
-	case st.after != nil && st.after.at < st.to:
+	case st.after != nil && st.after.at < to:
 		w.add(`m.at <= ` + w.arg(st.after.at))
 		w.add(`(m.at < ` + w.arg(st.after.at) + ` OR m.id < ` + w.arg(st.after.id) + `)`)
-	case st.to != math.MaxInt64:
-		w.add(`m.at < ` + w.arg(st.to))
+	case to != math.MaxInt64:
+		w.add(`m.at < ` + w.arg(to))
 	}
 	query := s.sqlDialect.reportPage(index, w.sql(), w.arg(n))
 	rows, err := db.QueryContext(ctx, query, w.args...)
@@ -222,20 +224,21 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 		if c.match == 0 {
 			continue
 		}
-		w := &whereBuilder{}
-		w.add(`m.subaccount_id = ` + w.arg(c.subaccount))
-		w.add(`m.direction = ` + w.arg(string(q.dir)))
+		base := &whereBuilder{}
+		base.add(`m.subaccount_id = ` + base.arg(c.subaccount))
+		base.add(`m.direction = ` + base.arg(string(q.dir)))
+		q.dimConds(base, `m.`)
+		w := base.clone()
 		if q.from > 0 {
 			w.add(`m.at >= ` + w.arg(q.from))
 		}
-		q.dimConds(w, `m.`)
 		// A page reads its limit (and one more) in one statement; an
 		// export every row, a window at a time.
 		rows, statements := int64(q.limit()+1), 1.0
 		if !withTotal {
 			rows, statements = math.MaxInt64, math.Ceil(float64(c.all)/float64(exportWindowRows))
 		}
-		st := &stream{subaccount: c.subaccount, w: w, to: q.to}
+		st := &stream{subaccount: c.subaccount, w: w, base: base, to: q.to}
 		st.index, st.cost = chooseIndex(q, c, rows, statements, s.sqlDialect.rowReadCost())
 		// Worth asking the rollup where the rows are when the index's
 		// plan reads more than a few hours of rows. (Campaigns and users
@@ -256,10 +259,9 @@ func (s *Store) planReport(ctx context.Context, db queryer, q *reportQuery, with
 // the hours that hold its next rows. hourRanges finds them, newest first:
 // the day level says which days hold matching rows, then the hours of
 // those days (as few days as can hold the rows still wanted, in turn) say
-// which hours. It returns them as [from, to) millisecond ranges (adjacent
-// hours merged), with their cost: the index entries they hold, and a seek
-// for each.
-func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) ([][2]int64, float64, error) {
+// which hours. It returns them as ranges (adjacent hours merged), each
+// with the index that reads it cheapest, and their cost (see rangesOf).
+func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) ([]hourRange, float64, error) {
 	q := st.q
 	elo, ehi := q.enclosing()
 	if st.after != nil {
@@ -308,9 +310,19 @@ func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) (
 		return nil, 0, fmt.Errorf("report days: %w", err)
 	}
 
-	const seekCost = 64
-	var ranges [][2]int64
-	var cost float64
+	// The dimensions whose index is in time order within one value: a
+	// range can be read through one of them instead of the time index,
+	// at a row read for each of its rows of that value.
+	dims := q.dims()
+	var seekable []int
+	for i, d := range dims {
+		if d.index != "" && d.ordered {
+			seekable = append(seekable, i)
+		}
+	}
+	rowRead := s.sqlDialect.rowReadCost()
+
+	var hours []rollupHour
 	var found int64
 	for next := 0; next < len(days) && found < int64(n); {
 		// The next days whose matches could make up the rows still
@@ -326,53 +338,138 @@ func (s *Store) hourRanges(ctx context.Context, db queryer, st *stream, n int) (
 				spans = append(spans, [2]int64{lo, hi})
 			}
 		}
+		// Their hours with matching rows, newest first, a span at a time
+		// (each a seek; SQLite reads an OR of ranges by scanning): the
+		// filters in the WHERE clause, so only those rows are summed.
+		start := len(hours)
+		for _, sp := range spans {
+			if found >= int64(n) {
+				break
+			}
+			w := &whereBuilder{}
+			scope(w)
+			w.add(`hour >= ` + w.arg(sp[0]))
+			w.add(`hour < ` + w.arg(sp[1]))
+			q.dimConds(w, ``)
+			rows, err := db.QueryContext(ctx, `SELECT hour, CAST(SUM(n) AS BIGINT) FROM `+s.rollupFrom(q.level(), "")+w.sql()+
+				` GROUP BY hour ORDER BY hour DESC`, w.args...)
+			if err != nil {
+				return nil, 0, fmt.Errorf("report hours: %w", err)
+			}
+			for rows.Next() && found < int64(n) {
+				var h, matching int64
+				if err := rows.Scan(&h, &matching); err != nil {
+					rows.Close()
+					return nil, 0, fmt.Errorf("report hours: %w", err)
+				}
+				if matching <= 0 {
+					continue
+				}
+				// Rows of an hour the range or the cursor cuts may not
+				// follow: read it, but count none of its rows.
+				from, to := h*hourMS, (h+1)*hourMS
+				if from >= q.from && to <= q.to && (st.after == nil || to <= st.after.at) {
+					found += matching
+				}
+				hours = append(hours, rollupHour{hour: h, dims: make([]int64, len(seekable))})
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, 0, fmt.Errorf("report hours: %w", err)
+			}
+		}
+		if len(hours) == start {
+			continue
+		}
+		// What reading each of those hours costs: its rows, and its rows
+		// of each seekable dimension.
 		w := &whereBuilder{}
 		scope(w)
-		or := make([]string, len(spans))
-		for i, sp := range spans {
-			or[i] = `(hour >= ` + w.arg(sp[0]) + ` AND hour < ` + w.arg(sp[1]) + `)`
+		w.in(`hour`, len(hours)-start, func(i int) any { return hours[start+i].hour })
+		sel := `SELECT hour, CAST(SUM(n) AS BIGINT)`
+		for _, i := range seekable {
+			sel += `, CAST(SUM(CASE WHEN ` + dims[i].cond(&w.sqlArgs, ``) + ` THEN n ELSE 0 END) AS BIGINT)`
 		}
-		w.add(`(` + strings.Join(or, ` OR `) + `)`)
-		match := &whereBuilder{sqlArgs: w.sqlArgs}
-		q.dimConds(match, ``)
-		w.sqlArgs = match.sqlArgs
-		rows, err := db.QueryContext(ctx, `SELECT hour, CAST(SUM(n) AS BIGINT), CAST(SUM(CASE WHEN `+match.and()+
-			` THEN n ELSE 0 END) AS BIGINT) FROM `+s.rollupFrom(q.level(), "")+w.sql()+` GROUP BY hour ORDER BY hour DESC`, w.args...)
+		byHour := map[int64]*rollupHour{}
+		for k := start; k < len(hours); k++ {
+			byHour[hours[k].hour] = &hours[k]
+		}
+		rows, err := db.QueryContext(ctx, sel+` FROM `+s.rollupFrom(q.level(), "")+w.sql()+` GROUP BY hour`, w.args...)
 		if err != nil {
 			return nil, 0, fmt.Errorf("report hours: %w", err)
 		}
-		for rows.Next() && found < int64(n) {
-			var hour, all, matching int64
-			if err := rows.Scan(&hour, &all, &matching); err != nil {
+		for rows.Next() {
+			var h, all int64
+			v := make([]int64, len(seekable))
+			dest := []any{&h, &all}
+			for i := range v {
+				dest = append(dest, &v[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return nil, 0, fmt.Errorf("report hours: %w", err)
 			}
-			if matching == 0 {
-				continue
-			}
-			// Rows of an hour the range or the cursor cuts may not
-			// follow: read it, but count none of its rows.
-			from, to := hour*hourMS, (hour+1)*hourMS
-			if from >= q.from && to <= q.to && (st.after == nil || to <= st.after.at) {
-				found += matching
-			}
-			cost += float64(all)
-			if k := len(ranges) - 1; k >= 0 && ranges[k][0] == to {
-				ranges[k][0] = from
-			} else {
-				ranges = append(ranges, [2]int64{from, to})
-				cost += seekCost
+			if x := byHour[h]; x != nil {
+				x.all, x.dims = all, v
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, 0, fmt.Errorf("report hours: %w", err)
 		}
-		if cost >= st.cost {
+		if cost := rangesOf(hours, seekable, dims, rowRead, nil); cost >= st.cost {
 			break // the index's plan is cheaper already
 		}
 	}
+	var ranges []hourRange
+	cost := rangesOf(hours, seekable, dims, rowRead, &ranges)
 	return ranges, cost, nil
+}
+
+// hourRange is a [from, to) millisecond range of whole hours a page reads,
+// through index.
+type hourRange struct {
+	from, to int64
+	index    string
+}
+
+// rollupHour is an hour holding a page's rows: all its rows, and those of
+// each seekable dimension (see hourRanges).
+type rollupHour struct {
+	hour, all int64
+	dims      []int64
+}
+
+// rangesOf merges adjacent hours (newest first) into ranges, picks for each
+// the index that reads it cheapest — the time index, every row of its
+// hours; or the index of a seekable dimension, a row read for each row of
+// that value — and returns the sum of their costs with a seek for each,
+// and the ranges in out when out is not nil.
+func rangesOf(hours []rollupHour, seekable []int, dims []dim, rowRead float64, out *[]hourRange) float64 {
+	const seekCost = 64
+	var total float64
+	for i := 0; i < len(hours); {
+		all, sums := float64(0), make([]float64, len(seekable))
+		j := i
+		for ; j < len(hours) && hours[j].hour == hours[i].hour-int64(j-i); j++ {
+			all += float64(hours[j].all)
+			for k, v := range hours[j].dims {
+				sums[k] += float64(v)
+			}
+		}
+		best, index := all, "messages_report"
+		for k, d := range seekable {
+			if c := sums[k] * rowRead; c < best {
+				best, index = c, dims[d].index
+			}
+		}
+		total += best + seekCost
+		if out != nil {
+			*out = append(*out, hourRange{from: hours[j-1].hour * hourMS, to: (hours[i].hour + 1) * hourMS, index: index})
+		}
+		i = j
+	}
+	return total
 }
 
 // rangeReads counts the pages read by hour ranges, for tests.
@@ -381,7 +478,7 @@ var rangeReads atomic.Int64
 // fillRanges reads the next n rows of st from the given hour ranges,
 // newest first, through the time index. The rollup is exact, so a stream
 // whose ranges are read out is done.
-func (s *Store) fillRanges(ctx context.Context, db queryer, st *stream, ranges [][2]int64, n int) error {
+func (s *Store) fillRanges(ctx context.Context, db queryer, st *stream, ranges []hourRange, n int) error {
 	rangeReads.Add(1)
 	var got []domain.Message
 	after := st.after
@@ -389,10 +486,11 @@ func (s *Store) fillRanges(ctx context.Context, db queryer, st *stream, ranges [
 		if len(got) >= n {
 			break
 		}
-		w := st.w.clone()
-		w.add(`m.at >= ` + w.arg(r[0]))
-		w.add(`m.at < ` + w.arg(r[1]))
-		if err := s.fillFrom(ctx, db, st, n-len(got), w, "messages_report"); err != nil {
+		// One bound on at each way, the range's within the page's: given
+		// two, SQLite may seek by the looser.
+		w := st.base.clone()
+		w.add(`m.at >= ` + w.arg(max(r.from, st.q.from)))
+		if err := s.fillFrom(ctx, db, st, n-len(got), w, r.index, r.to); err != nil {
 			return err
 		}
 		got = append(got, st.buf...)

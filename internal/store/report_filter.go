@@ -139,7 +139,8 @@ func (q *reportQuery) dims() []dim {
 			index: "messages_status", ordered: len(values) == 1})
 	}
 	if f.ContentType != "" {
-		out = append(out, dim{column: `content_type`, values: []any{f.ContentType}, index: "messages_content_type"})
+		out = append(out, dim{column: `content_type`, values: []any{f.ContentType}, index: "messages_content_type",
+			ordered: true})
 	}
 	if f.ConversationType != "" {
 		out = append(out, dim{column: `conversation_type`, values: []any{string(f.ConversationType)}})
