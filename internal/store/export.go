@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"zombiezen.com/go/sqlite"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -36,29 +37,34 @@ const notificationColumns = exportColumns + `, m.template_name, m.delivered_at, 
 	(SELECT MIN(r.at) FROM messages r WHERE r.context_wamid = m.wamid)`
 
 // exportScanner scans exportColumns (and, when notifications is set,
-// notificationColumns) into one reused message.
+// notificationColumns) into one reused message, through a scan function:
+// database/sql's Rows.Scan or pgx's (pgtype.Int8 is a sql.Scanner for the
+// one and native to the other).
 type exportScanner struct {
 	notifications                  bool
 	m                              domain.Message
 	dir, status, convType          string
-	sender, bot, campaign, convExp sql.NullInt64
+	sender, bot, campaign, convExp pgtype.Int8
 	at                             int64
 	args                           string
 	senderV, botV, campaignV       int64
 	expires                        time.Time
-	delivered, read, replied       sql.NullInt64
+	delivered, read, replied       pgtype.Int8
 	deliveredV, readV, repliedV    time.Time
+	dest                           []any
 }
 
-func (sc *exportScanner) scan(rows *sql.Rows) (*domain.Message, error) {
+func (sc *exportScanner) scan(scan func(dest ...any) error) (*domain.Message, error) {
 	m := &sc.m
-	dest := []any{&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
-		&m.WAID, &m.UserID, &sc.sender, &sc.bot, &sc.campaign, &m.ContentType, &m.Text, &m.WithSession,
-		&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload, &sc.args}
-	if sc.notifications {
-		dest = append(dest, &m.TemplateName, &sc.delivered, &sc.read, &sc.replied)
+	if sc.dest == nil {
+		sc.dest = []any{&m.ID, &sc.dir, &sc.at, &sc.status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
+			&m.WAID, &m.UserID, &sc.sender, &sc.bot, &sc.campaign, &m.ContentType, &m.Text, &m.WithSession,
+			&m.ConversationID, &sc.convType, &sc.convExp, &m.ButtonPayload, &sc.args}
+		if sc.notifications {
+			sc.dest = append(sc.dest, &m.TemplateName, &sc.delivered, &sc.read, &sc.replied)
+		}
 	}
-	if err := rows.Scan(dest...); err != nil {
+	if err := scan(sc.dest...); err != nil {
 		return nil, err
 	}
 	if sc.notifications {
@@ -69,23 +75,8 @@ func (sc *exportScanner) scan(rows *sql.Rows) (*domain.Message, error) {
 	m.Direction, m.Status, m.ConversationType = domain.Direction(sc.dir), domain.Status(sc.status), domain.ConversationType(sc.convType)
 	m.At = fromMS(sc.at)
 	m.ErrorArgs = decodeArgs(sc.args)
-	m.SenderUserID, m.BotID, m.CampaignID, m.ConversationExpires = nil, nil, nil, nil
-	if sc.sender.Valid {
-		sc.senderV = sc.sender.Int64
-		m.SenderUserID = &sc.senderV
-	}
-	if sc.bot.Valid {
-		sc.botV = sc.bot.Int64
-		m.BotID = &sc.botV
-	}
-	if sc.campaign.Valid {
-		sc.campaignV = sc.campaign.Int64
-		m.CampaignID = &sc.campaignV
-	}
-	if sc.convExp.Valid {
-		sc.expires = fromMS(sc.convExp.Int64)
-		m.ConversationExpires = &sc.expires
-	}
+	m.SenderUserID, m.BotID, m.CampaignID = reuseInt(sc.sender, &sc.senderV), reuseInt(sc.bot, &sc.botV), reuseInt(sc.campaign, &sc.campaignV)
+	m.ConversationExpires = reuseMS(sc.convExp, &sc.expires)
 	return m, nil
 }
 
@@ -305,7 +296,7 @@ func (s *Store) queryExport(ctx context.Context, query string, args []any, notif
 	defer rows.Close()
 	sc := exportScanner{notifications: notifications}
 	for rows.Next() {
-		m, err := sc.scan(rows)
+		m, err := sc.scan(rows.Scan)
 		if err != nil {
 			return err
 		}
@@ -316,12 +307,21 @@ func (s *Store) queryExport(ctx context.Context, query string, args []any, notif
 
 // reuseMS sets *t to a time read in milliseconds and returns t, or nil for
 // NULL, so a reused message points into memory its reader owns.
-func reuseMS(v sql.NullInt64, t *time.Time) *time.Time {
+func reuseMS(v pgtype.Int8, t *time.Time) *time.Time {
 	if !v.Valid {
 		return nil
 	}
 	*t = fromMS(v.Int64)
 	return t
+}
+
+// reuseInt is reuseMS for a number.
+func reuseInt(v pgtype.Int8, n *int64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	*n = v.Int64
+	return n
 }
 
 func cmpDesc(a, b int64) int {

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -46,45 +44,13 @@ func (s *Store) pgExport(ctx context.Context, query string, args []any, notifica
 			return err
 		}
 		defer rows.Close()
-		var m domain.Message
-		var dir, status, convType, errArgs string
-		var at int64
-		var sender, bot, campaign, convExp, delivered, read, replied pgtype.Int8
-		var senderV, botV, campaignV int64
-		var expires, deliveredV, readV, repliedV time.Time
-		dest := []any{&m.ID, &dir, &at, &status, &m.ErrorCode, &m.ErrorTitle, &m.ErrorDetail, &m.Phone,
-			&m.WAID, &m.UserID, &sender, &bot, &campaign, &m.ContentType, &m.Text, &m.WithSession,
-			&m.ConversationID, &convType, &convExp, &m.ButtonPayload, &errArgs}
-		if notifications {
-			dest = append(dest, &m.TemplateName, &delivered, &read, &replied)
-		}
-		ptr := func(v pgtype.Int8, to *int64) *int64 {
-			if !v.Valid {
-				return nil
-			}
-			*to = v.Int64
-			return to
-		}
-		tm := func(v pgtype.Int8, to *time.Time) *time.Time {
-			if !v.Valid {
-				return nil
-			}
-			*to = fromMS(v.Int64)
-			return to
-		}
+		sc := exportScanner{notifications: notifications}
 		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
+			m, err := sc.scan(rows.Scan)
+			if err != nil {
 				return err
 			}
-			m.Direction, m.Status, m.ConversationType = domain.Direction(dir), domain.Status(status), domain.ConversationType(convType)
-			m.At = fromMS(at)
-			m.ErrorArgs = decodeArgs(errArgs)
-			m.SenderUserID, m.BotID, m.CampaignID = ptr(sender, &senderV), ptr(bot, &botV), ptr(campaign, &campaignV)
-			m.ConversationExpires = tm(convExp, &expires)
-			if notifications {
-				m.DeliveredAt, m.ReadAt, m.RepliedAt = tm(delivered, &deliveredV), tm(read, &readV), tm(replied, &repliedV)
-			}
-			each(&m, at)
+			each(m, sc.at)
 		}
 		return rows.Err()
 	})
