@@ -376,11 +376,13 @@ func (s *Store) rebuildDeskMetricsIfAsked(ctx context.Context) error {
 
 // RebuildDeskMetrics empties the rollup and fills it from the tickets, in
 // one transaction (the benchmark loads its tickets behind the store's back,
-// then calls it).
+// then calls it). On PostgreSQL it locks the tickets against writes and
+// against another rebuild (a lock mode that conflicts with itself), so
+// two servers starting at once do not count the tickets twice.
 func (s *Store) RebuildDeskMetrics(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `LOCK TABLE desk_tickets IN SHARE MODE`); err != nil {
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE desk_tickets IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 				return err
 			}
 		}
