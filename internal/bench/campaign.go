@@ -54,6 +54,7 @@ type CampaignResult struct {
 	Loads    []time.Duration // page: each load, sorted
 	Messages int             // page: the campaign's messages
 	Setup    time.Duration   // page: writing the campaign's messages
+	Download time.Duration   // dispatch: the campaign's messages download (every row, CSV) after it
 	Failures []store.CampaignFailure
 }
 
@@ -270,6 +271,26 @@ func CampaignDispatch(ctx context.Context, o CampaignOptions) (*CampaignResult, 
 		return nil, err
 	}
 	res.Sent, res.Refused, res.Failures = o.Rows-int(d.Counters.Failed), int(d.Counters.Failed), d.Failures
+	// The messages download: each row's message found by its idempotency key.
+	t0 = time.Now()
+	cols, rows, err := svc.MessagesExport(ctx, access.System(), c.Campaign.ID, "pt-BR", time.UTC)
+	if err != nil {
+		return nil, err
+	}
+	n, found := 0, 0
+	if err := rows(func(rec []string) error {
+		n++
+		if rec[len(cols)-8] != "" { // sent at
+			found++
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	res.Download = time.Since(t0)
+	if n != o.Rows || found != o.Rows {
+		return nil, fmt.Errorf("the messages download has %d rows, %d with their message; want %d", n, found, o.Rows)
+	}
 	return res, nil
 }
 
@@ -406,6 +427,7 @@ func (r *CampaignResult) Print(w io.Writer, o CampaignOptions, dialect string) {
 		fmt.Fprintf(tw, "CPU\t%.1f s\t%.3f ms a message, %.0f messages per CPU second (the whole process: the simulator's side too)\n",
 			r.CPU.Seconds(), 1000*r.CPU.Seconds()/float64(r.Rows), float64(r.Rows)/r.CPU.Seconds())
 		fmt.Fprintf(tw, "peak RSS\t%d MB\n", r.PeakRSS>>20)
+		fmt.Fprintf(tw, "messages download\t%d rows in %v\t(each with its message, after the dispatch)\n", r.Rows, r.Download.Round(time.Millisecond))
 		for _, f := range r.Failures[:min(3, len(r.Failures))] {
 			fmt.Fprintf(tw, "failed\t%d %s\t%d %s\n", f.Count, f.Status, f.ErrorCode, f.ErrorTitle)
 		}
