@@ -94,22 +94,51 @@ func (s *Store) FunnelTimes(ctx context.Context, subaccounts []int64, src Funnel
 // funnelChunk is how many contacts a query of a funnel's later step names.
 const funnelChunk = 500
 
-// actionContacts is the sum of an action's monthly distinct-contact
-// counters: at least how many contacts have a first time of it.
-func (s *Store) actionContacts(ctx context.Context, subaccounts []int64, src FunnelSource) (int64, error) {
-	w := &whereBuilder{}
+// actionWhere narrows a query of a tracking table to an action of the
+// subaccounts (all when nil).
+func actionWhere(w *whereBuilder, subaccounts []int64, src FunnelSource) *whereBuilder {
 	if subaccounts != nil {
 		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
 	}
-	w.add(`kind = ` + w.arg(PeriodMonth))
-	w.add(`bot_id = ` + w.arg(AllBots))
 	w.add(`category = ` + w.arg(src.Category))
 	w.add(`action = ` + w.arg(src.Action))
+	return w
+}
+
+// actionContacts is the sum of an action's monthly distinct-contact
+// counters: at least how many contacts have a first time of it.
+func (s *Store) actionContacts(ctx context.Context, subaccounts []int64, src FunnelSource) (int64, error) {
+	w := actionWhere(&whereBuilder{}, subaccounts, src)
+	w.add(`kind = ` + w.arg(PeriodMonth))
+	w.add(`bot_id = ` + w.arg(AllBots))
 	var contacts int64
 	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(contacts), 0) FROM tracking_contacts`+w.sql(), w.args...).Scan(&contacts); err != nil {
 		return 0, fmt.Errorf("funnel step: %w", err)
 	}
 	return contacts, nil
+}
+
+// firstTimes hands fn each contact's first time of an action, when it is
+// before to (tracking_firsts).
+func (s *Store) firstTimes(ctx context.Context, subaccounts []int64, src FunnelSource, to time.Time, fn func(contact, at int64)) error {
+	w := actionWhere(&whereBuilder{}, subaccounts, src)
+	w.add(`first_at < ` + w.arg(ms(to)))
+	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
+	if err != nil {
+		return fmt.Errorf("funnel step: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var contact, at int64
+		if err := rows.Scan(&contact, &at); err != nil {
+			return err
+		}
+		fn(contact, at)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("funnel step: %w", err)
+	}
+	return nil
 }
 
 // FunnelNext returns, for the contacts that reached a funnel's previous
@@ -136,25 +165,9 @@ func (s *Store) FunnelNext(ctx context.Context, subaccounts []int64, src FunnelS
 	if known == 0 || int64(len(prev))*4 < known {
 		return s.FunnelTimes(ctx, subaccounts, src, from, to, false, contacts)
 	}
-	w := &whereBuilder{}
-	if subaccounts != nil {
-		w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
-	}
-	w.add(`category = ` + w.arg(src.Category))
-	w.add(`action = ` + w.arg(src.Action))
-	w.add(`first_at < ` + w.arg(ms(to)))
-	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("funnel step: %w", err)
-	}
-	defer rows.Close()
 	out := map[int64][]int64{}
 	var before []int64
-	for rows.Next() {
-		var contact, at int64
-		if err := rows.Scan(&contact, &at); err != nil {
-			return nil, err
-		}
+	err = s.firstTimes(ctx, subaccounts, src, to, func(contact, at int64) {
 		p, ok := prev[contact]
 		switch {
 		case !ok:
@@ -163,13 +176,9 @@ func (s *Store) FunnelNext(ctx context.Context, subaccounts []int64, src FunnelS
 		default:
 			before = append(before, contact)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("funnel step: %w", err)
-	}
-	rows.Close()
-	if len(before) == 0 {
-		return out, nil
+	})
+	if err != nil || len(before) == 0 {
+		return out, err
 	}
 	slices.Sort(before)
 	times, err := s.FunnelTimes(ctx, subaccounts, src, from, to, false, before)
@@ -189,18 +198,10 @@ func (s *Store) FunnelNext(ctx context.Context, subaccounts []int64, src FunnelS
 // when the events are fewer, or when most contacts began before the
 // period: the caller reads the events then.
 func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src FunnelSource, from, to time.Time) (map[int64][]int64, bool, error) {
-	action := func(w *whereBuilder) {
-		if subaccounts != nil {
-			w.in(`subaccount_id`, len(subaccounts), func(i int) any { return subaccounts[i] })
-		}
-		w.add(`category = ` + w.arg(src.Category))
-		w.add(`action = ` + w.arg(src.Action))
-	}
 	// The events in the period (the hourly rollup, whole hours), against
 	// the sum of the monthly distinct contacts: at least the contacts with
 	// a first time.
-	w := &whereBuilder{}
-	action(w)
+	w := actionWhere(&whereBuilder{}, subaccounts, src)
 	w.add(`hour >= ` + w.arg(ms(from)/3_600_000))
 	w.add(`hour <= ` + w.arg(ms(to)/3_600_000))
 	var events int64
@@ -214,31 +215,18 @@ func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src Funne
 	if contacts == 0 || events < 2*contacts {
 		return nil, false, nil
 	}
-	w = &whereBuilder{}
-	action(w)
-	w.add(`first_at < ` + w.arg(ms(to)))
-	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("funnel step: %w", err)
-	}
-	defer rows.Close()
 	out := map[int64][]int64{}
 	var before []int64
-	for rows.Next() {
-		var contact, at int64
-		if err := rows.Scan(&contact, &at); err != nil {
-			return nil, false, err
-		}
+	err = s.firstTimes(ctx, subaccounts, src, to, func(contact, at int64) {
 		if at >= ms(from) {
 			out[contact] = []int64{at}
 		} else {
 			before = append(before, contact)
 		}
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("funnel step: %w", err)
-	}
-	rows.Close()
 	if len(before) > len(out) {
 		return nil, false, nil
 	}
