@@ -227,8 +227,12 @@ func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src Funne
 	if err != nil {
 		return nil, false, err
 	}
-	if len(before) > len(out) {
+	switch {
+	case len(before) > len(out):
 		return nil, false, nil
+	case len(before) == 0:
+		// Not FunnelTimes with no contacts: that is every contact's.
+		return out, true, nil
 	}
 	slices.Sort(before)
 	times, err := s.FunnelTimes(ctx, subaccounts, src, from, to, true, before)

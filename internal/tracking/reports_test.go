@@ -332,6 +332,17 @@ func TestFunnelRepeatedFirstStep(t *testing.T) {
 			t.Errorf("within 1h: median %v, want 600", res.Steps[1].MedianSeconds)
 		}
 	}
+	// From day -6 every contact's first time is in the period; those ending
+	// in 0, 4 and 8 take it then, two days before their boletos, but those
+	// of i%3 == 0 and 5, 35 and 50 of i%3 == 2 are still in time.
+	res, err := w.svc.Funnel(context.Background(), w.sup1, tracking.FunnelQuery{Within: "1h", Steps: steps,
+		From: day(-6, 0).Add(-time.Hour).Format(time.RFC3339), To: day(-1, 0).Add(-time.Hour).Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [2]int64{res.Steps[0].Contacts, res.Steps[1].Contacts}; got != [2]int64{60, 18} {
+		t.Errorf("from day -6: %v, want [60 18]", got)
+	}
 }
 
 // TestContactCountsAcrossBatches: events of three senders (a bot, the
