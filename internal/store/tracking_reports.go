@@ -123,22 +123,7 @@ func (s *Store) actionContacts(ctx context.Context, subaccounts []int64, src Fun
 func (s *Store) firstTimes(ctx context.Context, subaccounts []int64, src FunnelSource, to time.Time, fn func(contact, at int64)) error {
 	w := actionWhere(&whereBuilder{}, subaccounts, src)
 	w.add(`first_at < ` + w.arg(ms(to)))
-	rows, err := s.r.QueryContext(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args...)
-	if err != nil {
-		return fmt.Errorf("funnel step: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var contact, at int64
-		if err := rows.Scan(&contact, &at); err != nil {
-			return err
-		}
-		fn(contact, at)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("funnel step: %w", err)
-	}
-	return nil
+	return s.contactTimes(ctx, `SELECT contact_id, first_at FROM tracking_firsts`+w.sql(), w.args, fn)
 }
 
 // FunnelNext returns, for the contacts that reached a funnel's previous
@@ -244,6 +229,11 @@ func (s *Store) funnelFirsts(ctx context.Context, subaccounts []int64, src Funne
 }
 
 func (s *Store) funnelRows(ctx context.Context, query string, args []any, out map[int64][]int64) error {
+	return s.contactTimes(ctx, query, args, func(contact, at int64) { out[contact] = append(out[contact], at) })
+}
+
+// contactTimes runs a query of (contact, time) rows and hands each to fn.
+func (s *Store) contactTimes(ctx context.Context, query string, args []any, fn func(contact, at int64)) error {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("funnel step: %w", err)
@@ -254,9 +244,12 @@ func (s *Store) funnelRows(ctx context.Context, query string, args []any, out ma
 		if err := rows.Scan(&contact, &at); err != nil {
 			return err
 		}
-		out[contact] = append(out[contact], at)
+		fn(contact, at)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("funnel step: %w", err)
+	}
+	return nil
 }
 
 // BotMonth is a month's conversation figures of one bot (0: messages of
