@@ -130,12 +130,20 @@ func (s *Store) rollupSummary(ctx context.Context, db queryer, q *reportQuery) (
 	if err != nil {
 		return nil, err
 	}
-	byContent := s.rollup(q)
-	if q.level() == levelStatus {
-		byContent = s.rollupFrom(levelMain, "")
+	// By content type: from the day level's whole days and the hours of
+	// the days the range cuts, unless by campaign or user.
+	byContent, bw := s.rollup(q)+w.sql(), w
+	if q.level() != levelAttributed {
+		bw = &whereBuilder{}
+		from := s.span(levelMain, &bw.sqlArgs, lo, hi, func(w *whereBuilder) {
+			q.scopeConds(w, ``)
+			w.add(`direction = ` + w.arg(string(q.dir)))
+		})
+		q.dimConds(bw, ``)
+		byContent = from + bw.sql()
 	}
-	err = read("by content type", `SELECT content_type, CAST(SUM(n) AS BIGINT) FROM `+byContent+w.sql()+
-		` GROUP BY content_type`, w.args, func(rows *sql.Rows) error {
+	err = read("by content type", `SELECT content_type, CAST(SUM(n) AS BIGINT) FROM `+byContent+
+		` GROUP BY content_type`, bw.args, func(rows *sql.Rows) error {
 		var ct string
 		var n int64
 		if err := rows.Scan(&ct, &n); err != nil {
