@@ -294,6 +294,19 @@ func (s *Store) queryExport(ctx context.Context, query string, args []any, notif
 		return err
 	}
 	defer rows.Close()
+	return scanExport(rows, notifications, each)
+}
+
+// exportCursor is the rows of an export's query, from database/sql or pgx.
+type exportCursor interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanExport calls each with every row of rows in order; the message is
+// reused between calls.
+func scanExport(rows exportCursor, notifications bool, each func(m *domain.Message, at int64)) error {
 	sc := exportScanner{notifications: notifications}
 	for rows.Next() {
 		m, err := sc.scan(rows.Scan)

@@ -44,14 +44,6 @@ func (s *Store) pgExport(ctx context.Context, query string, args []any, notifica
 			return err
 		}
 		defer rows.Close()
-		sc := exportScanner{notifications: notifications}
-		for rows.Next() {
-			m, err := sc.scan(rows.Scan)
-			if err != nil {
-				return err
-			}
-			each(m, sc.at)
-		}
-		return rows.Err()
+		return scanExport(rows, notifications, each)
 	})
 }
