@@ -23,6 +23,7 @@ FuzzCheckPassword     ./internal/secret    100000   800000
 FuzzNeutralizeFormula ./internal/export    150000   800000
 FuzzNormalize         ./internal/phone     100000   400000
 FuzzFromWAID          ./internal/phone     100000   600000
+FuzzNormalize         ./internal/campaigns  50000   400000
 FuzzPlanInAnyOrder    ./internal/ingest/apply  3000    30000
 FuzzAcceptWebhook     ./internal/whatsapp  200000  1500000
 "
