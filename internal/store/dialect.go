@@ -80,6 +80,10 @@ type sqlDialect interface {
 	// rollupFold are the statements that fold pending rollup changes
 	// into the rollup tables; none when changes are never pending.
 	rollupFold() []string
+	// analyzesNewIndexes is whether Migrate gives the indexes migrations
+	// create the statistics the other indexes of their table have (see
+	// Store.analyzeNewIndexes); false where the database does it itself.
+	analyzesNewIndexes() bool
 	// rowReadCost is what reading a message's row through a non-covering
 	// index costs, in entries of the covering time index read in order
 	// (the page plans' unit, see chooseIndex).
@@ -200,6 +204,8 @@ func (sqliteDialect) rollupRebuild() (before, after []string) { return nil, nil 
 
 func (sqliteDialect) rollupFold() []string { return nil }
 
+func (sqliteDialect) analyzesNewIndexes() bool { return true }
+
 // A row of SQLite's table is a seek in the same file the index entries
 // are read from.
 func (sqliteDialect) rowReadCost() float64 { return 4 }
@@ -307,6 +313,9 @@ func (postgresDialect) rollupFold() []string {
 	// The lock is the one the triggers take when they fold by themselves.
 	return []string{`SELECT pg_advisory_xact_lock(7311470155206528001)`, `SELECT message_rollup_fold()`}
 }
+
+// PostgreSQL's autovacuum analyzes new indexes' tables by itself.
+func (postgresDialect) analyzesNewIndexes() bool { return false }
 
 // A heap fetch: a random read of a table several times the page cache's
 // size, where the covering time index's entries are read in order from

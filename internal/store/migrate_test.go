@@ -36,3 +36,37 @@ func TestMigrateOutOfOrder(t *testing.T) {
 		t.Errorf("00032's index is not there: %v", err)
 	}
 }
+
+// TestMigrateAnalyzesNewIndexes: in a database someone analyzed, an index
+// created since (as migration 00009 recreates the content type's) gets
+// statistics when ticks migrates (without them SQLite misplans its table's
+// other queries); a database never analyzed stays without any.
+func TestMigrateAnalyzesNewIndexes(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stats int
+	st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&stats)
+	if stats != 0 {
+		t.Fatal("a new database has statistics: Migrate analyzed what nobody asked it to")
+	}
+	for _, q := range []string{`CREATE TABLE t (x, y)`, `CREATE INDEX t_x ON t (x)`, `INSERT INTO t VALUES (1, 2)`,
+		`ANALYZE`, `CREATE INDEX t_y ON t (y)`} {
+		if _, err := st.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_stat1 WHERE idx = 't_y'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the new index has %d rows of statistics (%v), want 1", n, err)
+	}
+}
