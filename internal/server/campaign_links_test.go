@@ -48,6 +48,19 @@ func TestCampaignLinkClicks(t *testing.T) {
 		!strings.Contains(string(r.body), "dynamic suffix") {
 		t.Fatalf("link_url on a template without a link button: %d %s", r.code, r.body)
 	}
+	// Not a web address: refused, and neither refusal stored a campaign.
+	for _, link := range []string{"javascript:alert(1)", "loja.example.com/natal", "https://" + strings.Repeat("a", 2001)} {
+		bad := map[string]string{"name": "Link ruim", "channel_id": fmt.Sprint(ch), "template": "oferta_link",
+			"language": "pt_BR", "link_url": link}
+		if r := s.do("POST", "/api/v1/campaigns", own.Token, campaignForm(bad, campaignAudience(2)), "Content-Type", campaignFormType); r.code != 400 ||
+			!strings.Contains(string(r.body), "http or https") {
+			t.Fatalf("link_url %.40q: %d %s", link, r.code, r.body)
+		}
+	}
+	var none struct{ Rows []any }
+	if s.must(200, "GET", "/api/v1/campaigns", own.Token, nil, &none); len(none.Rows) != 0 {
+		t.Fatalf("refused campaigns were stored: %v", none.Rows)
+	}
 	var created struct{ ID string }
 	r := s.do("POST", "/api/v1/campaigns", own.Token, campaignForm(fields, campaignAudience(5)), "Content-Type", campaignFormType)
 	if r.code != 201 {
