@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 // included.
 func TestExportReadersAgree(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedSQLite(t)
 	sa := &domain.Subaccount{Name: "a"}
 	if err := s.CreateSubaccount(ctx, sa); err != nil {
 		t.Fatal(err)

@@ -11,14 +11,7 @@ import (
 // ranges, a capability each) gets it from the next ticks.
 func TestMigrateOutOfOrder(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedSQLite(t)
 	// As a ticks before 00032 left it, with 00040 and later applied.
 	for _, q := range []string{`DROP INDEX tracking_events_contact`, `DELETE FROM goose_db_version WHERE version_id = 32`} {
 		if _, err := st.w.ExecContext(ctx, q); err != nil {
@@ -43,14 +36,7 @@ func TestMigrateOutOfOrder(t *testing.T) {
 // other queries); a database never analyzed stays without any.
 func TestMigrateAnalyzesNewIndexes(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedSQLite(t)
 	var stats int
 	st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&stats)
 	if stats != 0 {
@@ -69,4 +55,20 @@ func TestMigrateAnalyzesNewIndexes(t *testing.T) {
 	if err := st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_stat1 WHERE idx = 't_y'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("the new index has %d rows of statistics (%v), want 1", n, err)
 	}
+}
+
+// migratedSQLite opens a new SQLite database with every migration applied,
+// closed when the test ends.
+func migratedSQLite(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

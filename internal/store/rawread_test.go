@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"zombiezen.com/go/sqlite"
@@ -14,14 +13,7 @@ import (
 // own index (apply.go's preload, until its SQL uses $N).
 func TestRawReadersBindByNumber(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "ticks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedSQLite(t)
 	for _, c := range []struct {
 		query string
 		args  []any
