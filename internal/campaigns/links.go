@@ -69,7 +69,7 @@ func parseCode(code string) (parsedCode, bool) {
 	if len(code) == 0 || len(code) > 64 {
 		return p, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(code)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(code)
 	if err != nil || len(b) < 3+macBytes {
 		return p, false
 	}

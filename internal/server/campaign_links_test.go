@@ -143,7 +143,7 @@ func TestCampaignLinkClicks(t *testing.T) {
 		}
 	}
 	tap(codes["+5511960000003"])
-	for _, code := range []string{"nao-existe", first[:len(first)-1] + "x", first + first} {
+	for _, code := range []string{"nao-existe", otherLast(first), first + first} {
 		if resp, body := tap(code); resp.StatusCode != http.StatusNotFound || resp.Header.Get("Location") != "" ||
 			!strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<html") {
 			t.Errorf("unknown code %q: %d %q %.200s", code, resp.StatusCode, resp.Header.Get("Location"), body)
@@ -257,4 +257,13 @@ func TestCampaignLinkClicks(t *testing.T) {
 			t.Errorf("another subaccount's supervisor, %s: %d", path, code)
 		}
 	}
+}
+
+// otherLast is code with its last character changed (to one it is not).
+func otherLast(code string) string {
+	c := byte('x')
+	if code[len(code)-1] == c {
+		c = 'y'
+	}
+	return code[:len(code)-1] + string(c)
 }

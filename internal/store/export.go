@@ -128,6 +128,9 @@ func exportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, n
 		if streams, _, err = s.planReport(ctx, tx, q, false); err != nil {
 			return err
 		}
+		if len(streams) == 0 {
+			return nil // nothing the principal may see matches
+		}
 		if q.pinpoint {
 			// A phone, correlation or conversation id: few rows, one window.
 			windows = [][2]int64{{q.from, q.to}}

@@ -604,6 +604,14 @@ type botsData struct {
 	NewToken string
 }
 
+// RouterName is the name of the router a bot answers to, "" for none.
+func (d *botsData) RouterName(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return d.Names[*id]
+}
+
 func (h *Handler) botsPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	h.renderBots(w, r, v, "")
 }
