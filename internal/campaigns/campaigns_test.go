@@ -132,6 +132,22 @@ func (e *env) create(csv string, at *time.Time) *campaigns.Created {
 	return c
 }
 
+// checkProgress fails the test if campaign id's page, read mid-run, shows
+// more messages sent than rows processed, or a pending count that does not
+// add up.
+func (e *env) checkProgress(id int64) {
+	e.t.Helper()
+	d, err := e.svc.Detail(context.Background(), access.System(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	k := d.Counters
+	if k.Sent > int64(k.Processed) || k.Processed > k.Audience ||
+		(d.Status != domain.CampaignCanceled && k.Pending != int64(k.Audience-k.Processed)) {
+		e.t.Fatalf("campaign %d (%s): processed %d of %d, sent %d, pending %d", id, d.Status, k.Processed, k.Audience, k.Sent, k.Pending)
+	}
+}
+
 // waitStatus waits for campaign id to reach status.
 func (e *env) waitStatus(id int64, status domain.CampaignStatus, within time.Duration) *domain.Campaign {
 	e.t.Helper()
@@ -144,6 +160,7 @@ func (e *env) waitStatus(id int64, status domain.CampaignStatus, within time.Dur
 		if c.Status == status {
 			return c
 		}
+		e.checkProgress(id)
 		if time.Now().After(deadline) {
 			e.t.Fatalf("campaign %d is %s after %s (%d of %d processed), want %s", id, c.Status, within, c.Processed, c.Audience, status)
 		}

@@ -418,6 +418,12 @@ func (s *Service) counters(ctx context.Context, c *domain.Campaign, full bool) (
 		}
 	}
 	k.Audience, k.Processed, k.Sent = c.Audience, c.Processed, mt.Accepted
+	if c.Status == domain.CampaignRunning || c.Status == domain.CampaignPaused {
+		// The dispatch saves its progress after each batch of sends, so
+		// mid-batch the messages already stored are ahead of it; every
+		// message of the campaign is a row processed.
+		k.Processed = min(c.Audience, max(k.Processed, int(mt.Total)))
+	}
 	for st, n := range mt.ByStatus {
 		switch {
 		case st == domain.StatusDelivered:
@@ -432,7 +438,7 @@ func (s *Service) counters(ctx context.Context, c *domain.Campaign, full bool) (
 	if c.Status == domain.CampaignCanceled {
 		k.Canceled = c.Audience - c.Processed
 	} else {
-		k.Pending = int64(c.Audience - c.Processed)
+		k.Pending = int64(c.Audience - k.Processed)
 	}
 	return d, nil
 }
