@@ -2,13 +2,16 @@ package campaigns_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -425,6 +428,14 @@ func TestCreateRefusals(t *testing.T) {
 		if _, err := e.svc.Create(context.Background(), p, in); domain.ErrorCode(err) != tc.code {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
 		}
+	}
+	// A file whose reading fails after 2,500 good rows: on PostgreSQL the
+	// first rows are already streaming into the database by then.
+	gone := errors.New("the upload's temporary file is gone")
+	in := campaigns.CreateInput{Name: "Meio", ChannelID: e.ch.ID, Template: "promocao_outono", Language: "pt_BR",
+		Audience: io.MultiReader(strings.NewReader(audience(2500)), iotest.ErrReader(gone))}
+	if _, err := e.svc.Create(context.Background(), p, in); !errors.Is(err, gone) {
+		t.Errorf("a read failing half-way: %v, want %v", err, gone)
 	}
 	list, _, err := e.svc.List(context.Background(), p, campaigns.ListFilter{})
 	if err != nil || len(list) != 0 {

@@ -6,6 +6,7 @@ package campaigns
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -129,39 +130,24 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in CreateInpu
 	if err != nil {
 		return nil, err
 	}
-	// The valid rows wait in a temporary file, not in memory, until the
-	// draft is stored.
-	sp, err := newSpill(nvars)
-	if err != nil {
-		return nil, err
-	}
-	defer sp.close()
-	aud, err := ReadAudienceTo(in.Audience, nvars, optedOut, sp.put)
-	if err != nil {
-		return nil, err
-	}
-	report := ImportReport{Rows: aud.Rows, Valid: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates,
-		OptedOut: aud.OptedOut, Errors: append([]domain.CampaignRowError{}, aud.Rejected[:min(len(aud.Rejected), MaxReportedErrors)]...)}
-	if aud.ValidRows == 0 {
-		return nil, &NoValidRows{Report: report}
-	}
-	if err := sp.rewind(); err != nil {
-		return nil, err
-	}
 	c := &domain.Campaign{SubaccountID: ch.SubaccountID, Name: in.Name, ChannelID: ch.ID, Template: in.Template,
 		Language: in.Language, FallbackTemplate: in.FallbackTemplate, FallbackLanguage: fallbackLang,
-		Status: domain.CampaignDraft, CreatedAt: now, ScheduledAt: in.ScheduledAt, Rows: aud.Rows,
-		Audience: aud.ValidRows, Invalid: aud.Invalid, Duplicates: aud.Duplicates, OptedOut: aud.OptedOut,
-		Links: links, LinkKey: linkKey}
+		Status: domain.CampaignDraft, CreatedAt: now, ScheduledAt: in.ScheduledAt, Links: links, LinkKey: linkKey}
 	if p.UserID != 0 {
 		c.CreatedBy = &p.UserID
 	}
 	if in.ScheduledAt != nil {
 		c.Status = domain.CampaignScheduled
 	}
-	if err := s.Store.CreateCampaignFrom(ctx, c, FoldName(c.Name), sp.next, aud.Rejected); err != nil {
+	write := s.storeSpilled
+	if s.Store.Dialect() == store.Postgres {
+		write = s.storeStreamed
+	}
+	aud, err := write(ctx, c, in.Audience, nvars, optedOut)
+	if err != nil {
 		return nil, err
 	}
+	report := aud.report()
 	if c.ScheduledAt != nil {
 		// If this insert is lost, the periodic check starts it anyway.
 		if err := s.enqueue(ctx, c.ID, *c.ScheduledAt); err != nil {
@@ -169,6 +155,111 @@ func (s *Service) Create(ctx context.Context, p *access.Principal, in CreateInpu
 		}
 	}
 	return &Created{Campaign: c, Audience: report}, nil
+}
+
+// report is what the creation answers about the file read.
+func (a *Audience) report() ImportReport {
+	return ImportReport{Rows: a.Rows, Valid: a.ValidRows, Invalid: a.Invalid, Duplicates: a.Duplicates,
+		OptedOut: a.OptedOut, Errors: append([]domain.CampaignRowError{}, a.Rejected[:min(len(a.Rejected), MaxReportedErrors)]...)}
+}
+
+// counted sets c's counts from the file read, or is NoValidRows.
+func (a *Audience) counted(c *domain.Campaign) ([]domain.CampaignRowError, error) {
+	if a.ValidRows == 0 {
+		return nil, &NoValidRows{Report: a.report()}
+	}
+	c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut = a.Rows, a.ValidRows, a.Invalid, a.Duplicates, a.OptedOut
+	return a.Rejected, nil
+}
+
+// storeSpilled reads the whole audience first, its valid rows into a
+// temporary file (not memory), then stores c with them. SQLite has one
+// writer: its transaction does not wait on the file's reading.
+func (s *Service) storeSpilled(ctx context.Context, c *domain.Campaign, file io.Reader, nvars int, optedOut map[string]bool) (*Audience, error) {
+	sp, err := newSpill(nvars)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.close()
+	aud, err := ReadAudienceTo(file, nvars, optedOut, sp.put)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := aud.counted(c); err != nil {
+		return nil, err
+	}
+	if err := sp.rewind(); err != nil {
+		return nil, err
+	}
+	return aud, s.Store.CreateCampaignFrom(ctx, c, FoldName(c.Name), sp.next, aud.counted)
+}
+
+// streamBatch is how many valid rows the reader hands the store at once.
+const streamBatch = 1000
+
+// errStreamStopped ends the reading when the store has given up.
+var errStreamStopped = errors.New("audience: the store stopped")
+
+// storeStreamed reads the audience in one goroutine while the store
+// writes its valid rows (PostgreSQL's COPY) in the caller's: the file's
+// parsing and checks overlap the database's work instead of coming before
+// it. The counts are the transaction's last step; a read that fails
+// half-way, or a file without a valid row, rolls it all back.
+func (s *Service) storeStreamed(ctx context.Context, c *domain.Campaign, file io.Reader, nvars int, optedOut map[string]bool) (*Audience, error) {
+	batches := make(chan []domain.CampaignRow, 4)
+	stop := make(chan struct{})
+	var aud *Audience
+	var readErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		batch := make([]domain.CampaignRow, 0, streamBatch)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]domain.CampaignRow, 0, streamBatch)
+				return nil
+			case <-stop:
+				return errStreamStopped
+			}
+		}
+		aud, readErr = ReadAudienceTo(file, nvars, optedOut, func(r domain.CampaignRow) error {
+			if batch = append(batch, r); len(batch) == streamBatch {
+				return send()
+			}
+			return nil
+		})
+		if readErr == nil && len(batch) > 0 {
+			readErr = send()
+		}
+	}()
+	var cur []domain.CampaignRow
+	next := func() (domain.CampaignRow, bool, error) {
+		for len(cur) == 0 {
+			b, ok := <-batches
+			if !ok {
+				// The reader is done: readErr is set (close comes after).
+				return domain.CampaignRow{}, false, readErr
+			}
+			cur = b
+		}
+		r := cur[0]
+		cur = cur[1:]
+		return r, true, nil
+	}
+	finish := func(c *domain.Campaign) ([]domain.CampaignRowError, error) { return aud.counted(c) }
+	err := s.Store.CreateCampaignFrom(ctx, c, FoldName(c.Name), next, finish)
+	// The reader must be gone before the file is: the caller closes it.
+	close(stop)
+	<-done
+	if readErr != nil && !errors.Is(readErr, errStreamStopped) {
+		return nil, readErr // the file's own error, not the store's wrapping of it
+	}
+	if err != nil {
+		return nil, err
+	}
+	return aud, nil
 }
 
 // NoValidRows is the error of an audience without a row to send (422):

@@ -56,19 +56,22 @@ func (s *Store) CreateCampaign(ctx context.Context, c *domain.Campaign, nameKey 
 		}
 		i++
 		return rows[i-1], true, nil
-	}, rejected)
+	}, func(*domain.Campaign) ([]domain.CampaignRowError, error) { return rejected, nil })
 }
 
 // CreateCampaignFrom is CreateCampaign with the valid rows read one by one
 // from next (false when there are no more), so that they need not all be in
-// memory: they are written 2,000 at a time.
-func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, nameKey string, next func() (domain.CampaignRow, bool, error), rejected []domain.CampaignRowError) error {
+// memory, nor all read before the first is written. After the last row,
+// finish completes c's counts (rows, audience, invalid, duplicates, opted
+// out) and gives the rejected rows; an error from next or finish stores
+// nothing. The rows are written 2,000 at a time on SQLite, by COPY on
+// PostgreSQL (on one connection in one transaction with the campaign).
+func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, nameKey string, next func() (domain.CampaignRow, bool, error),
+	finish func(*domain.Campaign) ([]domain.CampaignRowError, error)) error {
 	c.ID = s.NewID()
 	if s.dialect == Postgres {
-		// PostgreSQL takes the rows by COPY, on one connection in one
-		// transaction with the campaign.
 		return s.onConn(ctx, func(conn *sql.Conn) error {
-			return s.createCampaign(ctx, conn, c, nameKey, rejected, func() error {
+			return s.createCampaign(ctx, conn, c, nameKey, finish, func() error {
 				return copyIn(ctx, conn, "campaign_rows", campaignRowColumns, func() ([]any, bool, error) {
 					r, ok, err := next()
 					if !ok || err != nil {
@@ -81,7 +84,7 @@ func (s *Store) CreateCampaignFrom(ctx context.Context, c *domain.Campaign, name
 		})
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return s.createCampaign(ctx, tx, c, nameKey, rejected, func() error { return s.insertCampaignRows(ctx, tx, c.ID, next) })
+		return s.createCampaign(ctx, tx, c, nameKey, finish, func() error { return s.insertCampaignRows(ctx, tx, c.ID, next) })
 	})
 }
 
@@ -93,14 +96,17 @@ type execer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// createCampaign writes c, its valid rows (by rows) and its rejected ones
-// on tx.
-func (s *Store) createCampaign(ctx context.Context, tx execer, c *domain.Campaign, nameKey string, rejected []domain.CampaignRowError,
-	rows func() error) error {
+// createCampaign writes c, its valid rows (by rows), its counts (by
+// finish, once the rows are written) and its rejected rows on tx.
+func (s *Store) createCampaign(ctx context.Context, tx execer, c *domain.Campaign, nameKey string,
+	finish func(*domain.Campaign) ([]domain.CampaignRowError, error), rows func() error) error {
 	links := []byte("[]")
 	if len(c.Links) > 0 {
 		links, _ = json.Marshal(c.Links)
 	}
+	// The campaign comes first (SQLite's audience rows have a foreign key
+	// to it), its counts last: they are known only when the file has been
+	// read to its end, which may be while its rows are being written.
 	_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, subaccount_id, name, name_key, channel_id, template, language,
 		fallback_template, fallback_language, status, created_by, created_at, scheduled_at, rows_total, audience, invalid,
 		duplicates, opted_out, links, link_key)
@@ -113,6 +119,14 @@ func (s *Store) createCampaign(ctx context.Context, tx execer, c *domain.Campaig
 	}
 	if err := rows(); err != nil {
 		return err
+	}
+	rejected, err := finish(c)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET rows_total = $1, audience = $2, invalid = $3, duplicates = $4,
+		opted_out = $5 WHERE id = $6`, c.Rows, c.Audience, c.Invalid, c.Duplicates, c.OptedOut, c.ID); err != nil {
+		return fmt.Errorf("campaign counts: %w", err)
 	}
 	for chunk := range chunks(len(rejected), 2000) {
 		args := make([]any, 0, 4*(chunk.hi-chunk.lo))

@@ -13,8 +13,9 @@ import (
 
 // TestCreateCampaignFrom: a campaign's rows, read one by one, are stored
 // with it in one transaction (2,000-row INSERTs on SQLite, COPY on
-// PostgreSQL), in order, with their fields as given; when reading them
-// fails half-way nothing of the campaign is stored, and the store goes on.
+// PostgreSQL), in order, with their fields as given, and the counts finish
+// gives after the last row; when reading them fails half-way, or finish
+// fails after them, nothing of the campaign is stored, and the store goes on.
 func TestCreateCampaignFrom(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
@@ -42,20 +43,35 @@ func TestCreateCampaignFrom(t *testing.T) {
 	}
 	newCampaign := func() *domain.Campaign {
 		return &domain.Campaign{SubaccountID: sa.ID, Name: "Natal", ChannelID: ch.ID, Template: "t", Language: "pt_BR",
-			Status: domain.CampaignDraft, CreatedAt: time.Now(), Rows: 4501, Audience: 4500, Invalid: 1}
+			Status: domain.CampaignDraft, CreatedAt: time.Now()}
 	}
-	bad := newCampaign()
-	if err := st.CreateCampaignFrom(ctx, bad, "natal", rows(4500, 3000), nil); err == nil {
-		t.Fatal("a failing read stored the campaign")
+	finish := func(rejected []domain.CampaignRowError, fail error) func(*domain.Campaign) ([]domain.CampaignRowError, error) {
+		return func(c *domain.Campaign) ([]domain.CampaignRowError, error) {
+			c.Rows, c.Audience, c.Invalid = 4501, 4500, 1
+			return rejected, fail
+		}
 	}
-	if _, err := st.Campaign(ctx, bad.ID); domain.ErrorCode(err) != domain.ENOTFOUND {
-		t.Fatalf("after a failed create the campaign is there: %v", err)
-	}
-	if got, err := st.CampaignRows(ctx, bad.ID, 0, 10); err != nil || len(got) != 0 {
-		t.Fatalf("after a failed create %d rows are there: %v", len(got), err)
+	for _, bad := range []struct {
+		name   string
+		next   func() (domain.CampaignRow, bool, error)
+		finish func(*domain.Campaign) ([]domain.CampaignRowError, error)
+	}{
+		{"a read failing half-way", rows(4500, 3000), finish(nil, nil)},
+		{"finish failing after the rows", rows(4500, 0), finish(nil, errors.New("no valid row"))},
+	} {
+		c := newCampaign()
+		if err := st.CreateCampaignFrom(ctx, c, "natal", bad.next, bad.finish); err == nil {
+			t.Fatalf("%s stored the campaign", bad.name)
+		}
+		if _, err := st.Campaign(ctx, c.ID); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("after %s the campaign is there: %v", bad.name, err)
+		}
+		if got, err := st.CampaignRows(ctx, c.ID, 0, 10); err != nil || len(got) != 0 {
+			t.Fatalf("after %s %d rows are there: %v", bad.name, len(got), err)
+		}
 	}
 	c := newCampaign()
-	if err := st.CreateCampaignFrom(ctx, c, "natal", rows(4500, 0), []domain.CampaignRowError{{Line: 4502, Phone: "x", Error: "bad"}}); err != nil {
+	if err := st.CreateCampaignFrom(ctx, c, "natal", rows(4500, 0), finish([]domain.CampaignRowError{{Line: 4502, Phone: "x", Error: "bad"}}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.CampaignRows(ctx, c.ID, 1999, 5000)
@@ -70,7 +86,7 @@ func TestCreateCampaignFrom(t *testing.T) {
 	if err != nil || len(errs) != 1 || errs[0].Line != 4502 {
 		t.Fatalf("rejected rows %+v %v", errs, err)
 	}
-	if stored, err := st.Campaign(ctx, c.ID); err != nil || stored.Audience != 4500 {
+	if stored, err := st.Campaign(ctx, c.ID); err != nil || stored.Audience != 4500 || stored.Rows != 4501 || stored.Invalid != 1 {
 		t.Fatalf("campaign %+v %v", stored, err)
 	}
 }
