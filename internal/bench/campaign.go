@@ -44,21 +44,21 @@ type CampaignOptions struct {
 
 // CampaignResult is what a campaigns benchmark measured.
 type CampaignResult struct {
-	Mode     string
-	Rows     int
-	Elapsed  time.Duration
-	CPU      time.Duration // the process's CPU time (user and system) during the measured part
+	Mode    string
+	Rows    int
+	Elapsed time.Duration
+	CPU     time.Duration // the process's CPU time (user and system) during the measured part
 	// PostgresCPU is every PostgreSQL process's CPU time on this machine
 	// during the measured part (import, on PostgreSQL).
 	PostgresCPU time.Duration
-	PeakRSS  int64         // bytes, the process's high-water mark during the measured part
-	Sent     int
-	Refused  int
-	Loads    []time.Duration // page: each load, sorted
-	Messages int             // page: the campaign's messages
-	Setup    time.Duration   // page: writing the campaign's messages
-	Download time.Duration   // dispatch: the campaign's messages download (every row, CSV) after it
-	Failures []store.CampaignFailure
+	PeakRSS     int64 // bytes, the process's high-water mark during the measured part
+	Sent        int
+	Refused     int
+	Loads       []time.Duration // page: each load, sorted
+	Messages    int             // page: the campaign's messages
+	Setup       time.Duration   // page: writing the campaign's messages
+	Download    time.Duration   // dispatch: the campaign's messages download (every row, CSV) after it
+	Failures    []store.CampaignFailure
 }
 
 // benchAudience writes an audience of n rows for promocao_outono to a file
