@@ -136,6 +136,14 @@ func TestReplayShuffledGivesSameState(t *testing.T) {
 		t.Fatalf("state differs after shuffled replay: %d vs %d lines", len(wl), len(gl))
 	}
 	assertDayCoverage(t, once.store, day)
+	// The sessions and conversations the batches derived, most before their
+	// new rows were written, are those a derivation of every whole timeline
+	// from the stored rows gives.
+	for name, h := range map[string]*harness{"once": once, "thrice": thrice} {
+		if drift, err := h.store.ConversationDrift(context.Background()); err != nil || drift != 0 {
+			t.Errorf("%s: %d messages' sessions or conversations differ from a derivation of their whole timelines (%v)", name, drift, err)
+		}
+	}
 }
 
 // assertDayCoverage checks the generated day really exercised the model:

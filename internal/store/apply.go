@@ -80,7 +80,7 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 		if err != nil {
 			return err
 		}
-		if err := a.write(plan); err != nil {
+		if err := a.write(plan, pre); err != nil {
 			return err
 		}
 		st = plan.Stats
@@ -98,9 +98,11 @@ type applier struct {
 
 // write writes a plan: first the channels and contacts it creates, whose
 // IDs the rest refers to; then the messages, preferences and events; then
-// the sessions and conversations of the timelines it touched, which are
-// derived from the messages as written.
-func (a *applier) write(plan *apply.Plan) error {
+// the sessions and conversations of the timelines it touched. Those of the
+// timelines its new messages are in are derived before the new rows are
+// written, which carry them (timelinesBeforeInsert); the others are derived
+// from the messages as written (rederive).
+func (a *applier) write(plan *apply.Plan, pre *apply.Preload) error {
 	if err := a.createChannels(plan.NewChannels); err != nil {
 		return err
 	}
@@ -111,6 +113,10 @@ func (a *applier) write(plan *apply.Plan) error {
 		return err
 	}
 	if err := a.learnContactIDs(plan.ContactIDs); err != nil {
+		return err
+	}
+	derived, late, err := a.timelinesBeforeInsert(plan, pre)
+	if err != nil {
 		return err
 	}
 	for i := range plan.Inbound {
@@ -146,7 +152,12 @@ func (a *applier) write(plan *apply.Plan) error {
 			return err
 		}
 	}
-	return a.rederive(plan.Timelines)
+	// After the rollup's moves, like rederive's: the update triggers count
+	// these changes from where flush and writeRollup left the rows.
+	if err := a.s.writeTimelines(a.ctx, a.tx, derived); err != nil {
+		return err
+	}
+	return a.rederive(late)
 }
 
 // preloadChannels reads the channels of phone number ids and the
@@ -455,7 +466,7 @@ const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, 
 	content_type, state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
 	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
 	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category,
-	rollup_gen`
+	rollup_gen, with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at`
 
 // upsertStatus overwrites a row's status columns with the merged values
 // computed in Go. Its conflict target is the id, which every existing row's
@@ -501,7 +512,8 @@ func upsertStatusRow(p func() string) string {
 		}
 		return strings.Join(out, ", ")
 	}
-	return "(" + p() + ", 0, 0, 'mt', " + p() + ", '', 0, '', '', '', '', " + ps(14) + ", 0, " + ps(4) + ", 0, '', " + p() + ")"
+	return "(" + p() + ", 0, 0, 'mt', " + p() + ", '', 0, '', '', '', '', " + ps(14) + ", 0, " + ps(4) + ", 0, '', " + p() +
+		", FALSE, NULL, '', '', NULL)"
 }
 
 // upsertStatusWidth is the parameters of an upsertStatusRow.
@@ -541,10 +553,10 @@ func (a *applier) flush(msgs []*apply.Message) error {
 		if m.New || m.Moved {
 			rows, n, update = &moved, &nMoved, upsertMoved
 		}
-		if m.New {
+		if m.New && m.ID == 0 {
 			m.ID = a.s.NewID()
 		}
-		p := &m.Progress
+		p, c := &m.Progress, &m.Conversation
 		var billable any
 		if p.Pricing.Billable != nil {
 			billable = *p.Pricing.Billable
@@ -564,7 +576,8 @@ func (a *applier) flush(msgs []*apply.Message) error {
 				p.ErrorDetail, p.Pricing.Model, p.Pricing.Category, p.Pricing.Type, billable, p.PricingRank,
 				p.MetaConversation.ID, p.MetaConversation.Origin, msOrNil(p.MetaConversation.ExpiresAt),
 				ms(m.At), msOrNil(p.SentAt), msOrNil(p.DeliveredAt), msOrNil(p.ReadAt), msOrNil(p.FailedAt), now,
-				m.TemplateCategory, gen)
+				m.TemplateCategory, gen, c.WithSession, nullStr(c.ConversationID), c.ConversationType,
+				c.ConversationCategory, nullInt(c.ConversationExpires))
 		}
 		if *n++; *n == upsertChunk {
 			if err := write(rows, n, update); err != nil {
@@ -626,17 +639,22 @@ func (a *applier) writeRollup(moves map[apply.RollupKey]int64) error {
 // inbound stores a message a contact sent and, unless it is a system
 // notice, the contact's last inbound time and name.
 func (a *applier) inbound(in *apply.Inbound) error {
-	m := in.Message
-	m.ID = a.s.NewID()
+	m, c := in.Message, &in.Message.Conversation
+	if m.ID == 0 {
+		m.ID = a.s.NewID()
+	}
 	_, err := a.s.stmtExec(a.ctx, a.tx, (`INSERT INTO messages
 		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 		 campaign_id, sender_user_id, bot_id, content_type, text, state, state_rank, status,
-		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at)
-		VALUES ($1, $2, $3, 'mo', $4, 'webhook', $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', -1, 'received', $14, $15, $16, $17, $18, $19, $20, $21, $22)`),
+		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at,
+		 with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at)
+		VALUES ($1, $2, $3, 'mo', $4, 'webhook', $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', -1, 'received', $14, $15, $16, $17, $18, $19, $20, $21, $22,
+		 $23, $24, $25, $26, $27)`),
 		m.ID, m.SubaccountID, m.ChannelID, m.WAMID, m.ContactID, m.Phone, m.WAID, m.UserID,
 		nullInt(m.CampaignID), nullInt(m.SenderUserID), nullInt(m.BotID), m.ContentType, in.Text, ms(m.At),
 		in.ContextWAMID, in.ButtonPayload, nullStr(in.Referral), nullStr(in.Content),
-		in.ErrorCode, in.ErrorTitle, in.ErrorDetail, ms(a.s.Now()))
+		in.ErrorCode, in.ErrorTitle, in.ErrorDetail, ms(a.s.Now()),
+		c.WithSession, nullStr(c.ConversationID), c.ConversationType, c.ConversationCategory, nullInt(c.ConversationExpires))
 	if err != nil {
 		return fmt.Errorf("insert inbound %s: %w", m.WAMID, err)
 	}
@@ -760,6 +778,17 @@ func (a *applier) rederive(touched map[apply.TimelineKey]time.Time) error {
 // longer and no session or ad entry looks further back, so the stored
 // assignments of those earlier messages are the state to start from.
 func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []apply.TimelineKey, from map[apply.TimelineKey]time.Time) ([]apply.Assignment, error) {
+	all, err := s.readTimelines(ctx, tx, keys, from)
+	if err != nil {
+		return nil, err
+	}
+	return apply.DeriveTimelines(all, from), nil
+}
+
+// readTimelines reads the stored rows of the timelines of keys (at most
+// preloadChunk of them), from 72 hours before the earliest of their
+// instants in from, in timeline order.
+func (s *Store) readTimelines(ctx context.Context, tx *sql.Tx, keys []apply.TimelineKey, from map[apply.TimelineKey]time.Time) ([]apply.TimelineRow, error) {
 	ids := make([]any, preloadChunk+1)
 	minFrom := from[keys[0]]
 	for i := range preloadChunk {
@@ -798,10 +827,7 @@ func (s *Store) deriveTimelines(ctx context.Context, tx *sql.Tx, keys []apply.Ti
 		all = append(all, r)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return apply.DeriveTimelines(all, from), nil
+	return all, rows.Err()
 }
 
 // writeTimelines stores derived assignments with multi-row updates.

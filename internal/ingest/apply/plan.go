@@ -14,6 +14,9 @@
 // the channels ChannelsNamed lists, then the contacts ContactsNamed lists;
 // Plan; create the plan's NewChannels and NewContacts, setting their IDs;
 // Resolve; write the rest; derive the plan's Timelines with DeriveTimelines.
+// A store may derive a timeline before writing the rows the plan creates in
+// it, from the stored rows and the new ones together, and write the new rows
+// with their Conversation: the same outcome, without updating them again.
 package apply
 
 import (
@@ -111,6 +114,11 @@ type Message struct {
 
 	New   bool // created by the plan from a status of a message ticks did not send
 	Moved bool // At or TemplateCategory changed: the store writes them too
+
+	// Conversation is the session and conversation of a row the plan
+	// creates (New, or inbound), when the store derived them before
+	// writing the row; zero (no session, no conversation) otherwise.
+	Conversation Assignment
 
 	// inbound marks a row the plan inserts from an inbound message. Meta
 	// sends statuses only of the business's messages; one naming such a row
