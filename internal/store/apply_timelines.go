@@ -5,6 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"zombiezen.com/go/sqlite"
+
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/ingest/apply"
 )
@@ -95,27 +97,27 @@ func (a *applier) timelinesBeforeInsert(plan *apply.Plan, pre *apply.Preload) ([
 	sort.Slice(stored, func(i, j int) bool { return stored[i].ContactID < stored[j].ContactID })
 	byKey := map[apply.TimelineKey][]apply.TimelineRow{}
 	for start := 0; start < len(stored); start += preloadChunk {
-		rows, err := a.s.readTimelines(a.ctx, a.tx, stored[start:min(start+preloadChunk, len(stored))], early)
-		if err != nil {
-			return nil, nil, fmt.Errorf("derive conversations: %w", err)
-		}
-		for _, r := range rows {
+		err := a.readStoredTimelines(stored[start:min(start+preloadChunk, len(stored))], early, func(r apply.TimelineRow) {
 			if _, ok := early[r.Key]; ok {
 				byKey[r.Key] = append(byKey[r.Key], r)
 			}
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("derive conversations: %w", err)
 		}
 	}
-	if err := a.contactKeysOf(stored, byKey, contactKeys); err != nil {
+	if err := a.contactKeysOf(stored, plan, pre, contactKeys); err != nil {
 		return nil, nil, err
 	}
 
 	var all []apply.TimelineRow
 	for k, t := range early {
-		rows := fresh[k]
-		for i := range rows {
-			rows[i].PhoneNumberID, rows[i].ContactKey = phones[k.ChannelID], contactKeys[k.ContactID]
+		for _, rows := range [][]apply.TimelineRow{fresh[k], byKey[k]} {
+			for i := range rows {
+				rows[i].PhoneNumberID, rows[i].ContactKey = phones[k.ChannelID], contactKeys[k.ContactID]
+			}
 		}
-		merged, ok := mergeTimeline(byKey[k], rows)
+		merged, ok := mergeTimeline(byKey[k], fresh[k])
 		if !ok {
 			delete(early, k)
 			late[k] = t
@@ -179,18 +181,98 @@ func mergeTimeline(stored, fresh []apply.TimelineRow) ([]apply.TimelineRow, bool
 	return append(out, stored[i:]...), true
 }
 
-// contactKeysOf adds to keys (contact id → its phone key, else its user
-// id, else empty) the contacts of the timelines listed, as the stored rows read carry
-// them or, for a timeline without stored rows in its window, as the
-// contact's row says (after learnContactIDs, as rederive would read it).
-func (a *applier) contactKeysOf(list []apply.TimelineKey, rows map[apply.TimelineKey][]apply.TimelineRow, keys map[int64]string) error {
+// storedTimelineQuery reads the stored rows of up to preloadChunk
+// contacts' timelines, as readTimelines does but without the channel's
+// phone number id and the contact's key, which timelinesBeforeInsert knows
+// per timeline: joining them costs two lookups a row.
+var storedTimelineQuery = func(params func(first, n int) string) string {
+	return `SELECT m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
+			m.referral IS NOT NULL, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type,
+			m.conversation_category, COALESCE(m.conversation_expires_at, 0)
+		FROM messages m
+		WHERE m.contact_id IN (` + params(1, preloadChunk) + `) AND m.at >= ` + params(preloadChunk+1, 1) + `
+			AND (m.wamid IS NOT NULL OR m.state <> 'failed')
+			AND NOT (m.direction = 'mo' AND m.content_type = 'system')
+		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, COALESCE(m.wamid, ''), m.id`
+}
+
+// readStoredTimelines calls each with the stored rows of the timelines of
+// keys (at most preloadChunk), from 72 hours before the earliest of their
+// instants in from, in timeline order. On a SQLite file it reads through a
+// direct read-only connection, as preloadChunk does and for the same
+// reasons: it runs before the transaction writes any message (it has
+// written only channels and contacts, which this read does not join), and
+// the transaction holds the write lock.
+func (a *applier) readStoredTimelines(keys []apply.TimelineKey, from map[apply.TimelineKey]time.Time, each func(apply.TimelineRow)) error {
+	args := make([]any, preloadChunk+1)
+	minFrom := from[keys[0]]
+	for i := range preloadChunk {
+		k := keys[min(i, len(keys)-1)]
+		args[i] = k.ContactID
+		if t := from[k]; t.Before(minFrom) {
+			minFrom = t
+		}
+	}
+	args[preloadChunk] = ms(minFrom.Add(-domain.FreeEntryPointWindow))
+	query := storedTimelineQuery(a.s.params)
+	if a.s.raw != nil {
+		return a.s.raw.query(a.ctx, query, true, args, func(st *sqlite.Stmt) error {
+			var r apply.TimelineRow
+			u := &r.Stored
+			u.ID, r.Key.ContactID, r.Key.ChannelID = st.ColumnInt64(0), st.ColumnInt64(1), st.ColumnInt64(2)
+			r.Message.Direction, r.Message.At = domain.Direction(st.ColumnText(3)), fromMS(st.ColumnInt64(4))
+			r.Message.TemplateCategory, r.Message.Referral = st.ColumnText(5), st.ColumnInt64(6) != 0
+			u.WithSession, u.ConversationID, u.ConversationType = st.ColumnInt64(7) != 0, st.ColumnText(8), st.ColumnText(9)
+			u.ConversationCategory, u.ConversationExpires = st.ColumnText(10), st.ColumnInt64(11)
+			each(r)
+			return nil
+		})
+	}
+	rows, err := a.s.stmtQuery(a.ctx, a.tx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r apply.TimelineRow
+		var dir string
+		var at int64
+		u := &r.Stored
+		if err := rows.Scan(&u.ID, &r.Key.ContactID, &r.Key.ChannelID, &dir, &at, &r.Message.TemplateCategory,
+			&r.Message.Referral, &u.WithSession, &u.ConversationID, &u.ConversationType, &u.ConversationCategory,
+			&u.ConversationExpires); err != nil {
+			return err
+		}
+		r.Message.Direction, r.Message.At = domain.Direction(dir), fromMS(at)
+		each(r)
+	}
+	return rows.Err()
+}
+
+// contactKeysOf adds to keys (contact id → its phone key, else its user id,
+// else empty, as readTimelines joins it) the contacts of the timelines
+// listed: as preloaded, unless the plan learnt ids for the contact, and
+// otherwise as the contact's row says after learnContactIDs.
+func (a *applier) contactKeysOf(list []apply.TimelineKey, plan *apply.Plan, pre *apply.Preload, keys map[int64]string) error {
+	learnt := map[int64]bool{}
+	for _, c := range plan.ContactIDs {
+		learnt[c.ContactID] = true
+	}
+	preloaded := map[int64]string{}
+	for _, c := range pre.Contacts {
+		// The preload reads a NULL phone key as "": the key is known from it
+		// unless that could be an empty key in front of a user id.
+		if c.PhoneKey != "" || c.UserID == "" {
+			preloaded[c.ID] = c.PhoneKey
+		}
+	}
 	var missing []any
 	for _, k := range list {
 		if _, ok := keys[k.ContactID]; ok {
 			continue
 		}
-		if r := rows[k]; len(r) > 0 {
-			keys[k.ContactID] = r[0].ContactKey
+		if key, ok := preloaded[k.ContactID]; ok && !learnt[k.ContactID] {
+			keys[k.ContactID] = key
 			continue
 		}
 		missing = append(missing, k.ContactID)
