@@ -119,6 +119,15 @@ func (a *applier) write(plan *apply.Plan, pre *apply.Preload) error {
 	if err != nil {
 		return err
 	}
+	if a.s.sqlDialect.appliesRollup() {
+		// Counted before the rows exist, which skip the insert triggers
+		// (rollup_gen 1, migration 00075): a trigger that later moves one
+		// of them in this transaction (a status of an inbound message of
+		// the same batch) finds the row it takes it from.
+		if err := a.writeRollup(plan.CreatedRollup()); err != nil {
+			return err
+		}
+	}
 	for i := range plan.Inbound {
 		if err := a.inbound(&plan.Inbound[i]); err != nil {
 			return err
@@ -562,8 +571,8 @@ func (a *applier) flush(msgs []*apply.Message) error {
 			billable = *p.Pricing.Billable
 		}
 		gen := 0
-		if a.s.sqlDialect.appliesRollup() && m.Counted() {
-			gen = 1
+		if a.s.sqlDialect.appliesRollup() && (m.Counted() || m.New) {
+			gen = 1 // counted by writeRollup: the plan's moves, and CreatedRollup
 		}
 		if update == upsertStatus {
 			*rows = append(*rows, m.ID, m.WAMID, string(p.State), p.State.Rank(), string(p.Status()), p.ErrorCode,
@@ -643,18 +652,23 @@ func (a *applier) inbound(in *apply.Inbound) error {
 	if m.ID == 0 {
 		m.ID = a.s.NewID()
 	}
+	gen := 0
+	if a.s.sqlDialect.appliesRollup() {
+		gen = 1 // counted by writeRollup (CreatedRollup)
+	}
 	_, err := a.s.stmtExec(a.ctx, a.tx, (`INSERT INTO messages
 		(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id,
 		 campaign_id, sender_user_id, bot_id, content_type, text, state, state_rank, status,
 		 at, context_wamid, button_payload, referral, content, error_code, error_title, error_detail, created_at,
-		 with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at)
+		 with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at, rollup_gen)
 		VALUES ($1, $2, $3, 'mo', $4, 'webhook', $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', -1, 'received', $14, $15, $16, $17, $18, $19, $20, $21, $22,
-		 $23, $24, $25, $26, $27)`),
+		 $23, $24, $25, $26, $27, $28)`),
 		m.ID, m.SubaccountID, m.ChannelID, m.WAMID, m.ContactID, m.Phone, m.WAID, m.UserID,
 		nullInt(m.CampaignID), nullInt(m.SenderUserID), nullInt(m.BotID), m.ContentType, in.Text, ms(m.At),
 		in.ContextWAMID, in.ButtonPayload, nullStr(in.Referral), nullStr(in.Content),
 		in.ErrorCode, in.ErrorTitle, in.ErrorDetail, ms(a.s.Now()),
-		c.WithSession, nullStr(c.ConversationID), c.ConversationType, c.ConversationCategory, nullInt(c.ConversationExpires))
+		c.WithSession, nullStr(c.ConversationID), c.ConversationType, c.ConversationCategory, nullInt(c.ConversationExpires),
+		gen)
 	if err != nil {
 		return fmt.Errorf("insert inbound %s: %w", m.WAMID, err)
 	}

@@ -164,6 +164,31 @@ func (m *Message) rollupKey(stored bool) RollupKey {
 		CampaignID: m.CampaignID, SenderUserID: m.SenderUserID}
 }
 
+// CreatedRollup is where the rows the plan creates — messages of statuses
+// ticks had not sent, and inbound messages — are counted in the rollup
+// once written with their Conversation, summed per key: for a store that
+// counts its inserts itself rather than by a trigger per row.
+func (p *Plan) CreatedRollup() map[RollupKey]int64 {
+	out := map[RollupKey]int64{}
+	count := func(m *Message) {
+		k := m.rollupKey(false)
+		if m.inbound {
+			k.Status, k.Accepted = "received", true // as inserted: state received
+		}
+		k.WithSession, k.ConversationType = m.Conversation.WithSession, m.Conversation.ConversationType
+		out[k]++
+	}
+	for _, m := range p.Messages {
+		if m.New {
+			count(m)
+		}
+	}
+	for i := range p.Inbound {
+		count(p.Inbound[i].Message)
+	}
+	return out
+}
+
 // Plan is what applying a batch writes.
 type Plan struct {
 	Stats Stats
