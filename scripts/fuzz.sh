@@ -24,6 +24,7 @@ FuzzNeutralizeFormula ./internal/export    150000   800000
 FuzzNormalize         ./internal/phone     100000   400000
 FuzzFromWAID          ./internal/phone     100000   600000
 FuzzNormalize         ./internal/campaigns  50000   400000
+FuzzDecodeVars        ./internal/store      50000   400000
 FuzzPlanInAnyOrder    ./internal/ingest/apply  3000    30000
 FuzzAcceptWebhook     ./internal/whatsapp  200000  1500000
 "

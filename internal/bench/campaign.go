@@ -3,18 +3,22 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/ticksapp/ticks/internal/access"
 	"github.com/ticksapp/ticks/internal/campaigns"
@@ -42,6 +46,17 @@ type CampaignOptions struct {
 	Phones string
 }
 
+// Download is one timed messages download of a campaign.
+type Download struct {
+	Format  string
+	Rows    int   // data rows in the file
+	Sent    int   // rows with their message's sent time
+	Bytes   int64 // the file's size
+	Elapsed time.Duration
+	CPU     time.Duration // the process's CPU time during the download
+	PeakRSS int64         // the process's high-water mark during the download
+}
+
 // CampaignResult is what a campaigns benchmark measured.
 type CampaignResult struct {
 	Mode    string
@@ -58,7 +73,9 @@ type CampaignResult struct {
 	Messages    int             // page: the campaign's messages
 	Setup       time.Duration   // page: writing the campaign's messages
 	Download    time.Duration   // dispatch: the campaign's messages download (every row, CSV) after it
-	Failures    []store.CampaignFailure
+	// Downloads are the page benchmark's messages downloads, CSV and XLSX.
+	Downloads []Download
+	Failures  []store.CampaignFailure
 }
 
 // benchAudience writes an audience of n rows for promocao_outono to a file
@@ -362,7 +379,138 @@ func CampaignPage(ctx context.Context, o CampaignOptions) (*CampaignResult, erro
 		}
 	}
 	slices.Sort(res.Loads)
+	for _, format := range []string{"csv", "xlsx"} {
+		// -cpuprofile profiles the downloads (serving them, not reading
+		// them back), one file each: name.csv, name.xlsx.
+		profile := ""
+		if o.CPUProfile != "" {
+			profile = o.CPUProfile + "." + format
+		}
+		d, err := w.download(ctx, c.Campaign.ID, format, profile)
+		if err != nil {
+			return nil, err
+		}
+		if d.Rows != o.Rows || d.Sent != o.Rows {
+			return nil, fmt.Errorf("the %s download has %d rows, %d with their message; want %d", format, d.Rows, d.Sent, o.Rows)
+		}
+		res.Downloads = append(res.Downloads, *d)
+	}
 	return res, nil
+}
+
+// download times GET /api/v1/campaigns/{id}/messages?format= as an API
+// client asks it, the answer written to a file (as a socket would take
+// it, not held in memory), then reads the file back to count its rows and
+// those with their message.
+func (w *campaignWorld) download(ctx context.Context, id int64, format, profile string) (*Download, error) {
+	path := filepath.Join(w.dir, "messages."+format)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/campaigns/"+strconv.FormatInt(id, 10)+"/messages?format="+format, nil)
+	req.Header.Set("Authorization", "Bearer "+w.srv.Config.AdminToken)
+	fw := &fileResponse{f: f, header: http.Header{}}
+	d := &Download{Format: format}
+	runtime.GC()
+	stop, err := StartCPUProfile(profile)
+	if err != nil {
+		return nil, err
+	}
+	resetPeakRSS()
+	t0, cpu0 := time.Now(), cpuTime()
+	w.srv.Handler.ServeHTTP(fw, req)
+	d.Elapsed, d.CPU, d.PeakRSS = time.Since(t0), cpuTime()-cpu0, peakRSS()
+	stop()
+	if fw.code != http.StatusOK || fw.err != nil {
+		return nil, fmt.Errorf("GET messages?format=%s: %d %v", format, fw.code, fw.err)
+	}
+	d.Bytes = fw.n
+	// What the file holds: the sent-at column (after line, phone, name,
+	// correlation id and the two variables) set on every row.
+	count := func(rec []string) {
+		d.Rows++
+		if len(rec) > 6 && rec[6] != "" {
+			d.Sent++
+		}
+	}
+	if format == "csv" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		cr := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+		cr.ReuseRecord = true
+		for i := 0; ; i++ {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("the CSV download: %w", err)
+			}
+			if i > 0 {
+				count(rec)
+			}
+		}
+		return d, nil
+	}
+	x, err := excelize.OpenFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the XLSX download: %w", err)
+	}
+	defer x.Close()
+	// Each sheet: the header block (two cells wide) and a blank row, the
+	// column header row, then the data rows.
+	for _, sheet := range x.GetSheetList() {
+		rows, err := x.Rows(sheet)
+		if err != nil {
+			return nil, fmt.Errorf("the XLSX download: %w", err)
+		}
+		header := false
+		for rows.Next() {
+			rec, err := rows.Columns()
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("the XLSX download: %w", err)
+			}
+			if header {
+				count(rec)
+			}
+			header = header || len(rec) > 6
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// fileResponse is an http.ResponseWriter writing the body to a file.
+type fileResponse struct {
+	f      *os.File
+	header http.Header
+	code   int
+	n      int64
+	err    error
+}
+
+func (r *fileResponse) Header() http.Header { return r.header }
+
+func (r *fileResponse) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *fileResponse) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	n, err := r.f.Write(b)
+	r.n += int64(n)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // campaignMessages writes one outbound message per audience row of c (and
@@ -387,10 +535,11 @@ func (w *campaignWorld) campaignMessages(ctx context.Context, c *domain.Campaign
 	at := fmt.Sprintf("(%d + r.seq * 36)", created.UnixMilli())
 	kind := `(r.seq % 10)`
 	mt := `INSERT INTO messages (id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, campaign_id,
-		content_type, template_name, template_language, template_category, correlation_id, state, state_rank, status,
+		content_type, template_name, template_language, template_category, correlation_id, idempotency_key, state, state_rank, status,
 		error_code, error_title, at, sent_at, delivered_at, read_at, failed_at, created_at)
 		SELECT $1 + r.seq, $2, $3, 'mt', 'wamid.BENCHC' || r.seq, 'campaign', $4, r.phone, substr(r.phone, 2), r.campaign_id,
 		'template', 'promocao_outono', 'pt_BR', 'marketing', r.correlation_id,
+		'campaign-' || CAST(r.campaign_id AS TEXT) || '-' || CAST(r.seq AS TEXT),
 		CASE WHEN ` + kind + ` = 0 THEN 'failed' WHEN ` + kind + ` <= 6 THEN 'read' WHEN ` + kind + ` <= 8 THEN 'delivered' ELSE 'sent' END,
 		CASE WHEN ` + kind + ` = 0 THEN 6 WHEN ` + kind + ` <= 6 THEN 3 WHEN ` + kind + ` <= 8 THEN 2 ELSE 1 END,
 		CASE WHEN ` + kind + ` = 0 THEN 'undelivered' WHEN ` + kind + ` <= 6 THEN 'read' WHEN ` + kind + ` <= 8 THEN 'delivered' ELSE 'sent' END,
@@ -444,6 +593,11 @@ func (r *CampaignResult) Print(w io.Writer, o CampaignOptions, dialect string) {
 		fmt.Fprintf(tw, "campaign\t%d audience rows, %d messages (written in %v)\n", r.Rows, r.Messages, r.Setup.Round(time.Second))
 		fmt.Fprintf(tw, "campaign page\tp50 %v\tmax %v\t(%d loads)\n", pct(r.Loads, 0.5).Round(10*time.Microsecond),
 			r.Loads[len(r.Loads)-1].Round(10*time.Microsecond), len(r.Loads))
+		for _, d := range r.Downloads {
+			fmt.Fprintf(tw, "messages download, %s\t%d rows in %v\t%.0f rows/s; %.2f CPU s (%.0f rows per CPU second); %d MB; peak RSS %d MB\n",
+				d.Format, d.Rows, d.Elapsed.Round(time.Millisecond), float64(d.Rows)/d.Elapsed.Seconds(), d.CPU.Seconds(),
+				float64(d.Rows)/d.CPU.Seconds(), d.Bytes>>20, d.PeakRSS>>20)
+		}
 	}
 	tw.Flush()
 }

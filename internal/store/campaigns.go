@@ -353,7 +353,7 @@ func (s *Store) CampaignRows(ctx context.Context, id int64, after, limit int) ([
 		if err := rows.Scan(&r.Seq, &r.Line, &r.Phone, &r.Name, &r.CorrelationID, &vars); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(vars), &r.Vars); err != nil {
+		if r.Vars, err = decodeVars(vars); err != nil {
 			return nil, fmt.Errorf("campaign %d row %d: %w", id, r.Seq, err)
 		}
 		out = append(out, r)
