@@ -72,7 +72,13 @@ func (h *Handler) recordEvents(w http.ResponseWriter, r *http.Request, p *access
 		respond.Error(w, r, err)
 		return
 	}
-	res, err := h.Tracking.Record(r.Context(), p, sub, events)
+	// A batch is answered once durable in the intake, and counted a moment
+	// later; a single event is answered stored, with its contact's id.
+	record := h.Tracking.Record
+	if !batch {
+		record = h.Tracking.RecordNow
+	}
+	res, err := record(r.Context(), p, sub, events)
 	switch {
 	case err != nil:
 		respond.Error(w, r, err)

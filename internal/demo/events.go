@@ -152,6 +152,11 @@ func (h *History) events(ctx context.Context, campaigns []bench.Campaign) error 
 		}
 		total += n
 	}
+	// The history is complete once its events are in the reports, not
+	// only in the intake.
+	if err := svc.Flush(ctx); err != nil {
+		return err
+	}
 	slog.Info("demo history: the menu bots' event tracks are recorded", slog.Int("events", total))
 	return nil
 }

@@ -278,6 +278,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	if err != nil || st.LastID != 0 {
 		t.Errorf("inbox holds webhook #%d after only bad webhooks (err %v)", st.LastID, err)
 	}
+	if n, err := s.srv.Store.EventsPending(ctx); err != nil || n != 0 {
+		t.Errorf("the event intake holds %d records after only bad events (err %v)", n, err)
+	}
 	subs, _ := s.srv.Store.Subaccounts(ctx, nil)
 	users, _ := s.srv.Store.Users(ctx, nil)
 	tokens, _ := s.srv.Store.APITokens(ctx, nil)

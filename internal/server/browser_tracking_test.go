@@ -73,6 +73,7 @@ func seedTracking(t *testing.T, s *testServer) (email, password string) {
 	if res.Accepted != 12 {
 		t.Fatalf("seed events: %+v", res)
 	}
+	s.flushEvents()
 	return email, password
 }
 

@@ -436,7 +436,7 @@ func TestContractWalk(t *testing.T) {
 	}
 	call(202, "POST /api/v1/ingest/replay", "/api/v1/ingest/replay", adminToken, nil)
 
-	walkTracking(t, call, sa, ch, token)
+	walkTracking(t, s, call, sa, ch, token)
 	walkExtractions(t, s, call, token)
 	walkDesk(t, s, call, sa, ch, token)
 	walkCampaigns(t, s, call, ch, token)

@@ -61,6 +61,9 @@ type Server struct {
 	// Health is whether the store can write, as ingestion finds it: while
 	// it cannot, webhooks get 503 and /readyz fails.
 	Health *ingest.Health
+	// EventFolder moves recorded event tracks from the intake into the
+	// events and the reports' counts.
+	EventFolder *tracking.Folder
 }
 
 // Services are the capabilities' services, built once and called by the
@@ -172,6 +175,7 @@ func New(ctx context.Context, cfg *config.Config) (*Server, error) {
 	s.Services.Desk.Location = cfg.Location()
 	s.Services.Desk.Events = desk.HubEvents{Hub: s.Live, Store: st}
 	s.DeskRouter = desk.NewRouter(s.Services.Desk)
+	s.EventFolder = tracking.NewFolder(s.Services.Tracking)
 	s.Processor.OnApply = s.DeskRouter.Wake
 	if s.Services.Billing.Rates, err = billing.LoadRateCard(cfg.RateCard); err != nil {
 		st.Close()
@@ -303,8 +307,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 			slog.Error("background jobs stopped", slog.Any("err", err))
 		}
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.DeskRouter.Run(procCtx) }()
+	go func() { defer wg.Done(); s.EventFolder.Run(procCtx) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

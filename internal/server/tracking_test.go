@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,7 +9,7 @@ import (
 
 // walkTracking is the contract walk's part for bots, events and the custom
 // reports: every operation, with answers as full as they get.
-func walkTracking(t *testing.T, call func(want int, op, path, token string, body any, header ...string) response, sa, ch int64, token string) {
+func walkTracking(t *testing.T, s *testServer, call func(want int, op, path, token string, body any, header ...string) response, sa, ch int64, token string) {
 	t.Helper()
 	var router, bot struct {
 		ID    int64  `json:"id"`
@@ -32,6 +33,7 @@ func walkTracking(t *testing.T, call func(want int, op, path, token string, body
 		"not an event",
 	}})
 	call(400, events, "/api/v1/events", token, map[string]any{"category": "x", "action": "y", "contact": "nope"})
+	s.flushEvents()
 
 	report := "GET /api/v1/reports/events"
 	call(200, report, "/api/v1/reports/events", token, nil)
@@ -90,6 +92,13 @@ func TestEvents(t *testing.T) {
 	if res.Accepted != 3 || res.Duplicates != 3 {
 		t.Fatalf("the batch retried: %+v", res)
 	}
+	s.flushEvents()
+	// Retried again once folded: the keys are found among the events.
+	s.must(200, "POST", "/api/v1/events", bot.Token, batch, &res)
+	if res.Accepted != 3 || res.Duplicates != 3 {
+		t.Fatalf("the batch retried once folded: %+v", res)
+	}
+	s.flushEvents()
 	var report struct {
 		Rows []struct {
 			Period, Category, Action string
@@ -180,10 +189,20 @@ func TestTrackingIsolation(t *testing.T) {
 		t.Errorf("a bot's list of bots: %s", r.body)
 	}
 	// Nothing of the refused writes was stored.
+	s.flushEvents()
 	var all struct{ Rows []struct{ Count int64 } }
 	s.must(200, "GET", "/api/v1/reports/events?from=2025-01-01&to=2027-12-31&granularity=month", adminToken, nil, &all)
 	if n := sumCounts(all.Rows); n != 2 {
 		t.Errorf("events stored: %d, want 2: %+v", n, all.Rows)
+	}
+}
+
+// flushEvents folds the events recorded so far (the server's folder does it
+// a moment after the answer): the reports read folded events.
+func (s *testServer) flushEvents() {
+	s.t.Helper()
+	if err := s.srv.Services.Tracking.Flush(context.Background()); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

@@ -158,11 +158,17 @@ func (sqliteDialect) open(s *Store, dsn string, o options) error {
 	in := &inboxLog{s: s, dir: InboxDir(path), legacy: legacyInboxPath(path),
 		opts: inboxlog.Options{Sync: o.sqliteSync == "full", SegmentBytes: o.inboxSegmentBytes}}
 	s.inbox = in
+	events := &intakeLog{s: s, dir: EventsDir(path), opts: inboxlog.Options{Sync: o.sqliteSync == "full"}}
+	s.intake = events
 	if path == ":memory:" {
 		if in.dir, err = os.MkdirTemp("", "ticks-inbox-"); err != nil {
 			return fmt.Errorf("open sqlite inbox: %w", err)
 		}
 		in.temp = true
+		if events.dir, err = os.MkdirTemp("", "ticks-events-"); err != nil {
+			return fmt.Errorf("open sqlite event intake: %w", err)
+		}
+		events.temp = true
 	} else {
 		s.raw = newRawReaders(path)
 	}
@@ -253,6 +259,7 @@ func (postgresDialect) open(s *Store, dsn string, _ options) error {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s.w, s.r = db, db
 	s.inbox = &inboxTable{s: s}
+	s.intake = &intakeTable{s: s}
 	return nil
 }
 

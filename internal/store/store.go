@@ -66,6 +66,18 @@ type Store struct {
 	// The event writer (RecordEvents), started on first use.
 	eventOnce sync.Once
 	eventQ    chan *eventReq
+
+	// The event intake (tracking_intake.go): the log, its writer, the
+	// idempotency keys waiting in it, and the folder's turn.
+	intake     eventIntake
+	intakeOnce sync.Once
+	intakeQ    chan *intakeReq
+	intakeWake chan struct{}
+	keysMu     sync.Mutex
+	keys       map[keyRef]int // key → records in the log carrying it
+	keysGen    int64          // moved by every fold
+	foldMu     sync.Mutex
+	folds      int
 }
 
 // prepared returns the cached statement for query on db, or nil. SQLite
@@ -189,7 +201,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite sync mode %q: want normal or full", o.sqliteSync)
 	}
 	d := dialectOf(dsn)
-	s := &Store{dialect: d.name(), dsn: dsn, sqlDialect: d, Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"}}
+	s := &Store{dialect: d.name(), dsn: dsn, sqlDialect: d, Now: time.Now, OptOutKeywords: []string{"SAIR", "PARAR", "STOP"},
+		intakeWake: make(chan struct{}, 1), keys: map[keyRef]int{}}
 	if err := d.open(s, dsn, o); err != nil {
 		s.Close()
 		return nil, err
@@ -212,6 +225,9 @@ func (s *Store) Close() error {
 	if s.eventQ != nil {
 		close(s.eventQ)
 	}
+	if s.intakeQ != nil {
+		close(s.intakeQ)
+	}
 	if s.raw != nil {
 		s.raw.close()
 	}
@@ -221,6 +237,11 @@ func (s *Store) Close() error {
 	var err error
 	if s.inbox != nil {
 		err = s.inbox.close()
+	}
+	if s.intake != nil {
+		if e := s.intake.close(); err == nil {
+			err = e
+		}
 	}
 	closed := map[*sql.DB]bool{}
 	for _, db := range []*sql.DB{s.w, s.r} {

@@ -137,11 +137,25 @@ type RecordResult struct {
 	Events []domain.TrackEvent `json:"-"`
 }
 
-// Record validates events for p and stores the good ones in subaccount
-// (0: p's only one) durably before answering. Only a bot's token or a
-// supervisor's or admin's may record. A refused event is an error at its
-// index; the others are kept.
+// Record validates events for p and makes the good ones durable in the
+// event intake of subaccount (0: p's only one) before answering; the
+// folder (Folder, or Flush) then stores them and counts them into the
+// reports, a moment later. Only a bot's token or a supervisor's or admin's
+// may record. A refused event is an error at its index; the others are
+// kept. The answer's events carry the contact's id only when it was named
+// by id (a phone's contact may be created by the fold).
 func (s *Service) Record(ctx context.Context, p *access.Principal, subaccount int64, in []EventInput) (*RecordResult, error) {
+	return s.record(ctx, p, subaccount, in, false)
+}
+
+// RecordNow is Record writing the events and their counts before it
+// returns, so that the answer carries each event's contact id: the API's
+// single event, answered with the event stored.
+func (s *Service) RecordNow(ctx context.Context, p *access.Principal, subaccount int64, in []EventInput) (*RecordResult, error) {
+	return s.record(ctx, p, subaccount, in, true)
+}
+
+func (s *Service) record(ctx context.Context, p *access.Principal, subaccount int64, in []EventInput, now bool) (*RecordResult, error) {
 	if p.BotID == 0 {
 		if err := p.Need(domain.RoleAdmin, domain.RoleSupervisor); err != nil {
 			return nil, err
@@ -154,11 +168,63 @@ func (s *Service) Record(ctx context.Context, p *access.Principal, subaccount in
 	if len(in) > MaxBatch {
 		return nil, domain.Errorf(domain.ETOOLARGE, "events: %d in one request, at most %d", len(in), MaxBatch)
 	}
-	now := s.Now()
+	if err := s.subaccountExists(ctx, sub); err != nil {
+		return nil, err
+	}
 	res := &RecordResult{Errors: []EventError{}}
-	bots, err := s.botNames(ctx, []int64{sub})
+	events, contacts, err := s.checkAll(ctx, p, sub, in, res)
+	if err != nil || len(events) == 0 {
+		return res, err
+	}
+	if now {
+		stored, err := s.Store.RecordEvents(ctx, sub, events, contacts)
+		if err != nil {
+			return nil, err
+		}
+		res.Accepted, res.Duplicates, res.Events = len(events), len(events)-stored, events
+		return res, nil
+	}
+	for i := range events {
+		events[i].ID = s.Store.NewID()
+		events[i].ContactID = contacts[i].ID
+	}
+	dups, err := s.Store.AppendEvents(ctx, sub, events, contacts)
 	if err != nil {
 		return nil, err
+	}
+	res.Accepted, res.Duplicates, res.Events = len(events), dups, events
+	return res, nil
+}
+
+// subaccountExists checks, once per process and subaccount, that the
+// subaccount events are recorded in exists: the intake stores them before
+// any row refers to it. (A subaccount deleted after that has its waiting
+// events dropped by the fold.)
+func (s *Service) subaccountExists(ctx context.Context, sub int64) error {
+	if _, ok := s.known.Load(sub); ok {
+		return nil
+	}
+	if _, err := s.Store.Subaccount(ctx, sub); err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", sub)
+		}
+		return err
+	}
+	s.known.Store(sub, true)
+	return nil
+}
+
+// checkAll validates events for the subaccount sub, noting each refused
+// one in res, and returns the good ones with their contacts. Only the bots,
+// contacts and messages named by id are read from the database.
+func (s *Service) checkAll(ctx context.Context, p *access.Principal, sub int64, in []EventInput, res *RecordResult) ([]domain.TrackEvent, []store.EventContact, error) {
+	now := s.Now()
+	var bots map[int64]string
+	if p.BotID == 0 && slices.ContainsFunc(in, func(e EventInput) bool { return e.Bot != nil }) {
+		var err error
+		if bots, err = s.botNames(ctx, []int64{sub}); err != nil {
+			return nil, nil, err
+		}
 	}
 	// First pass: everything that needs no database.
 	type pending struct {
@@ -190,11 +256,11 @@ func (s *Service) Record(ctx context.Context, p *access.Principal, subaccount in
 	// subaccount's.
 	known, err := s.Store.ContactIDs(ctx, sub, contactIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	messages, err := s.Store.MessageIDs(ctx, sub, refs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	events := make([]domain.TrackEvent, 0, len(good))
 	contacts := make([]store.EventContact, 0, len(good))
@@ -215,15 +281,7 @@ func (s *Service) Record(ctx context.Context, p *access.Principal, subaccount in
 		contacts = append(contacts, g.contact)
 	}
 	sortErrors(res.Errors)
-	if len(events) == 0 {
-		return res, nil
-	}
-	stored, err := s.Store.RecordEvents(ctx, sub, events, contacts)
-	if err != nil {
-		return nil, err
-	}
-	res.Accepted, res.Duplicates, res.Events = len(events), len(events)-stored, events
-	return res, nil
+	return events, contacts, nil
 }
 
 // check validates one event and returns it ready to store, with the

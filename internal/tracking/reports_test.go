@@ -24,6 +24,9 @@ func record(t *testing.T, w *world, events []string) {
 			t.Fatalf("record: %+v %v", res, err)
 		}
 	}
+	if err := w.svc.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func eventsOf(t *testing.T, body string) []tracking.EventInput { return events(t, body) }
@@ -382,6 +385,11 @@ func TestContactCountsAcrossBatches(t *testing.T) {
 			res, err := w.svc.Record(ctx, senders[sender], 0, events(t, `{"events": [`+strings.Join(part, ",")+`]}`))
 			if err != nil || len(res.Errors) > 0 {
 				t.Fatalf("record: %+v %v", res, err)
+			}
+			// Each call folded on its own: the counts must add up
+			// across the folder's transactions.
+			if err := w.svc.Flush(ctx); err != nil {
+				t.Fatal(err)
 			}
 		}
 		start += n

@@ -9,6 +9,7 @@ package tracking
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,8 @@ type Service struct {
 	Location *time.Location // the account's time zone: days, weeks and months of the reports
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
+
+	known sync.Map // subaccount id → true: subaccounts seen to exist
 }
 
 // New returns the service over st, with periods cut in loc.
