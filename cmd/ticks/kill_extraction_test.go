@@ -80,6 +80,9 @@ func TestKillNineDuringExtraction(t *testing.T) {
 		}
 	}
 	t.Logf("%d events recorded in %v", batches*perBatch, time.Since(t0).Round(time.Millisecond))
+	// The extraction reads the folded events: wait until the report counts
+	// them all.
+	waitCounted(t, call, sa.ID, batches*perBatch)
 
 	loc, _ := time.LoadLocation("America/Sao_Paulo")
 	today := time.Now().In(loc).Format(time.DateOnly)

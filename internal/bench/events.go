@@ -46,6 +46,13 @@ type EventsIntakeResult struct {
 	Ticks, NoopBefore, NoopAt time.Duration
 	P50, P99                  time.Duration
 	Stored                    int64 // events the report counts afterwards
+	// Folded is when the last event answered was folded into the events
+	// and the reports' counts (by the server's folder), from the first
+	// request; FoldLag is that after the last answer.
+	Folded, FoldLag time.Duration
+	// CPU is the process's CPU time (user + system) from the first request
+	// to the last event folded: ticks and the clients.
+	CPU time.Duration
 }
 
 // menu is the bots' flow of the benchmarks and its actions.
@@ -145,8 +152,9 @@ func runNoopEvents(bodies [][]byte, clients int) (time.Duration, error) {
 
 // EventsIntake runs the no-op handler, ticks on a fresh database, and the
 // no-op handler again, with the same batches and clients. ticks answers a
-// batch only once its events are committed (synchronous=normal on SQLite:
-// durable against a crash of the process).
+// batch only once its events are durable in the event intake (a write(2) to
+// the intake log on SQLite: durable against a crash of the process), and
+// the run waits until the server's folder has folded the last one.
 func EventsIntake(ctx context.Context, o EventsIntakeOptions) (*EventsIntakeResult, error) {
 	bodies := eventBodies(o)
 	res := &EventsIntakeResult{Events: o.Events, Requests: len(bodies)}
@@ -201,12 +209,29 @@ func EventsIntake(ctx context.Context, o EventsIntakeOptions) (*EventsIntakeResu
 	if err != nil {
 		return nil, err
 	}
+	t0, cpu0 := time.Now(), cpuTime()
 	lat, total, err := postAll("http://"+ln.Addr().String()+"/api/v1/events", bot.Token, bodies, o.Clients)
-	stopProfile()
 	if err != nil {
+		stopProfile()
 		return nil, fmt.Errorf("ticks: %w", err)
 	}
 	res.Ticks, res.P50, res.P99 = total, pct(lat, 0.5), pct(lat, 0.99)
+	// The answers came once the events were durable in the intake; the
+	// reports count them once the server's folder has folded them.
+	answered := time.Now()
+	for {
+		n, err := srv.Store.EventsPending(ctx)
+		if err != nil {
+			stopProfile()
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	res.Folded, res.FoldLag, res.CPU = time.Since(t0), time.Since(answered), cpuTime()-cpu0
+	stopProfile()
 	if res.NoopAt, err = runNoopEvents(bodies, o.Clients); err != nil {
 		return nil, err
 	}
@@ -228,6 +253,8 @@ func (r *EventsIntakeResult) Print(w io.Writer, o EventsIntakeOptions, dialect s
 	fmt.Fprintf(w, "no-op handler before  %8.0f events/s (%v)\n", rate(r.NoopBefore), r.NoopBefore.Round(time.Millisecond))
 	fmt.Fprintf(w, "ticks                 %8.0f events/s (%v), batch p50 %v p99 %v, stored and counted %d\n", rate(r.Ticks),
 		r.Ticks.Round(time.Millisecond), r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond), r.Stored)
+	fmt.Fprintf(w, "folded                %8.0f events/s (%v), the last %v after its answer; CPU %v (%.1f µs an event)\n", rate(r.Folded),
+		r.Folded.Round(time.Millisecond), r.FoldLag.Round(time.Millisecond), r.CPU.Round(time.Millisecond), float64(r.CPU.Microseconds())/float64(r.Events))
 	fmt.Fprintf(w, "no-op handler after   %8.0f events/s (%v)\n", rate(r.NoopAt), r.NoopAt.Round(time.Millisecond))
 	fmt.Fprintf(w, "ticks / no-op         %8.2f (before) %.2f (after)\n", r.NoopBefore.Seconds()/r.Ticks.Seconds(), r.NoopAt.Seconds()/r.Ticks.Seconds())
 }

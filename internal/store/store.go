@@ -70,7 +70,7 @@ type Store struct {
 	// The event intake (tracking_intake.go): the log, its writer, the
 	// idempotency keys waiting in it, and the folder's turn.
 	intake     eventIntake
-	intakeOnce sync.Once
+	intakeMu   sync.Mutex // guards intakeQ
 	intakeQ    chan *intakeReq
 	intakeWake chan struct{}
 	keysMu     sync.Mutex
@@ -225,9 +225,11 @@ func (s *Store) Close() error {
 	if s.eventQ != nil {
 		close(s.eventQ)
 	}
+	s.intakeMu.Lock()
 	if s.intakeQ != nil {
 		close(s.intakeQ)
 	}
+	s.intakeMu.Unlock()
 	if s.raw != nil {
 		s.raw.close()
 	}

@@ -39,6 +39,9 @@ type eventIntake interface {
 	// next returns up to limit records not folded yet, oldest first, read
 	// in the folder's transaction.
 	next(ctx context.Context, tx *sql.Tx, limit int) ([]InboxRow, error)
+	// waiting returns up to limit records not folded yet with an id above
+	// after, in order.
+	waiting(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]InboxRow, error)
 	// folded forgets rows, in the folder's transaction.
 	folded(ctx context.Context, tx *sql.Tx, rows []InboxRow) error
 	// prune removes what is folded from storage, after the commit (the
@@ -146,12 +149,12 @@ func (s *Store) AppendEvents(ctx context.Context, subaccountID int64, events []d
 			return 0, err
 		}
 	}
-	s.intakeOnce.Do(func() {
-		s.intakeQ = make(chan *intakeReq, 256)
-		go s.intakeWriter()
-	})
+	q, err := s.startIntake(ctx)
+	if err != nil {
+		return 0, err
+	}
 	select {
-	case s.intakeQ <- req:
+	case q <- req:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -161,6 +164,56 @@ func (s *Store) AppendEvents(ctx context.Context, subaccountID int64, events []d
 		return 0, err
 	}
 	return req.dups, nil
+}
+
+// startIntake starts the intake writer on first use, once the keys
+// waiting in the log are noted, and returns its queue.
+func (s *Store) startIntake(ctx context.Context) (chan<- *intakeReq, error) {
+	s.intakeMu.Lock()
+	defer s.intakeMu.Unlock()
+	if s.intakeQ == nil {
+		if err := s.loadWaitingKeys(ctx); err != nil {
+			return nil, err
+		}
+		s.intakeQ = make(chan *intakeReq, 256)
+		go s.intakeWriter()
+	}
+	return s.intakeQ, nil
+}
+
+// loadWaitingKeys notes the keys of the records a previous process left in
+// the log, so that a retry of them is answered as one. The folder waits
+// meanwhile: a record it folded first would leave its keys noted for good.
+func (s *Store) loadWaitingKeys(ctx context.Context) error {
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var after int64
+		for {
+			rows, err := s.intake.waiting(ctx, tx, after, foldRecords)
+			if err != nil || len(rows) == 0 {
+				return err
+			}
+			s.keysMu.Lock()
+			for _, row := range rows {
+				r, err := decodeIntake(row.Body)
+				if err != nil {
+					continue // the folder drops it
+				}
+				for _, e := range r.events {
+					if e.IdempotencyKey != "" {
+						s.keys[keyRef{r.subaccount, e.IdempotencyKey}]++
+					}
+				}
+			}
+			s.keysMu.Unlock()
+			after = rows[len(rows)-1].ID
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("event intake: keys waiting: %w", err)
+	}
+	return nil
 }
 
 // storedKeys returns which of keys a subaccount's stored events have.
@@ -526,6 +579,10 @@ func (in *intakeLog) append(ctx context.Context, bodies [][]byte, received time.
 }
 
 func (in *intakeLog) next(ctx context.Context, tx *sql.Tx, limit int) ([]InboxRow, error) {
+	return in.waiting(ctx, tx, 0, limit)
+}
+
+func (in *intakeLog) waiting(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]InboxRow, error) {
 	l, err := in.take(ctx)
 	if err != nil {
 		return nil, err
@@ -534,7 +591,7 @@ func (in *intakeLog) next(ctx context.Context, tx *sql.Tx, limit int) ([]InboxRo
 	if err != nil {
 		return nil, err
 	}
-	recs, err := l.Read(cur, limit)
+	recs, err := l.Read(max(cur, after), limit)
 	out := make([]InboxRow, len(recs))
 	for i, r := range recs {
 		out[i] = InboxRow(r)
@@ -623,7 +680,11 @@ func (t *intakeTable) next(ctx context.Context, tx *sql.Tx, limit int) ([]InboxR
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(1700000017)`); err != nil {
 		return nil, fmt.Errorf("lock events: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, received_at, body FROM tracking_intake ORDER BY id LIMIT $1`, limit)
+	return t.waiting(ctx, tx, 0, limit)
+}
+
+func (t *intakeTable) waiting(ctx context.Context, tx *sql.Tx, after int64, limit int) ([]InboxRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, received_at, body FROM tracking_intake WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
