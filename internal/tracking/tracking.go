@@ -27,12 +27,15 @@ type Service struct {
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
 
-	known sync.Map // subaccount id → true: subaccounts seen to exist
+	// known holds the subaccounts seen to exist (id → true); a pointer,
+	// so that a copy of the service (the demo's, with another clock)
+	// shares it. Nil: none remembered.
+	known *sync.Map
 }
 
 // New returns the service over st, with periods cut in loc.
 func New(st *store.Store, loc *time.Location) *Service {
-	return &Service{Store: st, Location: loc, Now: time.Now}
+	return &Service{Store: st, Location: loc, Now: time.Now, known: &sync.Map{}}
 }
 
 // readers are the roles that read reports.
