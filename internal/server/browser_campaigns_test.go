@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -217,4 +219,138 @@ func mustLocation(ctx context.Context, t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestBrowserCampaignLinkClicks is a campaign whose template's URL button
+// takes a dynamic suffix, routed through ticks's /r/{code}: created in the
+// browser with the link's destination, sent, its codes tapped as contacts
+// tap them (one contact twice, one in the browser itself, which lands on
+// the destination), and the campaign's page shows the clicks beside the
+// quick-reply buttons and as the funnel's last step — moving live, a
+// tap while the page is open counted without reloading it.
+func TestBrowserCampaignLinkClicks(t *testing.T) {
+	ctx := browse(t, t.TempDir())
+	s, sa, _ := linkServer(t)
+	email, pw := "supervisora@example.com", "senha-segura-123"
+	s.must(201, "POST", "/api/v1/users", adminToken, map[string]any{"email": email, "name": "Conceição", "role": "supervisor",
+		"password": pw, "subaccounts": []int64{sa}}, nil)
+	file := filepath.Join(t.TempDir(), "publico.csv")
+	if err := os.WriteFile(file, []byte(campaignAudience(5)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := s.url + "/healthz?oferta=natal"
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/login"),
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByQuery),
+		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		chromedp.Navigate(s.url+"/campaigns"),
+		chromedp.WaitVisible("#new-campaign", chromedp.ByQuery),
+		chromedp.Click("#new-campaign", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-form", chromedp.ByQuery),
+		chromedp.SendKeys("#campaign-name", "Natal com link", chromedp.ByQuery),
+		chromedp.SetValue("#campaign-template", "oferta_link|pt_BR", chromedp.ByQuery),
+		chromedp.SendKeys("#campaign-link-url", target, chromedp.ByQuery),
+		chromedp.SetUploadFiles("#campaign-audience", []string{file}, chromedp.ByQuery),
+		chromedp.Click("#campaign-upload", chromedp.ByQuery),
+		chromedp.WaitVisible("#import-report", chromedp.ByQuery),
+		chromedp.Click("#confirm-send", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-counters", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(mustLocation(ctx, t), "/campaigns/")
+	var detail struct {
+		Status    string
+		CreatedAt time.Time `json:"created_at"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); detail.Status != "completed"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the campaign is %q after 30 s", detail.Status)
+		}
+		s.must(200, "GET", "/api/v1/campaigns/"+id, adminToken, nil, &detail)
+	}
+	codes := sentLinkCodes(t, s, id, detail.CreatedAt, 5)
+	tap := func(code string) {
+		t.Helper()
+		resp, err := http.Get(s.url + "/r/" + code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != target {
+			t.Fatalf("tap %s: %d at %s", code, resp.StatusCode, resp.Request.URL)
+		}
+	}
+	tap(codes["+5511960000000"])
+	tap(codes["+5511960000000"])
+	// In the browser: the tap lands on the link's destination.
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/r/"+codes["+5511960000003"])); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustURL(ctx, t); got != target {
+		t.Fatalf("the browser's tap went to %s, want %s", got, target)
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/campaigns/"+id), chromedp.WaitVisible("#link-clicks", chromedp.ByQuery),
+		chromedp.WaitVisible("#campaign-live[data-live-at]", chromedp.ByQuery),
+		chromedp.Evaluate(`window.__samePage = true`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// The link's row: its button, its destination, 2 contacts, 3 clicks;
+	// the quick-reply buttons' table (or its "none") beside it.
+	linkRow := func() []string {
+		var cells []string
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`Array.from(document.querySelectorAll("#link-clicks tbody tr td")).map(function(td){ return td.textContent.trim(); })`, &cells)); err != nil {
+			t.Fatal(err)
+		}
+		return cells
+	}
+	if cells := linkRow(); len(cells) < 4 || cells[0] != "Ver oferta" || cells[1] != target || cells[2] != "2" || cells[3] != "3" {
+		t.Fatalf("the link's row %q: want Ver oferta, %s, 2 contacts, 3 clicks", cells, target)
+	}
+	var beside bool
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`!!document.querySelector("#buttons #link-clicks") &&
+		!!document.querySelector("#buttons #button-clicks, #buttons #buttons-none")`, &beside)); err != nil || !beside {
+		t.Errorf("the link clicks are not beside the quick-reply buttons (%v)", err)
+	}
+	funnel := func() string {
+		var label string
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`(function(){ var r = document.querySelector('#campaign-funnel rect[data-step="link_clicked"]');
+			return r ? r.parentNode.textContent : ""; })()`, &label)); err != nil {
+			t.Fatal(err)
+		}
+		return label
+	}
+	if got := funnel(); !strings.HasPrefix(got, "Clicaram em links2 · ") {
+		t.Errorf("the funnel's link step %q: want 2 and their share of the sent", got)
+	}
+	var clicked int
+	fmt.Sscan(text(ctx, t, "#c-clicked"), &clicked)
+	if clicked < 2 {
+		t.Errorf("Cliques em botões %d: it counts the 2 contacts who clicked a link", clicked)
+	}
+	// A third contact taps while the page is open: the row and the funnel
+	// follow without a reload.
+	tap(codes["+5511960000004"])
+	deadline := time.Now().Add(10 * time.Second)
+	for cells := linkRow(); (len(cells) < 4 || cells[2] != "3") && time.Now().Before(deadline); cells = linkRow() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var same bool
+	chromedp.Run(ctx, chromedp.Evaluate(`window.__samePage === true`, &same))
+	if cells := linkRow(); len(cells) < 4 || cells[2] != "3" || cells[3] != "4" || !same {
+		t.Fatalf("after a tap with the page open: %q (same page: %v)", cells, same)
+	}
+	if got := funnel(); !strings.HasPrefix(got, "Clicaram em links3 · ") {
+		t.Errorf("the funnel's link step after it %q", got)
+	}
+	// The funnel's step opens who clicked.
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/campaigns/"+id+"/clicks"), chromedp.WaitReady("body", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "body"); !strings.Contains(got, "+5511960000000") || !strings.Contains(got, "+5511960000004") {
+		t.Errorf("who clicked: %.300q", got)
+	}
 }

@@ -25,6 +25,42 @@ func linkServer(t *testing.T) (*testServer, int64, int64) {
 	})
 }
 
+// sentLinkCodes returns, by phone, the code each of campaign id's n
+// messages carried as its URL button's suffix.
+func sentLinkCodes(t *testing.T, s *testServer, campaign string, created time.Time, n int) map[string]string {
+	t.Helper()
+	var id int64
+	fmt.Sscan(campaign, &id)
+	page, err := s.srv.Store.ReportMessages(context.Background(), &domain.MessageFilter{Campaign: id, Direction: domain.DirectionMT,
+		From: created.Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 100})
+	if err != nil || len(page.Rows) != n {
+		t.Fatalf("messages: %v %d", err, len(page.Rows))
+	}
+	codes := map[string]string{}
+	for _, row := range page.Rows {
+		m, err := s.srv.Store.Message(context.Background(), row.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tpl struct {
+			Components []struct {
+				SubType    string `json:"sub_type"`
+				Parameters []struct{ Text string }
+			}
+		}
+		json.Unmarshal(m.Content, &tpl)
+		for _, c := range tpl.Components {
+			if c.SubType == "url" && len(c.Parameters) == 1 {
+				codes[m.Phone] = c.Parameters[0].Text
+			}
+		}
+	}
+	if len(codes) != n {
+		t.Fatalf("codes %v", codes)
+	}
+	return codes
+}
+
 // TestCampaignLinkClicks: a campaign routes its template's URL button
 // through /r/{code}; a contact's tap (no login) is counted by contact and
 // button and sent on with 302; an unknown code is the 404 page; the
@@ -94,36 +130,7 @@ func TestCampaignLinkClicks(t *testing.T) {
 		t.Fatalf("links before any click: %+v", detail.Links)
 	}
 
-	// The code each message carried as its button's suffix.
-	var id int64
-	fmt.Sscan(created.ID, &id)
-	page, err := s.srv.Store.ReportMessages(context.Background(), &domain.MessageFilter{Campaign: id, Direction: domain.DirectionMT,
-		From: detail.CreatedAt.Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 100})
-	if err != nil || len(page.Rows) != 5 {
-		t.Fatalf("messages: %v %d", err, len(page.Rows))
-	}
-	codes := map[string]string{}
-	for _, row := range page.Rows {
-		m, err := s.srv.Store.Message(context.Background(), row.ID, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tpl struct {
-			Components []struct {
-				SubType    string `json:"sub_type"`
-				Parameters []struct{ Text string }
-			}
-		}
-		json.Unmarshal(m.Content, &tpl)
-		for _, c := range tpl.Components {
-			if c.SubType == "url" && len(c.Parameters) == 1 {
-				codes[m.Phone] = c.Parameters[0].Text
-			}
-		}
-	}
-	if len(codes) != 5 {
-		t.Fatalf("codes %v", codes)
-	}
+	codes := sentLinkCodes(t, s, created.ID, detail.CreatedAt, 5)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tap := func(code string) (*http.Response, string) {
 		t.Helper()

@@ -508,8 +508,9 @@ func (h *Handler) campaignView(ctx context.Context, v *visitor, id int64) (*camp
 		"sent": link(), "failed": link("status", strings.Join(failed, ",")),
 		"delivered": link("status", "delivered,read"), "read": link("status", "read"),
 		"replied": link("direction", "mo"), "clicked": link("direction", "mo", "content_type", "button"),
-		"audience":  "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfAudience,
-		"opted_out": "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfOptedOut,
+		"audience":     "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfAudience,
+		"opted_out":    "/campaigns/" + cv.ID + "/contacts?of=" + campaigns.OfOptedOut,
+		"link_clicked": "/campaigns/" + cv.ID + "/clicks",
 	}
 	exp := func(format string) string {
 		q, _ := url.ParseQuery(strings.TrimPrefix(link("format", format), "/reports/messages?"))
@@ -517,7 +518,7 @@ func (h *Handler) campaignView(ctx context.Context, v *visitor, id int64) (*camp
 	}
 	cv.Exports = map[string]string{"csv": exp("csv"), "xlsx": exp("xlsx")}
 	cv.Parts = map[string]template.HTML{
-		"funnel":   campaignFunnel(lang, k, cv.Links),
+		"funnel":   campaignFunnel(lang, k, cv.Links, len(cv.LinkRows) > 0),
 		"chart":    campaignChart(lang, hours, h.Location),
 		"failures": h.campaignPart("campaign-failures", lang, cv),
 		"buttons":  h.campaignPart("campaign-buttons", lang, cv),
@@ -565,12 +566,18 @@ func (h *Handler) campaignEvents(w http.ResponseWriter, r *http.Request, v *visi
 }
 
 // campaignFunnel draws sent → received → read → replied → clicked as
-// horizontal bars (SVG: the page's policy allows no inline style).
-func campaignFunnel(lang string, k campaigns.Counters, links map[string]string) template.HTML {
-	steps := []struct {
+// horizontal bars (SVG: the page's policy allows no inline style); a
+// campaign whose links ticks counts has one more, the contacts of clicked
+// who clicked a link.
+func campaignFunnel(lang string, k campaigns.Counters, links map[string]string, counted bool) template.HTML {
+	type step struct {
 		key string
 		n   int64
-	}{{"sent", k.Sent}, {"delivered", k.Delivered}, {"read", k.Read}, {"replied", k.Replied}, {"clicked", k.Clicked}}
+	}
+	steps := []step{{"sent", k.Sent}, {"delivered", k.Delivered}, {"read", k.Read}, {"replied", k.Replied}, {"clicked", k.Clicked}}
+	if counted {
+		steps = append(steps, step{"link_clicked", k.LinkClicked})
+	}
 	const w, row, label = 720.0, 34.0, 170.0
 	top := max(k.Sent, 1)
 	var b strings.Builder
@@ -600,7 +607,7 @@ func funnelClass(step string) string {
 	switch step {
 	case "sent":
 		return "total"
-	case "replied", "clicked":
+	case "replied", "clicked", "link_clicked":
 		return "fep"
 	}
 	return step
