@@ -489,7 +489,7 @@ type HourCount struct {
 // per hour from the report's rollup, oldest first: the campaign page's
 // chart reads counters, never the messages.
 func (s *Store) CampaignHours(ctx context.Context, f *domain.MessageFilter) ([]HourCount, error) {
-	q := newReportQuery(f)
+	q := newReportQuery(f, s.sqlDialect)
 	if q.empty() {
 		return []HourCount{}, nil
 	}

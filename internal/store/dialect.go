@@ -19,6 +19,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite"
 
+	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/inboxlog"
 )
 
@@ -84,6 +85,10 @@ type sqlDialect interface {
 	// create the statistics the other indexes of their table have (see
 	// Store.analyzeNewIndexes); false where the database does it itself.
 	analyzesNewIndexes() bool
+	// conversationTypeIndex is the partial index holding only the rows of
+	// conversation type t, in time order (its term written as
+	// conversation_type = 't'), or "" when there is none.
+	conversationTypeIndex(t domain.ConversationType) string
 	// rowReadCost is what reading a message's row through a non-covering
 	// index costs, in entries of the covering time index read in order
 	// (the page plans' unit, see chooseIndex).
@@ -212,6 +217,15 @@ func (sqliteDialect) rollupFold() []string { return nil }
 
 func (sqliteDialect) analyzesNewIndexes() bool { return true }
 
+// Only the free entry point's rows are few enough to keep an index of
+// their own (migration 00070).
+func (sqliteDialect) conversationTypeIndex(t domain.ConversationType) string {
+	if t == domain.ConversationFreeEntryPoint {
+		return "messages_free_entry_point"
+	}
+	return ""
+}
+
 // A row of SQLite's table is a seek in the same file the index entries
 // are read from.
 func (sqliteDialect) rowReadCost() float64 { return 4 }
@@ -332,6 +346,10 @@ func (postgresDialect) analyzesNewIndexes() bool { return false }
 // total: ticks bench report -only 'status invalid_session + content_type
 // video + conversation_type business_initiated').
 func (postgresDialect) rowReadCost() float64 { return 16 }
+
+// PostgreSQL's time index includes the conversation type (and the session
+// flag), so the hours holding a page's rows are read without the table.
+func (postgresDialect) conversationTypeIndex(domain.ConversationType) string { return "" }
 
 // One reader more than cores: the server does much of the reading in
 // processes of its own (measured: 440–480k rows/s with three readers on

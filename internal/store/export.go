@@ -116,7 +116,7 @@ func ExportNotificationRows[T any](ctx context.Context, s *Store, f *domain.Mess
 }
 
 func exportRows[T any](ctx context.Context, s *Store, f *domain.MessageFilter, notifications bool, row func(*domain.Message) T, emit func(T) error) error {
-	q := newReportQuery(f)
+	q := newReportQuery(f, s.sqlDialect)
 	if q.empty() {
 		return nil
 	}

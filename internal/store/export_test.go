@@ -14,6 +14,14 @@ func SetExportWindowRows(n int64) (restore func()) {
 // chose (report.go's hourRanges).
 func RangeReads() int64 { return rangeReads.Load() }
 
+// PageReads is how many statements of report pages have read rows through
+// index.
+func PageReads(index string) int64 {
+	pageReads.mu.Lock()
+	defer pageReads.mu.Unlock()
+	return pageReads.n[index]
+}
+
 // SetTableOrderFactor sets how many rows a stretch of the table may hold for
 // each row of a window for the window to be read in the table's order
 // (tableOrderFactor), for a test, and returns the function that restores it.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -26,7 +27,7 @@ import (
 // ReportMessages returns one page of the detailed report, newest first, with
 // the total number of matching messages.
 func (s *Store) ReportMessages(ctx context.Context, f *domain.MessageFilter) (*domain.MessagePage, error) {
-	q := newReportQuery(f)
+	q := newReportQuery(f, s.sqlDialect)
 	limit := q.limit()
 	var cur *cursor
 	if f.Cursor != "" {
@@ -122,6 +123,7 @@ func (s *Store) fillFrom(ctx context.Context, db queryer, st *stream, n int, whe
 		w.add(`m.at < ` + w.arg(to))
 	}
 	query := s.sqlDialect.reportPage(index, w.sql(), w.arg(n))
+	pageReads.add(index)
 	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return fmt.Errorf("report messages: %w", err)
@@ -474,6 +476,21 @@ func rangesOf(hours []rollupHour, seekable []int, dims []dim, rowRead float64, o
 
 // rangeReads counts the pages read by hour ranges, for tests.
 var rangeReads atomic.Int64
+
+// pageReads counts the statements that read report rows, by the index
+// they name, for tests.
+var pageReads = readCounts{n: map[string]int64{}}
+
+type readCounts struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *readCounts) add(index string) {
+	c.mu.Lock()
+	c.n[index]++
+	c.mu.Unlock()
+}
 
 // fillRanges reads the next n rows of st from the given hour ranges,
 // newest first, through the time index. The rollup is exact, so a stream

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math"
+	"strings"
 
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/phone"
@@ -18,13 +19,14 @@ const hourMS = 3_600_000
 // time range in unix milliseconds, and whether the rollup can count it.
 type reportQuery struct {
 	f        *domain.MessageFilter
+	d        sqlDialect
 	dir      domain.Direction
 	from, to int64 // [from, to); to is math.MaxInt64 when open
 	pinpoint bool  // phone, correlation id or conversation id: not in the rollup
 }
 
-func newReportQuery(f *domain.MessageFilter) *reportQuery {
-	q := &reportQuery{f: f, dir: f.Direction, to: math.MaxInt64}
+func newReportQuery(f *domain.MessageFilter, d sqlDialect) *reportQuery {
+	q := &reportQuery{f: f, d: d, dir: f.Direction, to: math.MaxInt64}
 	if q.dir == "" {
 		q.dir = domain.DirectionMT
 	}
@@ -115,11 +117,20 @@ type dim struct {
 	set     bool
 	index   string // SQLite index that leads with it, "" for none
 	ordered bool   // that index is in time order within one value
+	// literal: the value is written into the SQL, not bound: index is
+	// partial, holding only this value's rows, and SQLite reads a partial
+	// index only for a statement whose WHERE clause holds the index's own
+	// term, literal for literal (a bound value is not known when the
+	// statement is prepared).
+	literal bool
 }
 
 // cond is d's condition on columns prefixed with p, its placeholders
 // taken from a.
 func (d dim) cond(a *sqlArgs, p string) string {
+	if d.literal {
+		return p + d.column + ` = ` + sqlString(d.values[0].(string))
+	}
 	if d.set {
 		return p + d.column + ` IN (` + a.list(len(d.values), func(i int) any { return d.values[i] }) + `)`
 	}
@@ -143,7 +154,11 @@ func (q *reportQuery) dims() []dim {
 			ordered: true})
 	}
 	if f.ConversationType != "" {
-		out = append(out, dim{column: `conversation_type`, values: []any{string(f.ConversationType)}})
+		d := dim{column: `conversation_type`, values: []any{string(f.ConversationType)}}
+		if index := q.d.conversationTypeIndex(f.ConversationType); index != "" {
+			d.index, d.ordered, d.literal = index, true, true
+		}
+		out = append(out, d)
 	}
 	if f.Campaign != 0 {
 		out = append(out, dim{column: `campaign_id`, values: []any{f.Campaign}, index: "messages_campaign", ordered: true})
@@ -155,6 +170,11 @@ func (q *reportQuery) dims() []dim {
 		out = append(out, dim{column: `with_session`, values: []any{*f.Session}})
 	}
 	return out
+}
+
+// sqlString is v as a SQL string literal.
+func sqlString(v string) string {
+	return `'` + strings.ReplaceAll(v, `'`, `''`) + `'`
 }
 
 // hours returns the whole hours inside [from, to), as [lo, hi) hour

@@ -198,6 +198,11 @@ func (fx *reportFixture) traffic(t *testing.T) {
 		}
 		in := domain.InboundMessage{Recipient: recipientOf(ch), WAMID: fmt.Sprintf("wamid.MO%d", k),
 			FromWAID: c.Phone[1:], Timestamp: m.At.Add(3 * time.Minute).Truncate(time.Second), Type: []string{"text", "button", "image"}[k%3], Text: "oi"}
+		if k%7 == 0 {
+			// From an ad: the sends that follow are in free-entry-point
+			// conversations (their own partial index on SQLite).
+			in.Referral = &domain.Referral{SourceType: "ad", SourceID: fmt.Sprintf("AD%d", k), CTWAClid: "clid"}
+		}
 		mo = append(mo, in)
 	}
 	// The early status of a send whose answer is still on its way: it
@@ -416,6 +421,11 @@ func reportFilters(fx *reportFixture, all []domain.Message) map[string]domain.Me
 		"rare: image, read, cut hours": {ContentType: "image", Statuses: []domain.Status{domain.StatusRead},
 			From: base.Add(2*time.Hour + 22*time.Minute), To: base.Add(40*time.Hour + 45*time.Minute)},
 		"rare: image, cut hours": {ContentType: "image", From: base.Add(5*time.Hour + 50*time.Minute), To: base.Add(30*time.Hour + 30*time.Minute)},
+		// Free entry points: SQLite reads them through their partial index.
+		"rare: free entry point":                   {ConversationType: domain.ConversationFreeEntryPoint},
+		"rare: free entry point, text, no session": {ConversationType: domain.ConversationFreeEntryPoint, ContentType: "text", Session: &no},
+		"rare: free entry point, no session, cut hours": {ConversationType: domain.ConversationFreeEntryPoint, Session: &no,
+			From: base.Add(20*time.Hour + 10*time.Minute), To: base.Add(65*time.Hour + 5*time.Minute)},
 	}
 }
 
@@ -432,10 +442,13 @@ func TestReportTotalsAndPagesMatchTheMessages(t *testing.T) {
 	for _, m := range all {
 		byID[m.ID] = m
 	}
-	ranged := store.RangeReads()
+	ranged, partial := store.RangeReads(), store.PageReads("messages_free_entry_point")
 	t.Cleanup(func() {
 		if store.RangeReads() == ranged {
 			t.Error("no page read the hour ranges the rollup chose: the rare filters no longer test them")
+		}
+		if fx.st.Dialect() == store.SQLite && store.PageReads("messages_free_entry_point") == partial {
+			t.Error("no page read the free entry points' partial index: the rare filters no longer test it")
 		}
 	})
 	for name, f := range reportFilters(fx, all) {

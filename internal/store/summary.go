@@ -52,7 +52,7 @@ func (s *Store) ReportSummary(ctx context.Context, f *domain.MessageFilter, loc 
 	if loc == nil {
 		loc = time.UTC
 	}
-	q := newReportQuery(f)
+	q := newReportQuery(f, s.sqlDialect)
 	sum := &domain.MessageSummary{ByStatus: map[domain.Status]int64{}, ByContentType: map[string]int64{},
 		ByDay: []domain.DayCount{}, ByCampaign: []domain.CampaignCount{}}
 	if q.empty() {
