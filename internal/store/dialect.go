@@ -85,10 +85,11 @@ type sqlDialect interface {
 	// create the statistics the other indexes of their table have (see
 	// Store.analyzeNewIndexes); false where the database does it itself.
 	analyzesNewIndexes() bool
-	// conversationTypeIndex is the partial index holding only the rows of
-	// conversation type t, in time order (its term written as
-	// conversation_type = 't'), or "" when there is none.
-	conversationTypeIndex(t domain.ConversationType) string
+	// conversationIndex is the partial index holding only the rows of
+	// direction dir and conversation type t, or of those the ones with
+	// the session flag session when its terms name it; nil when there is
+	// none.
+	conversationIndex(dir domain.Direction, t domain.ConversationType, session *bool) *partialIndex
 	// rowReadCost is what reading a message's row through a non-covering
 	// index costs, in entries of the covering time index read in order
 	// (the page plans' unit, see chooseIndex).
@@ -217,13 +218,27 @@ func (sqliteDialect) rollupFold() []string { return nil }
 
 func (sqliteDialect) analyzesNewIndexes() bool { return true }
 
-// Only the free entry point's rows are few enough to keep an index of
-// their own (migration 00070).
-func (sqliteDialect) conversationTypeIndex(t domain.ConversationType) string {
-	if t == domain.ConversationFreeEntryPoint {
-		return "messages_free_entry_point"
+// SQLite's partial indexes of the rare conversation rows: the free entry
+// points (about 3 % of messages, migration 00070) and the messages sent
+// outside a session in a user-initiated conversation (0.03 % of MT
+// messages, migration 00071). Every other pair of conversation type and
+// session flag holds a sixth of the messages or more, whose rows a scan of
+// the time index finds soon enough.
+var (
+	freeEntryPointIndex = &partialIndex{name: "messages_free_entry_point",
+		terms: []partialTerm{{`conversation_type`, `'free_entry_point'`}}}
+	userInitiatedNoSessionIndex = &partialIndex{name: "messages_user_initiated_no_session",
+		terms: []partialTerm{{`direction`, `'mt'`}, {`conversation_type`, `'user_initiated'`}, {`with_session`, `0`}}}
+)
+
+func (sqliteDialect) conversationIndex(dir domain.Direction, t domain.ConversationType, session *bool) *partialIndex {
+	switch {
+	case t == domain.ConversationFreeEntryPoint:
+		return freeEntryPointIndex
+	case t == domain.ConversationUserInitiated && dir == domain.DirectionMT && session != nil && !*session:
+		return userInitiatedNoSessionIndex
 	}
-	return ""
+	return nil
 }
 
 // A row of SQLite's table is a seek in the same file the index entries
@@ -349,7 +364,9 @@ func (postgresDialect) rowReadCost() float64 { return 16 }
 
 // PostgreSQL's time index includes the conversation type (and the session
 // flag), so the hours holding a page's rows are read without the table.
-func (postgresDialect) conversationTypeIndex(domain.ConversationType) string { return "" }
+func (postgresDialect) conversationIndex(domain.Direction, domain.ConversationType, *bool) *partialIndex {
+	return nil
+}
 
 // One reader more than cores: the server does much of the reading in
 // processes of its own (measured: 440–480k rows/s with three readers on

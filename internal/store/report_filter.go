@@ -2,6 +2,7 @@ package store
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -117,19 +118,36 @@ type dim struct {
 	set     bool
 	index   string // SQLite index that leads with it, "" for none
 	ordered bool   // that index is in time order within one value
-	// literal: the value is written into the SQL, not bound: index is
-	// partial, holding only this value's rows, and SQLite reads a partial
+	// terms, when set, are the condition instead of column and values:
+	// index is partial and these are its WHERE clause's terms, values
+	// written into the SQL rather than bound, since SQLite reads a partial
 	// index only for a statement whose WHERE clause holds the index's own
-	// term, literal for literal (a bound value is not known when the
-	// statement is prepared).
-	literal bool
+	// terms, literal for literal (a bound value is not known when the
+	// statement is prepared). The terms may stand for two filters
+	// (conversation type and session).
+	terms []partialTerm
 }
+
+// partialIndex is a partial index of messages that holds only the rows
+// where each of its terms holds (see dim.terms).
+type partialIndex struct {
+	name  string
+	terms []partialTerm
+}
+
+// partialTerm is column = value, value a SQL literal written exactly as
+// the index's WHERE clause writes it.
+type partialTerm struct{ column, value string }
 
 // cond is d's condition on columns prefixed with p, its placeholders
 // taken from a.
 func (d dim) cond(a *sqlArgs, p string) string {
-	if d.literal {
-		return p + d.column + ` = ` + sqlString(d.values[0].(string))
+	if len(d.terms) > 0 {
+		conds := make([]string, len(d.terms))
+		for i, t := range d.terms {
+			conds[i] = p + t.column + ` = ` + t.value
+		}
+		return strings.Join(conds, ` AND `)
 	}
 	if d.set {
 		return p + d.column + ` IN (` + a.list(len(d.values), func(i int) any { return d.values[i] }) + `)`
@@ -153,10 +171,18 @@ func (q *reportQuery) dims() []dim {
 		out = append(out, dim{column: `content_type`, values: []any{f.ContentType}, index: "messages_content_type",
 			ordered: true})
 	}
+	// A conversation type whose rows (with the session flag asked for)
+	// are few may have a partial index of its own; its terms then stand
+	// for the conversation type's filter, and the session's if they name
+	// it.
+	session := f.Session
 	if f.ConversationType != "" {
 		d := dim{column: `conversation_type`, values: []any{string(f.ConversationType)}}
-		if index := q.d.conversationTypeIndex(f.ConversationType); index != "" {
-			d.index, d.ordered, d.literal = index, true, true
+		if p := q.d.conversationIndex(q.dir, f.ConversationType, f.Session); p != nil {
+			d.index, d.ordered, d.terms = p.name, true, p.terms
+			if slices.ContainsFunc(p.terms, func(t partialTerm) bool { return t.column == `with_session` }) {
+				session = nil
+			}
 		}
 		out = append(out, d)
 	}
@@ -166,15 +192,10 @@ func (q *reportQuery) dims() []dim {
 	if f.User != 0 {
 		out = append(out, dim{column: `sender_user_id`, values: []any{f.User}, index: "messages_sender_user"})
 	}
-	if f.Session != nil {
-		out = append(out, dim{column: `with_session`, values: []any{*f.Session}})
+	if session != nil {
+		out = append(out, dim{column: `with_session`, values: []any{*session}})
 	}
 	return out
-}
-
-// sqlString is v as a SQL string literal.
-func sqlString(v string) string {
-	return `'` + strings.ReplaceAll(v, `'`, `''`) + `'`
 }
 
 // hours returns the whole hours inside [from, to), as [lo, hi) hour

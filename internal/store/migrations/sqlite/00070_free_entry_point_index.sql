@@ -10,7 +10,7 @@
 -- session flag, status and content type ride along so that the other
 -- filters are tested on the entry, and id so the order is the page's.
 -- A query reads it only when its WHERE clause holds this one's term with
--- the same literal (report_filter.go, dim.literal).
+-- the same literal (dialect.go, freeEntryPointIndex).
 CREATE INDEX messages_free_entry_point ON messages (subaccount_id, direction, at, id, with_session, status,
     content_type) WHERE conversation_type = 'free_entry_point';
 
