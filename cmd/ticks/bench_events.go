@@ -31,6 +31,7 @@ func benchEvents(ctx context.Context, args []string, out io.Writer) error {
 		fs.StringVar(&o.DatabaseURL, "database-url", "", "database (default: a fresh SQLite file)")
 		fs.StringVar(&o.SQLiteSync, "sqlite-sync", "normal", "SQLite synchronous mode: normal or full")
 		fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of ticks's part to this file")
+		fs.BoolVar(&o.FoldAfter, "fold-after", false, "hold the event folder until every batch is answered: measure the answers and the fold each alone")
 		runs := fs.Int("runs", 1, "runs")
 		if err := fs.Parse(args[1:]); err != nil {
 			return errUsage

@@ -395,7 +395,12 @@ func parseContact(raw json.RawMessage) (store.EventContact, error) {
 		return c, nil
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if n := len(raw); n >= 2 && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 {
+		// A string without escapes, the usual phone or wa_id, is its
+		// bytes: decoding it as JSON cost more than the rest of the
+		// event's checks.
+		s = string(raw[1 : n-1])
+	} else if err := json.Unmarshal(raw, &s); err != nil {
 		return c, errors.New("contact must be a phone, a wa_id or a contact id")
 	}
 	s = strings.TrimSpace(s)

@@ -357,3 +357,22 @@ func TestRecordConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A contact written with JSON escapes is read as the same phone: the
+// unescaped fast path and the JSON decoder agree.
+func TestRecordContactEscaped(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	res, err := w.svc.Record(ctx, w.botP, 0, events(t, `{"events": [
+		{"category": "c", "action": "a", "contact": "+55 11 98765-4321"},
+		{"category": "c", "action": "a", "contact": "+55 11 98765\u002d4321"},
+		{"category": "c", "action": "a", "contact": "\u002b5511987654321"}
+	]}`))
+	if err != nil || res.Accepted != 3 || len(res.Errors) != 0 {
+		t.Fatalf("record: %+v %v", res, err)
+	}
+	rows := eventReport(t, w, w.sup1, "day")
+	if len(rows) != 1 || rows[0].Count != 3 || rows[0].Contacts != 1 {
+		t.Errorf("three ways of writing one phone: %+v", rows)
+	}
+}

@@ -22,6 +22,9 @@ type Folder struct {
 	Poll time.Duration
 	// MaxBackoff bounds the wait between attempts while folding fails.
 	MaxBackoff time.Duration
+	// Hold, when not nil, keeps the folder from folding until it is
+	// closed: the intake benchmark measures the answers alone with it.
+	Hold chan struct{}
 }
 
 // NewFolder returns the folder of svc's events.
@@ -33,6 +36,13 @@ func NewFolder(svc *Service) *Folder {
 // leaves nothing for the next start) unless that fails.
 func (f *Folder) Run(ctx context.Context) {
 	st := f.Service.Store
+	if f.Hold != nil {
+		select {
+		case <-f.Hold:
+		case <-ctx.Done():
+			return
+		}
+	}
 	t := time.NewTicker(f.Poll)
 	defer t.Stop()
 	backoff := time.Duration(0)
