@@ -363,7 +363,7 @@ func (s *Store) EventsAppended() <-chan struct{} { return s.intakeWake }
 
 // Limits of one fold.
 const (
-	foldRecords = 256  // records read at a time
+	foldRecords = 80   // records read at a time: 8,000 events in batches of 100
 	foldEvents  = 8000 // events folded in one transaction, but for a single larger record
 )
 
