@@ -148,7 +148,15 @@ func TestIntakeRetriesCountOnce(t *testing.T) {
 						want = size + 1
 					}
 					if err != nil || res.Accepted != size+1 || res.Duplicates != want {
-						t.Errorf("client %d batch %d try %d: %+v %v, want %d duplicates", c, b, try, res, err, want)
+						t.Errorf("client %d batch %d try %d: accepted %d, duplicates %d, %v, want %d duplicates", c, b, try, res.Accepted, res.Duplicates, err, want)
+					}
+					// Every other batch is folded between its tries, while
+					// the other clients append: its retry finds its keys
+					// folded, the others' find theirs waiting.
+					if try == 0 && (c+b)%2 == 0 {
+						if err := w.svc.Flush(ctx); err != nil {
+							t.Error(err)
+						}
 					}
 				}
 			}
@@ -157,9 +165,7 @@ func TestIntakeRetriesCountOnce(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	folder.Wait()
-	if folds.Load() < 2 {
-		t.Errorf("the folder folded %d times while the clients recorded: the test proves little", folds.Load())
-	}
+	t.Logf("the background folder folded %d times", folds.Load())
 	var count int64
 	for _, r := range eventReport(t, w, w.sup1, "day") {
 		count += r.Count
