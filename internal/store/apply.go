@@ -475,7 +475,14 @@ const upsertColumns = `id, subaccount_id, channel_id, direction, wamid, origin, 
 	content_type, state, state_rank, status, error_code, error_title, error_detail, pricing_model, pricing_category,
 	pricing_type, billable, pricing_rank, meta_conversation_id, meta_conversation_type,
 	meta_conversation_expires_at, at, sent_at, delivered_at, read_at, failed_at, created_at, template_category,
-	rollup_gen, with_session, conversation_id, conversation_type, conversation_category, conversation_expires_at`
+	rollup_gen`
+
+// movedColumns are written by flush for the rows a status moved or created:
+// upsertColumns and, for a created row, the session and conversation
+// derived before its insert (the conflict update of an existing row leaves
+// them to the derivation after it).
+const movedColumns = upsertColumns + `, with_session, conversation_id, conversation_type, conversation_category,
+	conversation_expires_at`
 
 // upsertStatus overwrites a row's status columns with the merged values
 // computed in Go. Its conflict target is the id, which every existing row's
@@ -503,8 +510,8 @@ const upsertStatus = ` ON CONFLICT (id) DO UPDATE SET rollup_gen = messages.roll
 const upsertMoved = upsertStatus + `, at = excluded.at,
 	template_category = CASE WHEN messages.origin = 'webhook' THEN excluded.template_category ELSE messages.template_category END`
 
-// upsertWidth is the number of upsertColumns.
-var upsertWidth = strings.Count(upsertColumns, ",") + 1
+// movedWidth is the number of movedColumns.
+var movedWidth = strings.Count(movedColumns, ",") + 1
 
 // upsertStatusRow is a row of the status-only upsert, its parameters
 // named by p. Its rows exist (read by the preload under the write lock, or
@@ -521,8 +528,7 @@ func upsertStatusRow(p func() string) string {
 		}
 		return strings.Join(out, ", ")
 	}
-	return "(" + p() + ", 0, 0, 'mt', " + p() + ", '', 0, '', '', '', '', " + ps(14) + ", 0, " + ps(4) + ", 0, '', " + p() +
-		", FALSE, NULL, '', '', NULL)"
+	return "(" + p() + ", 0, 0, 'mt', " + p() + ", '', 0, '', '', '', '', " + ps(14) + ", 0, " + ps(4) + ", 0, '', " + p() + ")"
 }
 
 // upsertStatusWidth is the parameters of an upsertStatusRow.
@@ -546,11 +552,11 @@ func (a *applier) flush(msgs []*apply.Message) error {
 		if *n == 0 {
 			return nil
 		}
-		values := a.s.valuesRows(*n, upsertWidth, func(p string) string { return p })
+		columns, values := movedColumns, a.s.valuesRows(*n, movedWidth, func(p string) string { return p })
 		if update == upsertStatus {
-			values = a.s.rowsOf(*n, upsertStatusRow)
+			columns, values = upsertColumns, a.s.rowsOf(*n, upsertStatusRow)
 		}
-		query := `INSERT INTO messages (` + upsertColumns + `) VALUES ` + values + update
+		query := `INSERT INTO messages (` + columns + `) VALUES ` + values + update
 		if _, err := a.s.stmtExec(a.ctx, a.tx, query, (*rows)...); err != nil {
 			return fmt.Errorf("write messages: %w", err)
 		}

@@ -98,3 +98,43 @@ func BenchmarkAppendInbox(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perCommit)/1000, "µs/webhook")
 }
+
+// BenchmarkApplyUnknownStatuses applies sent statuses of messages ticks did
+// not send, each creating its message in a contact's timeline, a batch of
+// 1,000 events (one per webhook) per iteration, as `ticks bench ingest
+// -unknown -statuses 1` has the processor do: 5,000 contacts, each new
+// message later than its contact's stored ones. Run with -benchtime 50x or
+// so; the stored timelines grow with the iterations, as in the bench.
+func BenchmarkApplyUnknownStatuses(b *testing.B) {
+	const perBatch, contacts = 1000, 5000
+	ctx := context.Background()
+	st := storetest.Open(b)
+	sa := &domain.Subaccount{Name: "bench"}
+	if err := st.CreateSubaccount(ctx, sa); err != nil {
+		b.Fatal(err)
+	}
+	ch := &domain.Channel{SubaccountID: sa.ID, Name: "bench", WABAID: rcpt.WABAID, PhoneNumberID: rcpt.PhoneNumberID,
+		DisplayPhone: rcpt.DisplayPhone, Tier: "TIER_UNLIMITED", ThroughputMPS: 1000}
+	if err := st.CreateChannel(ctx, ch); err != nil {
+		b.Fatal(err)
+	}
+	billable := true
+	base := time.Now().Add(-2 * time.Hour).Unix()
+	events := make([]store.InboxBatch, b.N*perBatch)
+	for i := range events {
+		e := domain.StatusEvent{Recipient: rcpt, WAMID: fmt.Sprintf("wamid.U%09d", i), State: domain.StateSent,
+			Timestamp: time.Unix(base+int64(i/10), 0), RecipientWAID: fmt.Sprintf("55119%08d", 70000000+i%contacts),
+			Pricing: &domain.Pricing{Model: "PMP", Category: "utility", Type: "regular", Billable: &billable}}
+		events[i] = store.InboxBatch{InboxID: int64(i + 1), ReceivedAt: time.Now(),
+			Batch: &domain.WebhookBatch{Statuses: []domain.StatusEvent{e}}}
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		items := events[n*perBatch : (n+1)*perBatch]
+		if _, err := st.ApplyWebhooks(ctx, items, items[len(items)-1].InboxID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBatch)/1000, "µs/event")
+}
