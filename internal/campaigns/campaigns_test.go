@@ -437,11 +437,22 @@ func TestCreateRefusals(t *testing.T) {
 	if _, err := e.svc.Create(context.Background(), p, in); !errors.Is(err, gone) {
 		t.Errorf("a read failing half-way: %v, want %v", err, gone)
 	}
+	// A parser's panic half-way (a malformed workbook) is a 422, not the
+	// end of the server: on PostgreSQL the file is read in a goroutine.
+	in.Audience = io.MultiReader(strings.NewReader(audience(2500)), panicReader{})
+	if _, err := e.svc.Create(context.Background(), p, in); domain.ErrorCode(err) != domain.EUNPROCESSABLE {
+		t.Errorf("a read panicking half-way: %v, want %s", err, domain.EUNPROCESSABLE)
+	}
 	list, _, err := e.svc.List(context.Background(), p, campaigns.ListFilter{})
 	if err != nil || len(list) != 0 {
 		t.Fatalf("refused creations stored %d campaigns (%v)", len(list), err)
 	}
 }
+
+// panicReader panics when read.
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("a malformed file") }
 
 func TestListFilters(t *testing.T) {
 	e := newEnv(t)

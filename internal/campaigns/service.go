@@ -181,7 +181,7 @@ func (s *Service) storeSpilled(ctx context.Context, c *domain.Campaign, file io.
 		return nil, err
 	}
 	defer sp.close()
-	aud, err := ReadAudienceTo(file, nvars, optedOut, sp.put)
+	aud, err := readAudience(file, nvars, optedOut, sp.put)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +192,19 @@ func (s *Service) storeSpilled(ctx context.Context, c *domain.Campaign, file io.
 		return nil, err
 	}
 	return aud, s.Store.CreateCampaignFrom(ctx, c, FoldName(c.Name), sp.next, aud.counted)
+}
+
+// readAudience is ReadAudienceTo, a panic while reading the file (a
+// malformed workbook can make a parser panic) turned into a 422: in
+// storeStreamed the reading has a goroutine of its own, where no handler's
+// recovery would catch it and the server would stop.
+func readAudience(file io.Reader, nvars int, optedOut map[string]bool, sink func(domain.CampaignRow) error) (aud *Audience, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			aud, err = nil, domain.Errorf(domain.EUNPROCESSABLE, "the audience file cannot be read: %v", p)
+		}
+	}()
+	return ReadAudienceTo(file, nvars, optedOut, sink)
 }
 
 // streamBatch is how many valid rows the reader hands the store at once.
@@ -224,7 +237,7 @@ func (s *Service) storeStreamed(ctx context.Context, c *domain.Campaign, file io
 				return errStreamStopped
 			}
 		}
-		aud, readErr = ReadAudienceTo(file, nvars, optedOut, func(r domain.CampaignRow) error {
+		aud, readErr = readAudience(file, nvars, optedOut, func(r domain.CampaignRow) error {
 			if batch = append(batch, r); len(batch) == streamBatch {
 				return send()
 			}
