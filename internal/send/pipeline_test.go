@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -333,5 +334,61 @@ func TestIdempotencyKeyDoesNotSendTwice(t *testing.T) {
 	again := e.send(req())
 	if !again.Replayed || again.Message.ID != first.Message.ID || e.sim.Stats().Accepted != before.Accepted {
 		t.Errorf("second send with the same key: replayed %v id %d vs %d", again.Replayed, again.Message.ID, first.Message.ID)
+	}
+}
+
+// TestIdempotencyKeyFoundByTheInsert: a repeated key is found by the
+// message's insert, not by a look-up before the checks. A repeat of a
+// refused send answers with the refusal even once the reason is gone;
+// a different request with the key is refused; and repeats sent at the
+// same time store one message and send it once.
+func TestIdempotencyKeyFoundByTheInsert(t *testing.T) {
+	e := newEnv(t, simulator.Outcomes{Read: 1})
+	ctx := context.Background()
+	c, _ := e.st.UpsertContact(ctx, e.ch.SubaccountID, store.ContactInput{Phone: "+5511988886666"})
+	e.st.SetOptOut(ctx, c.ID, nil, true)
+	refusedReq := func() *send.Request {
+		return &send.Request{To: "+5511988886666", Type: "template", Template: promo, IdempotencyKey: "recusa-1"}
+	}
+	first := e.send(refusedReq())
+	if !first.Refused || first.Message.Status != domain.StatusOptedOut {
+		t.Fatalf("first send: refused %v status %s", first.Refused, first.Message.Status)
+	}
+	e.st.SetOptOut(ctx, c.ID, nil, false)
+	again := e.send(refusedReq())
+	if !again.Replayed || !again.Refused || again.Message.ID != first.Message.ID || e.sim.Stats().Accepted != 0 {
+		t.Fatalf("repeat of a refusal: replayed %v refused %v id %d (first %d), %d sent",
+			again.Replayed, again.Refused, again.Message.ID, first.Message.ID, e.sim.Stats().Accepted)
+	}
+	ch, _ := e.st.Channel(ctx, e.ch.ID)
+	other := refusedReq()
+	other.Template = &send.TemplateRef{Name: "promocao_outono", Language: "pt_BR", Params: []string{"Ana", "OUTRO"}}
+	if _, err := e.pipeline.Send(ctx, ch, other); domain.ErrorCode(err) != domain.EUNPROCESSABLE {
+		t.Fatalf("another request with the key: %v, want unprocessable", err)
+	}
+
+	ids := make(chan int64, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := e.pipeline.Send(ctx, ch, &send.Request{To: "+5511911112222", Type: "template", Template: promo,
+				IdempotencyKey: "pedido-simultaneo"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- out.Message.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[int64]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 || e.sim.Stats().Accepted != 1 {
+		t.Fatalf("8 sends at once with one key: messages %v, %d sent", seen, e.sim.Stats().Accepted)
 	}
 }
