@@ -101,8 +101,8 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 	errs := make([]error, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for i, r := range batch {
-			if err := s.nextSavepoint(ctx, tx, i == 0); err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT piece`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
 			}
 			if errs[i] = r.fn(tx); errs[i] != nil {
 				if isRetryable(errs[i]) {
@@ -112,30 +112,11 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT piece`); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
 		}
-		return nil // the commit releases the last piece's savepoint
+		return nil
 	})
 	return errs, err
-}
-
-// nextSavepoint starts a group's next piece: it releases the savepoint of
-// the piece before (if any) and sets a new one. On PostgreSQL both go in
-// one statement, one round trip instead of two: a group's savepoints were
-// a third of the statements it sent.
-func (s *Store) nextSavepoint(ctx context.Context, tx *sql.Tx, first bool) error {
-	var err error
-	switch {
-	case first:
-		_, err = tx.ExecContext(ctx, `SAVEPOINT piece`)
-	case s.dialect == Postgres:
-		_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT piece; SAVEPOINT piece`)
-	default:
-		if _, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT piece`); err == nil {
-			_, err = tx.ExecContext(ctx, `SAVEPOINT piece`)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("savepoint: %w", err)
-	}
-	return nil
 }

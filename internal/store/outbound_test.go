@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,60 +84,4 @@ func sameTime(a, b *time.Time) bool {
 		return a == nil && b == nil
 	}
 	return a.Equal(*b)
-}
-
-// TestGroupedPieceFailsAlone: concurrent sends share group transactions;
-// one whose idempotency key is taken fails alone (its savepoint rolled
-// back: on PostgreSQL a failed statement would otherwise abort the whole
-// transaction), and the others of its group are stored.
-func TestGroupedPieceFailsAlone(t *testing.T) {
-	fx := newReportFixture(t)
-	ctx := context.Background()
-	const keys = 40
-	errs := make(chan error, 3*keys)
-	var wg sync.WaitGroup
-	for i := range 3 * keys {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := fx.contacts[i%5]
-			m := &domain.Message{SubaccountID: c.SubaccountID, ChannelID: fx.ch1.ID, ContactID: c.ID, Phone: c.Phone,
-				WAID: c.WAID, ContentType: "text", Text: "hello", State: domain.StateSending, Status: domain.StatusSending,
-				At: base.Add(time.Duration(i) * time.Second)}
-			key := ""
-			if i < 2*keys {
-				key = fmt.Sprint("k-", i%keys) // each key twice
-			}
-			errs <- fx.st.InsertOutbound(ctx, m, key)
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	conflicts := 0
-	for err := range errs {
-		switch {
-		case domain.ErrorCode(err) == domain.ECONFLICT:
-			conflicts++
-		case err != nil:
-			t.Fatal(err)
-		}
-	}
-	if conflicts != keys {
-		t.Fatalf("%d sends refused for a taken key, want %d", conflicts, keys)
-	}
-	for i := range keys {
-		if _, _, err := fx.st.MessageByIdempotencyKey(ctx, fx.sa1, fmt.Sprint("k-", i)); err != nil {
-			t.Fatalf("key k-%d: %v", i, err)
-		}
-	}
-	var n int
-	if err := fx.st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 2*keys {
-		t.Fatalf("%d messages stored, want %d", n, 2*keys)
-	}
-	if drift, err := fx.st.ConversationDrift(ctx); err != nil || drift != 0 {
-		t.Fatalf("drift %d, %v", drift, err)
-	}
 }
