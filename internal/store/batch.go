@@ -15,55 +15,34 @@ type writeReq struct {
 // maxGroup bounds the pieces of work in one group transaction.
 const maxGroup = 256
 
-// pgGroupWriters is how many group writers run on PostgreSQL. SQLite has
-// one (its one writer connection); on PostgreSQL each statement of a group
-// waits for a round trip and each commit for a disk sync, so one writer's
-// groups, run one after another, would hold every send behind them while
-// the database sits idle. PostgreSQL locks rows, not the database, and
-// flushes concurrent commits together.
-const pgGroupWriters = 4
-
 // grouped runs fn in a write transaction shared with whatever other
 // grouped work is waiting (group commit), each piece inside its own
 // savepoint, so one piece failing rolls back only itself. Both databases
 // pay for a commit — SQLite with its single writer, PostgreSQL with a disk
 // sync — and sharing it is what lets many concurrent sends through.
-//
-// On PostgreSQL several writers run groups at once; key picks the writer,
-// so work with the same key runs in order on one writer, never in two
-// transactions at once. Work that derives a contact's timeline keys on the
-// contact: two transactions deriving it concurrently would each miss the
-// other's message.
-func (s *Store) grouped(ctx context.Context, key int64, fn func(*sql.Tx) error) error {
+func (s *Store) grouped(ctx context.Context, fn func(*sql.Tx) error) error {
 	s.groupOnce.Do(func() {
-		n := 1
-		if s.dialect == Postgres {
-			n = pgGroupWriters
-		}
-		for range n {
-			q := make(chan *writeReq, maxGroup)
-			s.groupQ = append(s.groupQ, q)
-			go s.groupWriter(q)
-		}
+		s.groupQ = make(chan *writeReq, maxGroup)
+		go s.groupWriter()
 	})
 	req := &writeReq{fn: fn, done: make(chan error, 1)}
 	select {
-	case s.groupQ[uint64(key)%uint64(len(s.groupQ))] <- req:
+	case s.groupQ <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	return <-req.done
 }
 
-// groupWriter runs the grouped work of q until the store is closed.
-func (s *Store) groupWriter(q chan *writeReq) {
+// groupWriter runs grouped work until the store is closed.
+func (s *Store) groupWriter() {
 	batch := make([]*writeReq, 0, maxGroup)
-	for first := range q {
+	for first := range s.groupQ {
 		batch = append(batch[:0], first)
 	gather:
 		for len(batch) < maxGroup {
 			select {
-			case r, ok := <-q:
+			case r, ok := <-s.groupQ:
 				if !ok {
 					break gather
 				}
