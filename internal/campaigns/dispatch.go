@@ -23,8 +23,9 @@ const (
 	// leaseFor is how long a dispatch holds its campaign without renewing:
 	// after a crash, another takes over within it.
 	leaseFor = 15 * time.Second
-	// batchFor is the longest a batch of sends runs before the campaign's
-	// status is read again: a pause takes effect within it.
+	// batchFor is how often a dispatch records its progress and reads the
+	// campaign's status again: a pause takes effect within it (and the
+	// sends then in flight).
 	batchFor = 500 * time.Millisecond
 	// runFor is how long one job sends before handing over to the next run
 	// of itself, so no job runs long enough to look stuck.
@@ -150,87 +151,156 @@ func (s *Service) dispatch(ctx context.Context, id int64, d time.Duration) (bool
 	if parallel <= 0 {
 		parallel = 16
 	}
-	end := time.Now().Add(d)
+	return s.sendRows(ctx, c, ch, owner, parallel, time.Now().Add(d))
+}
+
+// sendRows sends campaign c's rows after its progress, parallel at a time,
+// until they are all sent (it then completes the campaign), the campaign
+// is no longer running, its lease is lost, a send fails or end has
+// passed. The sends do not wait for one another: a row is launched as
+// soon as one in flight ends, and every batchFor the progress (the last
+// row of the longest prefix sent) is recorded and the status read again.
+// Waiting for a whole batch to end before the next would leave the
+// database idle while the slowest sends of each batch finish.
+func (s *Service) sendRows(ctx context.Context, c *domain.Campaign, ch *domain.Channel, owner string, parallel int, end time.Time) (bool, error) {
+	f := newFlight(parallel)
+	fetched := c.Processed // the last row read from the store
 	processed := c.Processed
+	var rows []domain.CampaignRow
+	exhausted := false
+	check := time.Now().Add(batchFor)
 	for {
-		rows, err := s.Store.CampaignRows(ctx, id, processed, 512)
+		if len(rows) == 0 && !exhausted {
+			var err error
+			if rows, err = s.Store.CampaignRows(ctx, c.ID, fetched, 512); err != nil {
+				f.wait()
+				return false, err
+			}
+			exhausted = len(rows) == 0
+			if !exhausted {
+				fetched = rows[len(rows)-1].Seq
+			}
+		}
+		if len(rows) > 0 && f.failed() == nil && ctx.Err() == nil {
+			r := rows[0]
+			rows = rows[1:]
+			f.launch(r.Seq, func() error { return s.sendRow(ctx, c, ch, r) })
+			if time.Now().Before(check) {
+				continue
+			}
+		}
+		// Time to record the progress: every batchFor, and when nothing
+		// more can be launched (all rows launched, or a send failed).
+		last := exhausted || f.failed() != nil || time.Now().After(end) || ctx.Err() != nil
+		if last {
+			f.wait()
+		}
+		if seq, ok := f.prefix(); ok {
+			processed = seq
+		}
+		held, err := s.Store.AdvanceCampaign(ctx, c.ID, owner, processed, s.now().Add(leaseFor))
 		if err != nil {
+			f.wait()
 			return false, err
 		}
-		if len(rows) == 0 {
-			if _, err := s.Store.ChangeCampaign(ctx, id, storeFinish(s.now())); err != nil {
+		s.publish(c)
+		check = time.Now().Add(batchFor)
+		switch {
+		case !held:
+			f.wait()
+			return true, nil // another dispatch took over
+		case f.failed() != nil:
+			return false, f.failed()
+		case exhausted:
+			if _, err := s.Store.ChangeCampaign(ctx, c.ID, storeFinish(s.now())); err != nil {
 				return false, err
 			}
 			s.publish(c)
 			return true, nil
+		case last:
+			return false, ctx.Err() // the job's time is up: the next run goes on
 		}
-		for len(rows) > 0 {
-			n, err := s.sendBatch(ctx, c, ch, rows, parallel)
-			if err != nil {
-				return false, err
+		cur, err := s.Store.Campaign(ctx, c.ID)
+		if err != nil {
+			f.wait()
+			return false, err
+		}
+		if cur.Status != domain.CampaignRunning {
+			// Paused or canceled: what is in flight ends, and is recorded.
+			f.wait()
+			if seq, ok := f.prefix(); ok {
+				if _, err := s.Store.AdvanceCampaign(ctx, c.ID, owner, seq, s.now().Add(leaseFor)); err != nil {
+					return false, err
+				}
+				s.publish(c)
 			}
-			processed = rows[n-1].Seq
-			rows = rows[n:]
-			held, err := s.Store.AdvanceCampaign(ctx, id, owner, processed, s.now().Add(leaseFor))
-			if err != nil {
-				return false, err
-			}
-			s.publish(c)
-			if !held {
-				return true, nil
-			}
-			cur, err := s.Store.Campaign(ctx, id)
-			if err != nil {
-				return false, err
-			}
-			if cur.Status != domain.CampaignRunning {
-				return true, nil // paused or canceled
-			}
-			if time.Now().After(end) || ctx.Err() != nil {
-				return false, ctx.Err()
-			}
+			return true, nil
 		}
 	}
 }
 
-// sendBatch sends rows from the first, parallel at a time, until batchFor
-// has passed, and returns how many it sent: those rows, in order, are done.
-func (s *Service) sendBatch(ctx context.Context, c *domain.Campaign, ch *domain.Channel, rows []domain.CampaignRow, parallel int) (int, error) {
-	stop := time.Now().Add(batchFor)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, parallel)
-	n := 0
-	for _, r := range rows {
-		if n > 0 && (time.Now().After(stop) || ctx.Err() != nil) {
-			break
-		}
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		n++
-		go func(r domain.CampaignRow) {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.sendRow(ctx, c, ch, r); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+// flight is the sends of a dispatch in flight: launched in the rows'
+// order, ended in any order. What a dispatch may record as processed is
+// the longest prefix of rows sent: a row after one still in flight (or
+// failed) is sent again after a crash, and its idempotency key finds the
+// message it has.
+type flight struct {
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	seqs []int        // launched rows not yet in the recorded prefix, in order
+	done map[int]bool // which of them were sent
+	err  error        // the first send that failed
+}
+
+func newFlight(parallel int) *flight {
+	return &flight{sem: make(chan struct{}, parallel), done: map[int]bool{}}
+}
+
+// launch runs send for row seq once fewer than parallel are in flight.
+func (f *flight) launch(seq int, send func() error) {
+	f.sem <- struct{}{}
+	f.mu.Lock()
+	f.seqs = append(f.seqs, seq)
+	f.mu.Unlock()
+	f.wg.Add(1)
+	go func() {
+		defer func() { <-f.sem; f.wg.Done() }()
+		err := send()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err != nil {
+			if f.err == nil {
+				f.err = err
 			}
-		}(r)
+			return
+		}
+		f.done[seq] = true
+	}()
+}
+
+// wait waits for every send in flight.
+func (f *flight) wait() { f.wg.Wait() }
+
+// failed is the first send's error, if one failed.
+func (f *flight) failed() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// prefix takes the rows sent at the head of the launched ones and returns
+// the last one's seq; false when the head is still in flight.
+func (f *flight) prefix() (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last, ok := 0, false
+	for len(f.seqs) > 0 && f.done[f.seqs[0]] {
+		last, ok = f.seqs[0], true
+		delete(f.done, f.seqs[0])
+		f.seqs = f.seqs[1:]
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return 0, firstErr
-	}
-	return n, nil
+	return last, ok
 }
 
 // sendRow sends one audience row through the whole pipeline (number,

@@ -138,20 +138,10 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	if req.IdempotencyKey != "" {
-		m, fingerprint, err := p.Store.MessageByIdempotencyKey(ctx, ch.SubaccountID, req.IdempotencyKey)
-		if err == nil {
-			// Keys stored before fingerprints were have none: taken as a match.
-			if fingerprint != "" && fingerprint != req.fingerprint(ch.ID) {
-				return nil, domain.Errorf(domain.EUNPROCESSABLE, "idempotency key %q was used for a different request (message %d); use a new key for a new message",
-					req.IdempotencyKey, m.ID)
-			}
-			return &Outcome{Message: m, Replayed: true, Refused: m.State == domain.StateFailed}, nil
-		}
-		if domain.ErrorCode(err) != domain.ENOTFOUND {
-			return nil, err
-		}
-	}
+	// A repeated idempotency key is found by the message's insert (its
+	// unique index), not looked up before: a look-up would cost every send
+	// a query for the few that repeat. Nothing before the insert acts
+	// outside ticks, so a repeat only runs the checks again (see replay).
 	now := p.Now()
 	m := &domain.Message{SubaccountID: ch.SubaccountID, ChannelID: ch.ID, Direction: domain.DirectionMT,
 		ContentType: req.Type, Text: req.Text, CorrelationID: req.CorrelationID, SenderUserID: req.SenderUserID,
@@ -271,7 +261,7 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	}
 	m.Content = out.Content
 	if err := p.Store.InsertOutboundOnce(ctx, m, req.IdempotencyKey, req.fingerprint(ch.ID)); err != nil {
-		return nil, err
+		return p.replay(ctx, ch, req, err)
 	}
 	if !session {
 		p.tierRecord(ch.ID, contact.ID, now)
@@ -310,13 +300,38 @@ func (p *Pipeline) Send(ctx context.Context, ch *domain.Channel, req *Request) (
 	return &Outcome{Message: m}, nil
 }
 
+// replay answers a request whose message's insert failed with err: when
+// its idempotency key names an earlier message (the insert's conflict),
+// that message, sent or refused, instead of a second; when the key came
+// with a different request, an error; otherwise err. The earlier message
+// may have been stored by a process killed before it answered: the
+// repeat finds it here, and nothing is sent twice.
+func (p *Pipeline) replay(ctx context.Context, ch *domain.Channel, req *Request, err error) (*Outcome, error) {
+	if req.IdempotencyKey == "" || domain.ErrorCode(err) != domain.ECONFLICT {
+		return nil, err
+	}
+	m, fingerprint, lookErr := p.Store.MessageByIdempotencyKey(ctx, ch.SubaccountID, req.IdempotencyKey)
+	if lookErr != nil {
+		if domain.ErrorCode(lookErr) == domain.ENOTFOUND {
+			return nil, err
+		}
+		return nil, lookErr
+	}
+	// Keys stored before fingerprints were have none: taken as a match.
+	if fingerprint != "" && fingerprint != req.fingerprint(ch.ID) {
+		return nil, domain.Errorf(domain.EUNPROCESSABLE, "idempotency key %q was used for a different request (message %d); use a new key for a new message",
+			req.IdempotencyKey, m.ID)
+	}
+	return &Outcome{Message: m, Replayed: true, Refused: m.State == domain.StateFailed}, nil
+}
+
 // refuse stores a message the platform will not send, with its status and
 // reason, and returns it.
 func (p *Pipeline) refuse(ctx context.Context, m *domain.Message, req *Request, r domain.Refusal, args ...string) (*Outcome, error) {
 	r.Apply(m, args...)
 	m.PricingModel = ""
 	if err := p.Store.InsertOutboundOnce(ctx, m, req.IdempotencyKey, req.fingerprint(m.ChannelID)); err != nil {
-		return nil, err
+		return p.replay(ctx, &domain.Channel{ID: m.ChannelID, SubaccountID: m.SubaccountID}, req, err)
 	}
 	stored, err := p.Store.Message(ctx, m.ID, nil)
 	if err != nil {

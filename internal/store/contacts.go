@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/ticksapp/ticks/internal/domain"
 	"github.com/ticksapp/ticks/internal/phone"
@@ -22,42 +23,60 @@ type ContactInput struct {
 // updates the name, correlation ID and fields it is given (empty values
 // leave what is stored). The phone is matched on its canonical form.
 func (s *Store) UpsertContact(ctx context.Context, subaccountID int64, in ContactInput) (*domain.Contact, error) {
-	var id int64
-	err := s.grouped(ctx, func(tx *sql.Tx) error {
-		var err error
-		id, err = s.upsertContactTx(ctx, tx, subaccountID, in)
-		return err
+	var c *domain.Contact
+	// Any writer will do (nothing is derived): the phone spreads them.
+	err := s.grouped(ctx, spreadKey(in.Phone), func(tx *sql.Tx) error {
+		// The upsert returns the row as stored: no read after the commit.
+		return s.upsertContactRow(ctx, tx, subaccountID, in, contactColumns, func(row *sql.Row) (err error) {
+			c, err = scanContact(row)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Contact(ctx, id, nil)
+	return c, nil
+}
+
+// spreadKey is a group writer's key (grouped) that spreads work by a string.
+func spreadKey(v string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(v))
+	return int64(h.Sum32())
 }
 
 func (s *Store) upsertContactTx(ctx context.Context, tx *sql.Tx, subaccountID int64, in ContactInput) (int64, error) {
+	var id int64
+	err := s.upsertContactRow(ctx, tx, subaccountID, in, "id", func(row *sql.Row) error { return row.Scan(&id) })
+	return id, err
+}
+
+// upsertContactRow upserts a contact and scans the returning columns of
+// its row.
+func (s *Store) upsertContactRow(ctx context.Context, tx *sql.Tx, subaccountID int64, in ContactInput, returning string,
+	scan func(*sql.Row) error) error {
 	key := phone.Canonical(in.Phone)
 	fields := ""
 	if len(in.Fields) > 0 {
 		b, _ := json.Marshal(in.Fields)
 		fields = string(b)
 	}
-	var id int64
-	err := s.stmtQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, name, correlation_id, fields, created_at)
+	err := scan(s.stmtQueryRow(ctx, tx, `INSERT INTO contacts (subaccount_id, phone, phone_key, wa_id, name, correlation_id, fields, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (subaccount_id, phone_key) DO UPDATE SET
 		  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE contacts.name END,
 		  correlation_id = CASE WHEN excluded.correlation_id <> '' THEN excluded.correlation_id ELSE contacts.correlation_id END,
 		  fields = CASE WHEN excluded.fields <> '{}' THEN excluded.fields ELSE contacts.fields END,
 		  phone = CASE WHEN contacts.phone = '' THEN excluded.phone ELSE contacts.phone END
-		RETURNING id`,
-		subaccountID, key, key, key[1:], in.Name, in.CorrelationID, orJSON(fields), ms(s.Now())).Scan(&id)
+		RETURNING `+returning,
+		subaccountID, key, key, key[1:], in.Name, in.CorrelationID, orJSON(fields), ms(s.Now())))
 	if isForeignKeyViolation(err) {
-		return 0, domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
+		return domain.Errorf(domain.EINVALID, "subaccount %d does not exist", subaccountID)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("upsert contact: %w", err)
+		return fmt.Errorf("upsert contact: %w", err)
 	}
-	return id, nil
+	return nil
 }
 
 func orJSON(s string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ticksapp/ticks/internal/domain"
@@ -50,30 +51,117 @@ func (s *Store) InsertOutboundOnce(ctx context.Context, m *domain.Message, idemp
 	if m.Billable != nil {
 		billable = *m.Billable
 	}
-	return s.grouped(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, m.ContactID, func(tx *sql.Tx) error {
+		var others []apply.Assignment
+		if m.State != domain.StateFailed { // refused before sending: no conversation
+			var err error
+			if others, err = s.deriveNew(ctx, tx, m); err != nil {
+				return fmt.Errorf("derive conversations: %w", err)
+			}
+		}
 		_, err := s.stmtExec(ctx, tx, `INSERT INTO messages
 			(id, subaccount_id, channel_id, direction, wamid, origin, contact_id, phone, wa_id, user_id, sender_user_id,
 			 bot_id, campaign_id, content_type, text, template_name, template_language, template_category,
 			 correlation_id, state, state_rank, status, error_code, error_title, error_detail, with_session,
 			 pricing_model, pricing_category, pricing_type, billable, at, content, idempotency_key, created_at, error_args,
-			 idempotency_fingerprint)
-			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
+			 idempotency_fingerprint, conversation_id, conversation_type, conversation_category, conversation_expires_at)
+			VALUES ($1, $2, $3, 'mt', NULL, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33,
+			 $34, $35, $36, $37)`,
 			m.ID, m.SubaccountID, m.ChannelID, origin, m.ContactID, m.Phone, m.WAID, m.SenderUserID, m.BotID, m.CampaignID,
 			m.ContentType, m.Text, m.TemplateName, m.TemplateLang, m.TemplateCategory, m.CorrelationID,
 			string(m.State), m.State.Rank(), string(m.Status), m.ErrorCode, m.ErrorTitle, m.ErrorDetail, m.WithSession,
 			m.PricingModel, m.PricingCategory, m.PricingType, billable, ms(m.At), nullStr(string(m.Content)),
-			nullStr(idempotencyKey), ms(m.CreatedAt), encodeArgs(m.ErrorArgs), fingerprint)
+			nullStr(idempotencyKey), ms(m.CreatedAt), encodeArgs(m.ErrorArgs), fingerprint,
+			nullStr(m.ConversationID), string(m.ConversationType), m.ConversationCategory, nullMS(m.ConversationExpires))
 		if isUniqueViolation(err) {
 			return domain.Errorf(domain.ECONFLICT, "idempotency key %q was already used", idempotencyKey)
 		}
 		if err != nil {
 			return fmt.Errorf("insert outbound: %w", err)
 		}
-		if m.State == domain.StateFailed {
-			return nil // refused before sending: no conversation
-		}
-		return s.rederiveTx(ctx, tx, m.ChannelID, m.ContactID, m.At, m)
+		return s.writeTimelines(ctx, tx, others)
 	})
+}
+
+// deriveNew derives the session and conversation of m, an outbound
+// message about to be inserted, by placing it in its contact's timeline on
+// its channel, and sets them on m; it returns the changes the new message
+// makes to later messages of that timeline (none unless m is back-dated).
+// Deriving before the insert writes the row once, with its conversation:
+// an UPDATE after it would fire the rollups' update triggers for nothing.
+// It is the derivation rederiveTx would make after the insert.
+func (s *Store) deriveNew(ctx context.Context, tx *sql.Tx, m *domain.Message) ([]apply.Assignment, error) {
+	k := apply.TimelineKey{ChannelID: m.ChannelID, ContactID: m.ContactID}
+	// One statement: the channel's and the contact's outside identities
+	// (which name the conversations), and the timeline's messages if any.
+	rows, err := s.stmtQuery(ctx, tx, `SELECT ch.phone_number_id, COALESCE(c.phone_key, c.user_id, ''),
+			COALESCE(m.id, 0), COALESCE(m.direction, ''), COALESCE(m.at, 0), COALESCE(m.template_category, ''),
+			m.referral IS NOT NULL, COALESCE(m.with_session, FALSE), COALESCE(m.conversation_id, ''),
+			COALESCE(m.conversation_type, ''), COALESCE(m.conversation_category, ''),
+			COALESCE(m.conversation_expires_at, 0), COALESCE(m.wamid, '')
+		FROM channels ch JOIN contacts c ON c.id = $1
+		LEFT JOIN messages m ON m.contact_id = c.id AND m.channel_id = ch.id AND m.at >= $2
+			AND (m.wamid IS NOT NULL OR m.state <> 'failed') AND NOT (m.direction = 'mo' AND m.content_type = 'system')
+		WHERE ch.id = $3
+		ORDER BY m.at, m.direction, COALESCE(m.wamid, ''), m.id`,
+		m.ContactID, ms(m.At.Add(-domain.FreeEntryPointWindow)), m.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	mine := apply.TimelineRow{Key: k, Message: domain.TimelineMessage{Direction: domain.DirectionMT, At: m.At,
+		TemplateCategory: m.TemplateCategory}, Stored: apply.Assignment{ID: m.ID}}
+	var all []apply.TimelineRow
+	pos, found := -1, false
+	for rows.Next() {
+		r := apply.TimelineRow{Key: k}
+		var dir, wamid string
+		var at int64
+		u := &r.Stored
+		if err := rows.Scan(&r.PhoneNumberID, &r.ContactKey, &u.ID, &dir, &at, &r.Message.TemplateCategory,
+			&r.Message.Referral, &u.WithSession, &u.ConversationID, &u.ConversationType, &u.ConversationCategory,
+			&u.ConversationExpires, &wamid); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = true
+		mine.PhoneNumberID, mine.ContactKey = r.PhoneNumberID, r.ContactKey
+		if u.ID == 0 {
+			continue // no message yet: the LEFT JOIN's empty row
+		}
+		r.Message.Direction, r.Message.At = domain.Direction(dir), fromMS(at)
+		// The timeline's order (at, direction, wamid, id); m has no wamid yet.
+		if pos < 0 && (at > ms(m.At) || (at == ms(m.At) && (dir > string(domain.DirectionMT) ||
+			(dir == string(domain.DirectionMT) && (wamid > "" || u.ID > m.ID))))) {
+			pos = len(all)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, nil // no such channel or contact: the insert says so
+	}
+	if pos < 0 {
+		pos = len(all)
+	}
+	all = slices.Insert(all, pos, mine)
+	var others []apply.Assignment
+	m.WithSession, m.ConversationID, m.ConversationType, m.ConversationCategory, m.ConversationExpires = false, "", "", "", nil
+	for _, a := range apply.DeriveTimelines(all, map[apply.TimelineKey]time.Time{k: m.At}) {
+		if a.ID != m.ID {
+			others = append(others, a)
+			continue
+		}
+		m.WithSession, m.ConversationID = a.WithSession, a.ConversationID
+		m.ConversationType, m.ConversationCategory = domain.ConversationType(a.ConversationType), a.ConversationCategory
+		if a.ConversationExpires != 0 {
+			t := fromMS(a.ConversationExpires)
+			m.ConversationExpires = &t
+		}
+	}
+	return others, nil
 }
 
 // rederiveTx re-derives one contact's timeline on one channel from at and
@@ -115,11 +203,21 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) 
 }
 
 func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) error {
-	return s.grouped(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, id, func(tx *sql.Tx) error {
+		// Most often no webhook came first: one statement, guarded so that
+		// it does not hit the unique wamid when one did.
+		res, err := s.stmtExec(ctx, tx, `UPDATE messages SET wamid = $1, wa_id = CASE WHEN $2 <> '' THEN $3 ELSE wa_id END
+			WHERE id = $4 AND NOT EXISTS (SELECT 1 FROM messages WHERE wamid = $5)`, wamid, waID, waID, id, wamid)
+		if err != nil {
+			return fmt.Errorf("mark accepted: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
 		// Look first rather than catch the unique violation: on PostgreSQL
 		// a failed statement aborts the whole transaction.
 		var stub int64
-		err := s.stmtQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = $1 AND origin = 'webhook'`, wamid).Scan(&stub)
+		err = s.stmtQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = $1 AND origin = 'webhook'`, wamid).Scan(&stub)
 		switch {
 		case err == nil:
 			if _, err := s.stmtExec(ctx, tx, `UPDATE messages SET (state, state_rank, status, error_code, error_title,
@@ -149,7 +247,7 @@ func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) 
 // MarkFailed records that the provider refused a message; a message that
 // never went out opens no conversation, so its timeline is derived again.
 func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain.Status, e domain.MetaError) error {
-	return s.grouped(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, m.ContactID, func(tx *sql.Tx) error {
 		_, err := s.stmtExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = $1, status = $2,
 			error_code = $3, error_title = $4, error_detail = $5, failed_at = $6, with_session = $7,
 			conversation_id = NULL, conversation_type = '', conversation_category = '', conversation_expires_at = NULL

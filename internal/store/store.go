@@ -61,7 +61,7 @@ type Store struct {
 	consumptionOffsets sync.Map
 
 	groupOnce sync.Once
-	groupQ    chan *writeReq
+	groupQ    []chan *writeReq // one per group writer (batch.go)
 
 	// The event writer (RecordEvents), started on first use.
 	eventOnce sync.Once
@@ -219,8 +219,8 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the connections.
 func (s *Store) Close() error {
-	if s.groupQ != nil {
-		close(s.groupQ)
+	for _, q := range s.groupQ {
+		close(q)
 	}
 	if s.eventQ != nil {
 		close(s.eventQ)
