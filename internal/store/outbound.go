@@ -204,20 +204,10 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) 
 
 func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) error {
 	return s.grouped(ctx, id, func(tx *sql.Tx) error {
-		// Most often no webhook came first: one statement, guarded so that
-		// it does not hit the unique wamid when one did.
-		res, err := s.stmtExec(ctx, tx, `UPDATE messages SET wamid = $1, wa_id = CASE WHEN $2 <> '' THEN $3 ELSE wa_id END
-			WHERE id = $4 AND NOT EXISTS (SELECT 1 FROM messages WHERE wamid = $5)`, wamid, waID, waID, id, wamid)
-		if err != nil {
-			return fmt.Errorf("mark accepted: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
 		// Look first rather than catch the unique violation: on PostgreSQL
 		// a failed statement aborts the whole transaction.
 		var stub int64
-		err = s.stmtQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = $1 AND origin = 'webhook'`, wamid).Scan(&stub)
+		err := s.stmtQueryRow(ctx, tx, `SELECT id FROM messages WHERE wamid = $1 AND origin = 'webhook'`, wamid).Scan(&stub)
 		switch {
 		case err == nil:
 			if _, err := s.stmtExec(ctx, tx, `UPDATE messages SET (state, state_rank, status, error_code, error_title,
