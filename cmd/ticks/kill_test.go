@@ -57,6 +57,14 @@ func startServer(t *testing.T, bin string, env []string) *process {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, addr: addr}
+	// Whatever way the test ends (a t.Fatal between a start and its stop
+	// included), no server outlives it.
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + addr + "/healthz")
