@@ -139,8 +139,11 @@ func (s *Service) dispatch(ctx context.Context, id int64, d time.Duration) (bool
 	}
 	owner := newOwner()
 	ok, err := s.Store.LeaseCampaign(ctx, id, owner, now, now.Add(leaseFor))
-	if err != nil || !ok {
-		return true, err // another dispatch holds it; the periodic check comes back if it dies
+	if err != nil {
+		return false, err // not claimed: the job is tried again
+	}
+	if !ok {
+		return true, nil // another dispatch holds it; the periodic check comes back if it dies
 	}
 	defer s.Store.ReleaseCampaign(context.WithoutCancel(ctx), id, owner)
 	ch, err := s.Store.Channel(ctx, c.ChannelID)
