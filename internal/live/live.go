@@ -130,12 +130,14 @@ func (h *Hub) StreamPaced(w http.ResponseWriter, r *http.Request, t Topic, event
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy in front must not hold events back
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
+	// MaxAge bounds the waits between snapshots, not a snapshot being
+	// read: a slow first one still reaches the page before the stream ends.
 	ctx, cancel := context.WithTimeout(r.Context(), h.MaxAge)
 	defer cancel()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		v, err := snapshot(ctx)
+		v, err := snapshot(r.Context())
 		if err != nil {
 			return
 		}
