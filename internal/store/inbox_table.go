@@ -98,18 +98,7 @@ func (t *inboxTable) read(ctx context.Context, after int64, limit int) ([]InboxR
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []InboxRow
-	for rows.Next() {
-		var r InboxRow
-		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.Body); err != nil {
-			return nil, err
-		}
-		r.ReceivedAt = fromMS(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanInboxRows(rows)
 }
 
 func (t *inboxTable) lastID(ctx context.Context) (int64, error) {
@@ -135,3 +124,19 @@ func (t *inboxTable) prune(ctx context.Context, applied int64, cutoff time.Time)
 func (t *inboxTable) migrate(context.Context) error { return nil }
 
 func (t *inboxTable) close() error { return nil }
+
+// scanInboxRows reads rows of (id, received_at in ms, body) and closes them.
+func scanInboxRows(rows *sql.Rows) ([]InboxRow, error) {
+	defer rows.Close()
+	var out []InboxRow
+	for rows.Next() {
+		var r InboxRow
+		var at int64
+		if err := rows.Scan(&r.ID, &at, &r.Body); err != nil {
+			return nil, err
+		}
+		r.ReceivedAt = fromMS(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -700,18 +700,7 @@ func (t *intakeTable) waiting(ctx context.Context, tx *sql.Tx, after int64, limi
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []InboxRow
-	for rows.Next() {
-		var r InboxRow
-		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.Body); err != nil {
-			return nil, err
-		}
-		r.ReceivedAt = fromMS(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanInboxRows(rows)
 }
 
 func (t *intakeTable) folded(ctx context.Context, tx *sql.Tx, rows []InboxRow) error {
