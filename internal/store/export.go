@@ -34,7 +34,7 @@ const exportColumns = `m.id, m.direction, m.at, m.status, m.error_code, m.error_
 // and read, and when the contact first replied to it (the earliest inbound
 // message quoting it, found through messages_context).
 const notificationColumns = exportColumns + `, m.template_name, m.delivered_at, m.read_at,
-	(SELECT MIN(r.at) FROM messages r WHERE r.context_wamid = m.wamid)`
+	(SELECT MIN(r.at) FROM messages r WHERE r.context_wamid = m.wamid AND r.context_wamid <> '')`
 
 // exportScanner scans exportColumns (and, when notifications is set,
 // notificationColumns) into one reused message, through a scan function:

@@ -57,7 +57,7 @@ func (s *Store) NotificationUsers(ctx context.Context, scope []int64, from, to t
 		SUM(CASE WHEN m.state = 'failed' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN m.delivered_at IS NOT NULL THEN 1 ELSE 0 END),
 		SUM(CASE WHEN m.read_at IS NOT NULL THEN 1 ELSE 0 END),
-		SUM(CASE WHEN m.wamid IS NOT NULL AND EXISTS (SELECT 1 FROM messages r WHERE r.context_wamid = m.wamid) THEN 1 ELSE 0 END)
+		SUM(CASE WHEN m.wamid IS NOT NULL AND EXISTS (SELECT 1 FROM messages r WHERE r.context_wamid = m.wamid AND r.context_wamid <> '') THEN 1 ELSE 0 END)
 		FROM messages m`+w.sql()+` GROUP BY m.template_name, COALESCE(m.bot_id, 0) ORDER BY 1, 2`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("notification users: %w", err)
