@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"zombiezen.com/go/sqlite"
@@ -181,40 +183,77 @@ func mergeTimeline(stored, fresh []apply.TimelineRow) ([]apply.TimelineRow, bool
 	return append(out, stored[i:]...), true
 }
 
-// storedTimelineQuery reads the stored rows of up to preloadChunk
-// contacts' timelines, as readTimelines does but without the channel's
-// phone number id and the contact's key, which timelinesBeforeInsert knows
-// per timeline: joining them costs two lookups a row.
+// storedTimelineQuery reads, for up to preloadChunk timelines (a
+// contact on a channel) and each one's instant t, what deriving it from t
+// needs of its stored rows: every row from t on, and of the rows before t
+// only those deriveTimeline takes its starting state from, the last with
+// a conversation and the last inbound one (FreeEntryPointWindow before t at
+// most: no conversation lasts longer and no session or ad entry looks
+// further back). For each, the time of the last such row is found by
+// walking the timeline's index back from t, and every row of the timeline
+// at that millisecond is read, so that the caller, which keeps the last in
+// timeline order, picks the same row as a read of the whole window would.
+// Reading the whole window instead read every stored row of the 72 hours
+// before t: for statuses of messages ticks did not send, each creating its
+// message, that was ~5 rows a message, 10% of ticks's CPU, where this
+// reads one (inbound rows are found through messages_timeline_mo).
+//
+// A row can come twice (the last with a conversation and the last inbound
+// one); the caller skips the repeat. It joins neither channels nor
+// contacts: timelinesBeforeInsert knows each timeline's phone number id and
+// contact key. CROSS JOIN has SQLite read the timelines first, as they
+// are listed (with no statistics it would rather walk all of messages).
 var storedTimelineQuery = func(params func(first, n int) string) string {
-	return `SELECT m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
+	const cols = `m.id, m.contact_id, m.channel_id, m.direction, m.at, m.template_category,
 			m.referral IS NOT NULL, m.with_session, COALESCE(m.conversation_id, ''), m.conversation_type,
-			m.conversation_category, COALESCE(m.conversation_expires_at, 0)
-		FROM messages m
-		WHERE m.contact_id IN (` + params(1, preloadChunk) + `) AND m.at >= ` + params(preloadChunk+1, 1) + `
-			AND (m.wamid IS NOT NULL OR m.state <> 'failed')
-			AND NOT (m.direction = 'mo' AND m.content_type = 'system')
-		ORDER BY m.contact_id, m.channel_id, m.at, m.direction, COALESCE(m.wamid, ''), m.id`
+			m.conversation_category, COALESCE(m.conversation_expires_at, 0), COALESCE(m.wamid, '')`
+	const in = `(m.wamid IS NOT NULL OR m.state <> 'failed') AND NOT (m.direction = 'mo' AND m.content_type = 'system')`
+	in2 := strings.ReplaceAll(in, "m.", "m2.")
+	window := strconv.FormatInt(domain.FreeEntryPointWindow.Milliseconds(), 10)
+	values := make([]string, preloadChunk)
+	for i := range values {
+		values[i] = `(CAST(` + params(3*i+1, 1) + ` AS BIGINT), CAST(` + params(3*i+2, 1) + ` AS BIGINT), CAST(` +
+			params(3*i+3, 1) + ` AS BIGINT))`
+	}
+	last := func(term string) string {
+		return `SELECT ` + cols + ` FROM k CROSS JOIN messages m WHERE m.contact_id = k.contact_id AND m.channel_id = k.channel_id
+			AND m.at = (SELECT m2.at FROM messages m2 WHERE m2.contact_id = k.contact_id AND m2.channel_id = k.channel_id
+				AND m2.at < k.t AND m2.at >= k.t - ` + window + ` AND ` + strings.ReplaceAll(term, "m.", "m2.") + ` AND ` + in2 + `
+				ORDER BY m2.at DESC LIMIT 1)
+			AND ` + term + ` AND ` + in
+	}
+	return `WITH k (contact_id, channel_id, t) AS (VALUES ` + strings.Join(values, ", ") + `)
+		SELECT ` + cols + ` FROM k CROSS JOIN messages m
+		WHERE m.contact_id = k.contact_id AND m.channel_id = k.channel_id AND m.at >= k.t AND ` + in + `
+		UNION ALL ` + last(`COALESCE(m.conversation_id, '') <> ''`) + `
+		UNION ALL ` + last(`m.direction = 'mo'`) + `
+		ORDER BY 2, 3, 5, 4, 13, 1`
 }
 
-// readStoredTimelines calls each with the stored rows of the timelines of
-// keys (at most preloadChunk), from 72 hours before the earliest of their
-// instants in from, in timeline order. On a SQLite file it reads through a
-// direct read-only connection, as preloadChunk does and for the same
-// reasons: it runs before the transaction writes any message (it has
+// readStoredTimelines calls each, in timeline order, with what
+// storedTimelineQuery reads of the timelines of keys (at most
+// preloadChunk), each from its instant in from. On a SQLite file it reads
+// through a direct read-only connection, as preloadChunk does and for the
+// same reasons: it runs before the transaction writes any message (it has
 // written only channels and contacts, which this read does not join), and
 // the transaction holds the write lock.
 func (a *applier) readStoredTimelines(keys []apply.TimelineKey, from map[apply.TimelineKey]time.Time, each func(apply.TimelineRow)) error {
-	args := make([]any, preloadChunk+1)
-	minFrom := from[keys[0]]
+	args := make([]any, 3*preloadChunk)
 	for i := range preloadChunk {
-		k := keys[min(i, len(keys)-1)]
-		args[i] = k.ContactID
-		if t := from[k]; t.Before(minFrom) {
-			minFrom = t
+		args[3*i], args[3*i+1], args[3*i+2] = int64(0), int64(0), int64(0) // no contact has id 0
+		if i < len(keys) {
+			k := keys[i]
+			args[3*i], args[3*i+1], args[3*i+2] = k.ContactID, k.ChannelID, ms(from[k])
 		}
 	}
-	args[preloadChunk] = ms(minFrom.Add(-domain.FreeEntryPointWindow))
 	query := storedTimelineQuery(a.s.params)
+	var prev int64
+	emit := func(r apply.TimelineRow) {
+		if r.Stored.ID != prev { // the same row as last and inbound
+			prev = r.Stored.ID
+			each(r)
+		}
+	}
 	if a.s.raw != nil {
 		return a.s.raw.query(a.ctx, query, true, args, func(st *sqlite.Stmt) error {
 			var r apply.TimelineRow
@@ -224,7 +263,7 @@ func (a *applier) readStoredTimelines(keys []apply.TimelineKey, from map[apply.T
 			r.Message.TemplateCategory, r.Message.Referral = st.ColumnText(5), st.ColumnInt64(6) != 0
 			u.WithSession, u.ConversationID, u.ConversationType = st.ColumnInt64(7) != 0, st.ColumnText(8), st.ColumnText(9)
 			u.ConversationCategory, u.ConversationExpires = st.ColumnText(10), st.ColumnInt64(11)
-			each(r)
+			emit(r)
 			return nil
 		})
 	}
@@ -235,16 +274,16 @@ func (a *applier) readStoredTimelines(keys []apply.TimelineKey, from map[apply.T
 	defer rows.Close()
 	for rows.Next() {
 		var r apply.TimelineRow
-		var dir string
+		var dir, wamid string
 		var at int64
 		u := &r.Stored
 		if err := rows.Scan(&u.ID, &r.Key.ContactID, &r.Key.ChannelID, &dir, &at, &r.Message.TemplateCategory,
 			&r.Message.Referral, &u.WithSession, &u.ConversationID, &u.ConversationType, &u.ConversationCategory,
-			&u.ConversationExpires); err != nil {
+			&u.ConversationExpires, &wamid); err != nil {
 			return err
 		}
 		r.Message.Direction, r.Message.At = domain.Direction(dir), fromMS(at)
-		each(r)
+		emit(r)
 	}
 	return rows.Err()
 }
