@@ -313,7 +313,8 @@ func (s *Service) sendRow(ctx context.Context, c *domain.Campaign, ch *domain.Ch
 	req := &send.Request{ChannelID: ch.ID, To: r.Phone, Type: "template", CorrelationID: r.CorrelationID,
 		ContactName: r.Name, Template: &send.TemplateRef{Name: c.Template, Language: c.Language, Params: r.Vars},
 		IdempotencyKey: "campaign-" + strconv.FormatInt(c.ID, 10) + "-" + strconv.Itoa(r.Seq),
-		CampaignID:     &c.ID, SenderUserID: c.CreatedBy, Origin: "campaign"}
+		CampaignID:     &c.ID, SenderUserID: c.CreatedBy, Origin: "campaign",
+		Normalized: true} // the import stored phone.Normalize's E.164 of a valid number
 	if len(c.Links) > 0 {
 		req.Template.Components = templateComponents(c, r)
 	}
