@@ -2,6 +2,7 @@ package send_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -166,6 +167,9 @@ func TestRefusalsAreStoredAndNeverReachTheProvider(t *testing.T) {
 		reason string
 	}{
 		{"invalid number", nil, &send.Request{To: "+55 11 123", Type: "text", Text: "oi"}, domain.StatusInvalidNumber, "invalid destination number"},
+		// A caller's word that the number is normalised is taken only for
+		// E.164's shape: anything else is parsed, and refused, as before.
+		{"invalid number the caller called normalised", nil, &send.Request{To: "+55 11 123", Type: "template", Template: promo, Normalized: true}, domain.StatusInvalidNumber, "invalid destination number"},
 		{"letters for a number", nil, &send.Request{To: "não é número", Type: "template", Template: promo}, domain.StatusInvalidNumber, "invalid destination number"},
 		{"opted out", nil, &send.Request{To: "+5511988887777", Type: "template", Template: promo}, domain.StatusOptedOut, "contact opted out"},
 		{"free-form outside a session, no fallback", nil, &send.Request{To: "+5511977776666", Type: "text", Text: "oi"}, domain.StatusInvalidSession, "session closed and no fallback template"},
@@ -390,5 +394,34 @@ func TestIdempotencyKeyFoundByTheInsert(t *testing.T) {
 	}
 	if len(seen) != 1 || e.sim.Stats().Accepted != 1 {
 		t.Fatalf("8 sends at once with one key: messages %v, %d sent", seen, e.sim.Stats().Accepted)
+	}
+}
+
+// A number the caller calls normalised but written otherwise is parsed
+// (and sent to its E.164 form); a template's body, remembered by its
+// components, follows a change of them.
+func TestNormalizedNumberAndTemplateBodyChange(t *testing.T) {
+	e := newEnv(t, simulator.Outcomes{Read: 1})
+	ctx := context.Background()
+	out := e.send(&send.Request{To: "(11) 98765-4321", Type: "template", Template: promo, Normalized: true})
+	if out.Refused || out.Message.Phone != "+5511987654321" {
+		t.Fatalf("refused=%v phone %q, want sent to +5511987654321", out.Refused, out.Message.Phone)
+	}
+	first := out.Message.Text
+	list, err := e.client.Templates(ctx, phone.WABAID, phone.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range list {
+		if list[i].Name == promo.Name && list[i].Language == promo.Language {
+			list[i].Components = json.RawMessage(`[{"type":"BODY","text":"Oi {{1}}, use {{2}} hoje."}]`)
+		}
+	}
+	if err := e.st.UpsertTemplates(ctx, e.ch.SubaccountID, list); err != nil {
+		t.Fatal(err)
+	}
+	out = e.send(&send.Request{To: "+5511987654322", Type: "template", Template: promo, Normalized: true})
+	if out.Refused || out.Message.Text != "Oi Maria, use OUTONO20 hoje." || out.Message.Text == first {
+		t.Fatalf("after the template's change: refused=%v text %q (before %q)", out.Refused, out.Message.Text, first)
 	}
 }
