@@ -80,6 +80,9 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 		if err != nil {
 			return err
 		}
+		if plan, err = a.lockPlanContacts(items, pre, plan); err != nil {
+			return err
+		}
 		if err := a.write(plan, pre); err != nil {
 			return err
 		}

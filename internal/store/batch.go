@@ -10,8 +10,15 @@ import (
 // writeReq is a piece of write work waiting for the group writer.
 type writeReq struct {
 	fn   func(*sql.Tx) error
+	on   lockOn
 	done chan error
 }
+
+// lockOn names the contact whose messages a piece of grouped work writes:
+// directly, or through the id of a stored message of it. Its group locks
+// that contact first (lockContacts); the zero value is work that writes no
+// message.
+type lockOn struct{ contact, message int64 }
 
 // maxGroup bounds the pieces of work in one group transaction.
 const maxGroup = 256
@@ -67,8 +74,8 @@ func lingerFor(q chan *writeReq, batch []*writeReq) []*writeReq {
 // so work with the same key runs in order on one writer, never in two
 // transactions at once. Work that derives a contact's timeline keys on the
 // contact: two transactions deriving it concurrently would each miss the
-// other's message.
-func (s *Store) grouped(ctx context.Context, key int64, fn func(*sql.Tx) error) error {
+// other's message. on names the contact whose messages fn writes.
+func (s *Store) grouped(ctx context.Context, key int64, on lockOn, fn func(*sql.Tx) error) error {
 	s.groupOnce.Do(func() {
 		n := 1
 		if s.dialect == Postgres {
@@ -80,7 +87,7 @@ func (s *Store) grouped(ctx context.Context, key int64, fn func(*sql.Tx) error) 
 			go s.groupWriter(q)
 		}
 	})
-	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	req := &writeReq{fn: fn, on: on, done: make(chan error, 1)}
 	select {
 	case s.groupQ[uint64(key)%uint64(len(s.groupQ))] <- req:
 	case <-ctx.Done():
@@ -118,13 +125,15 @@ func (s *Store) groupWriter(q chan *writeReq) {
 func (s *Store) runGroup(batch []*writeReq) {
 	var errs []error
 	var err error
-	// On PostgreSQL a group can deadlock with the ingest processor updating
-	// the same messages; the database cancels one side, and the group is
-	// simply run again.
+	// On PostgreSQL a group could deadlock with the ingest processor
+	// updating the same messages (the contact locks of lockGroupContacts
+	// now order them); were the database to cancel one side anyway, the
+	// group simply runs again.
 	for try := 0; try < 5; try++ {
 		if errs, err = s.tryGroup(batch); !isRetryable(err) {
 			break
 		}
+		s.groupRuns.Add(1)
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -139,6 +148,9 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 	ctx := context.Background()
 	errs := make([]error, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockGroupContacts(ctx, tx, batch); err != nil {
+			return err
+		}
 		for i, r := range batch {
 			if err := s.nextSavepoint(ctx, tx, i == 0); err != nil {
 				return err
@@ -155,6 +167,24 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 		return nil // the commit releases the last piece's savepoint
 	})
 	return errs, err
+}
+
+// lockGroupContacts takes the contact locks of a group's pieces, all at
+// once before any of them runs (contact_locks.go says why).
+func (s *Store) lockGroupContacts(ctx context.Context, tx *sql.Tx, batch []*writeReq) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var contacts, messages []int64
+	for _, r := range batch {
+		if r.on.contact != 0 {
+			contacts = append(contacts, r.on.contact)
+		}
+		if r.on.message != 0 {
+			messages = append(messages, r.on.message)
+		}
+	}
+	return s.lockContacts(ctx, tx, contacts, messages)
 }
 
 // nextSavepoint starts a group's next piece: it releases the savepoint of

@@ -25,7 +25,7 @@ type ContactInput struct {
 func (s *Store) UpsertContact(ctx context.Context, subaccountID int64, in ContactInput) (*domain.Contact, error) {
 	var c *domain.Contact
 	// Any writer will do (nothing is derived): the phone spreads them.
-	err := s.grouped(ctx, spreadKey(in.Phone), func(tx *sql.Tx) error {
+	err := s.grouped(ctx, spreadKey(in.Phone), lockOn{}, func(tx *sql.Tx) error {
 		// The upsert returns the row as stored: no read after the commit.
 		return s.upsertContactRow(ctx, tx, subaccountID, in, contactColumns, func(row *sql.Row) (err error) {
 			c, err = scanContact(row)

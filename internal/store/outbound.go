@@ -51,7 +51,7 @@ func (s *Store) InsertOutboundOnce(ctx context.Context, m *domain.Message, idemp
 	if m.Billable != nil {
 		billable = *m.Billable
 	}
-	return s.grouped(ctx, m.ContactID, func(tx *sql.Tx) error {
+	return s.grouped(ctx, m.ContactID, lockOn{contact: m.ContactID}, func(tx *sql.Tx) error {
 		var others []apply.Assignment
 		if m.State != domain.StateFailed { // refused before sending: no conversation
 			var err error
@@ -203,7 +203,7 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, wamid, waID string) 
 }
 
 func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) error {
-	return s.grouped(ctx, id, func(tx *sql.Tx) error {
+	return s.grouped(ctx, id, lockOn{message: id}, func(tx *sql.Tx) error {
 		// Look first rather than catch the unique violation: on PostgreSQL
 		// a failed statement aborts the whole transaction.
 		var stub int64
@@ -237,7 +237,7 @@ func (s *Store) markAccepted(ctx context.Context, id int64, wamid, waID string) 
 // MarkFailed records that the provider refused a message; a message that
 // never went out opens no conversation, so its timeline is derived again.
 func (s *Store) MarkFailed(ctx context.Context, m *domain.Message, status domain.Status, e domain.MetaError) error {
-	return s.grouped(ctx, m.ContactID, func(tx *sql.Tx) error {
+	return s.grouped(ctx, m.ContactID, lockOn{contact: m.ContactID}, func(tx *sql.Tx) error {
 		_, err := s.stmtExec(ctx, tx, `UPDATE messages SET state = 'failed', state_rank = $1, status = $2,
 			error_code = $3, error_title = $4, error_detail = $5, failed_at = $6, with_session = $7,
 			conversation_id = NULL, conversation_type = '', conversation_category = '', conversation_expires_at = NULL

@@ -62,6 +62,7 @@ type Store struct {
 
 	groupOnce sync.Once
 	groupQ    []chan *writeReq // one per group writer (batch.go)
+	groupRuns atomic.Int64     // group transactions run again after a deadlock (batch.go)
 
 	// The event writer (RecordEvents), started on first use.
 	eventOnce sync.Once
