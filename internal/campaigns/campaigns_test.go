@@ -171,7 +171,55 @@ func (e *env) waitStatus(id int64, status domain.CampaignStatus, within time.Dur
 	}
 }
 
-// waitCounters waits until no webhook is pending and returns the counters.
+// settle waits until the simulator has posted every webhook it scheduled
+// (each answered only once stored in the inbox) and the processor has
+// applied every stored one. The campaign's sends must be over: each
+// schedules its webhooks before it is answered.
+func (e *env) settle() {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// In this order: a webhook the simulator no longer counts as
+		// pending is in the inbox, so the inbox's last id includes it.
+		sim := e.sim.Stats()
+		in, err := e.st.InboxStats(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if sim.Pending == 0 && in.Pending() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("not settled after 30s: the simulator %+v, the inbox %+v", sim, in)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitDispatchEnded waits until no dispatch holds campaign id: the one
+// that ran has seen it paused or canceled, waited for its sends in flight
+// and let its lease go. Taking the lease is the test: it is free once let
+// go, and taken until now only, it leaves the next dispatch free to take it.
+func (e *env) waitDispatchEnded(id int64) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		now := time.Now()
+		free, err := e.st.LeaseCampaign(context.Background(), id, "test", now, now)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if free {
+			return
+		}
+		if now.After(deadline) {
+			e.t.Fatalf("campaign %d: its dispatch still runs after 20s", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitCounters waits until ok accepts the campaign's counters and returns them.
 func (e *env) waitCounters(id int64, ok func(campaigns.Counters) bool) campaigns.Counters {
 	e.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -212,14 +260,12 @@ func TestCampaignSendsEveryRowOnce(t *testing.T) {
 	if got := e.sim.Stats().Accepted; got != 300 {
 		t.Fatalf("the simulator accepted %d sends, want 300", got)
 	}
-	// Once the simulator has posted every webhook, the counters stop moving.
-	var last campaigns.Counters
-	k := e.waitCounters(c.ID, func(k campaigns.Counters) bool {
-		settled := e.sim.Stats().Pending == 0 && k == last && k.Delivered > 0
-		last = k
-		time.Sleep(200 * time.Millisecond)
-		return settled
-	})
+	// Once every webhook is posted and applied, the counters are final.
+	e.settle()
+	k := e.waitCounters(c.ID, func(campaigns.Counters) bool { return true })
+	if k.Delivered == 0 {
+		t.Fatalf("counters %+v: nothing delivered", k)
+	}
 	if k.Audience != 300 || k.Processed != 300 || k.Sent != 300 || k.Pending != 0 {
 		t.Fatalf("counters %+v", k)
 	}
@@ -342,7 +388,7 @@ func TestPauseResumeCancel(t *testing.T) {
 	if _, err := e.svc.Pause(context.Background(), p, id); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // a pause takes effect within a second
+	e.waitDispatchEnded(id) // the dispatch sees the pause at its next look (batchFor), once its sends in flight end
 	before := e.sim.Stats().Accepted
 	time.Sleep(500 * time.Millisecond)
 	if after := e.sim.Stats().Accepted; after != before || before >= 3000 {
@@ -368,7 +414,7 @@ func TestPauseResumeCancel(t *testing.T) {
 	if c.Status != domain.CampaignCanceled || c.FinishedAt == nil {
 		t.Fatalf("canceled campaign %+v", c)
 	}
-	time.Sleep(time.Second)
+	e.waitDispatchEnded(id)
 	sent := e.sim.Stats().Accepted
 	time.Sleep(300 * time.Millisecond)
 	if e.sim.Stats().Accepted != sent || sent >= 3000 {
