@@ -10,11 +10,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ticksapp/ticks/internal/store/storetest"
 )
 
 // TestKillNineDuringExtraction kills the server with SIGKILL while an extraction is writing its file,
@@ -25,43 +22,9 @@ func TestKillNineDuringExtraction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
-	data := t.TempDir()
-	env := []string{"TICKS_DATA_DIR=" + data, "TICKS_DATABASE_URL=" + storetest.DSN(t), "TICKS_ADMIN_TOKEN=kill-test-admin-token",
-		"TICKS_LOG_LEVEL=warn", "TICKS_EXTRACTION_STALE_AFTER=3s", "TICKS_TIMEZONE=America/Sao_Paulo"}
-	srv := startServer(t, bin, env)
-	client := &http.Client{Timeout: 60 * time.Second}
-	call := func(method, path string, body any, out any) int {
-		t.Helper()
-		var r io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			r = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, "http://"+srv.addr+path, r)
-		req.Header.Set("Authorization", "Bearer kill-test-admin-token")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil && resp.StatusCode < 300 {
-			if w, ok := out.(*[]byte); ok {
-				*w = b
-			} else if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %v: %s", method, path, err, b)
-			}
-		}
-		return resp.StatusCode
-	}
-	var sa struct {
-		ID int64 `json:"id"`
-	}
-	if code := call("POST", "/api/v1/subaccounts", map[string]any{"name": "Kill"}, &sa); code != http.StatusCreated {
-		t.Fatalf("create subaccount: %d", code)
-	}
+	k := startKillTest(t, "TICKS_EXTRACTION_STALE_AFTER=3s", "TICKS_TIMEZONE=America/Sao_Paulo")
+	sa := k.subaccount("Kill")
+	call := k.mustCall
 	// Event tracks of today, with extras wide enough that writing them takes a few seconds.
 	const batches, perBatch = 150, 1000
 	pad := strings.Repeat("x", 300)
@@ -75,14 +38,14 @@ func TestKillNineDuringExtraction(t *testing.T) {
 		var res struct {
 			Accepted int `json:"accepted"`
 		}
-		if code := call("POST", fmt.Sprintf("/api/v1/events?subaccount=%d", sa.ID), map[string]any{"events": events}, &res); code != http.StatusOK || res.Accepted != perBatch {
+		if code := call("POST", fmt.Sprintf("/api/v1/events?subaccount=%d", sa), map[string]any{"events": events}, &res); code != http.StatusOK || res.Accepted != perBatch {
 			t.Fatalf("events batch %d: %d, %d accepted", b, code, res.Accepted)
 		}
 	}
 	t.Logf("%d events recorded in %v", batches*perBatch, time.Since(t0).Round(time.Millisecond))
 	// The extraction reads the folded events: wait until the report counts
 	// them all.
-	waitCounted(t, call, sa.ID, batches*perBatch)
+	k.waitCounted(sa, batches*perBatch)
 
 	loc, _ := time.LoadLocation("America/Sao_Paulo")
 	today := time.Now().In(loc).Format(time.DateOnly)
@@ -92,7 +55,7 @@ func TestKillNineDuringExtraction(t *testing.T) {
 		Rows   int64  `json:"rows"`
 	}
 	var e extraction
-	if code := call("POST", "/api/v1/extractions", map[string]any{"type": "event_tracks", "from": today, "to": today, "subaccount": sa.ID}, &e); code != http.StatusAccepted {
+	if code := call("POST", "/api/v1/extractions", map[string]any{"type": "event_tracks", "from": today, "to": today, "subaccount": sa}, &e); code != http.StatusAccepted {
 		t.Fatalf("request: %d", code)
 	}
 	deadline := time.Now().Add(60 * time.Second)
@@ -106,20 +69,16 @@ func TestKillNineDuringExtraction(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	srv.cmd.Wait()
+	k.kill()
 	killedAt := time.Now()
 	t.Logf("killed with %d of %d rows written", e.Rows, batches*perBatch)
-	parts, _ := filepath.Glob(filepath.Join(data, "extractions", "*.part"))
+	parts, _ := filepath.Glob(filepath.Join(k.data, "extractions", "*.part"))
 	if len(parts) != 1 {
 		t.Errorf("partial files after the kill: %v", parts)
 	}
 
 	// Restarted before the run is stale: the extraction is still running, its half file not served.
-	srv = startServer(t, bin, env)
-	defer func() { srv.cmd.Process.Signal(syscall.SIGTERM); srv.cmd.Wait() }()
+	k.restart()
 	call("GET", "/api/v1/extractions/"+e.ID, nil, &e)
 	if time.Since(killedAt) < 3*time.Second && e.Status != "running" {
 		t.Errorf("right after the restart the extraction is %s, want running", e.Status)

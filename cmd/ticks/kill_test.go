@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -79,6 +80,116 @@ func startServer(t *testing.T, bin string, env []string) *process {
 	return nil
 }
 
+// killTest is the setup the SIGKILL tests share: ticks built and serving
+// on a data folder and a database of the test's own, with an admin token,
+// and a client of its API; restart starts the binary again on the same data
+// after a kill.
+type killTest struct {
+	t         *testing.T
+	bin       string
+	data, dsn string
+	env       []string
+	srv       *process
+	client    *http.Client
+}
+
+const killAdminToken = "kill-test-admin-token"
+
+// startKillTest builds ticks and starts it on a fresh data folder and
+// database, with the admin token, warn logs, and env.
+func startKillTest(t *testing.T, env ...string) *killTest {
+	t.Helper()
+	k := &killTest{t: t, bin: buildBinary(t), data: t.TempDir(), dsn: storetest.DSN(t), client: &http.Client{Timeout: 60 * time.Second}}
+	k.env = append([]string{"TICKS_DATA_DIR=" + k.data, "TICKS_DATABASE_URL=" + k.dsn,
+		"TICKS_ADMIN_TOKEN=" + killAdminToken, "TICKS_LOG_LEVEL=warn"}, env...)
+	k.srv = startServer(t, k.bin, k.env)
+	return k
+}
+
+// kill sends the server SIGKILL and waits for it to be gone.
+func (k *killTest) kill() {
+	k.t.Helper()
+	if err := k.srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		k.t.Fatal(err)
+	}
+	k.srv.cmd.Wait()
+}
+
+// restart starts the server again, and stops it with SIGTERM when the test
+// ends.
+func (k *killTest) restart() {
+	k.t.Helper()
+	k.srv = startServer(k.t, k.bin, k.env)
+	srv := k.srv
+	k.t.Cleanup(func() {
+		if srv.cmd.ProcessState == nil {
+			srv.cmd.Process.Signal(syscall.SIGTERM)
+			srv.cmd.Wait()
+		}
+	})
+}
+
+// do calls the API as the admin with body as JSON, and decodes a 2xx
+// answer into out (a *[]byte takes the body as it is). A request that got
+// no answer (the server killed) is code 0 and an error.
+func (k *killTest) do(method, path string, body, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+k.srv.addr+path, r)
+	req.Header.Set("Authorization", "Bearer "+killAdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if w, ok := out.(*[]byte); ok {
+			*w = b
+		} else if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// call is do from any goroutine: a body that does not decode fails the
+// test, and no answer is code 0.
+func (k *killTest) call(method, path string, body, out any) int {
+	code, err := k.do(method, path, body, out)
+	if err != nil && code != 0 {
+		k.t.Error(err)
+	}
+	return code
+}
+
+// mustCall is do from the test's goroutine: no answer, or one that does not
+// decode, ends the test.
+func (k *killTest) mustCall(method, path string, body, out any) int {
+	k.t.Helper()
+	code, err := k.do(method, path, body, out)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return code
+}
+
+// subaccount creates a subaccount and returns its ID.
+func (k *killTest) subaccount(name string) int64 {
+	k.t.Helper()
+	var sa struct {
+		ID int64 `json:"id"`
+	}
+	if code := k.mustCall("POST", "/api/v1/subaccounts", map[string]any{"name": name}, &sa); code != http.StatusCreated {
+		k.t.Fatalf("create subaccount: %d", code)
+	}
+	return sa.ID
+}
+
 // TestKillNineLosesNothingAcknowledged posts webhooks from several clients,
 // kills the server with SIGKILL in the middle, restarts it, and checks that
 // every webhook that was answered 200 is applied.
@@ -86,13 +197,10 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
 	secret := "kill-test-secret"
-	env := []string{"TICKS_DATA_DIR=" + t.TempDir(), "TICKS_DATABASE_URL=" + storetest.DSN(t),
-		"TICKS_WA_APP_SECRET=" + secret, "TICKS_ADMIN_TOKEN=kill-test-admin-token", "TICKS_LOG_LEVEL=warn"}
+	k := startKillTest(t, "TICKS_WA_APP_SECRET="+secret)
 	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
 
-	srv := startServer(t, bin, env)
 	var mu sync.Mutex
 	var acked []string
 	var wg sync.WaitGroup
@@ -111,7 +219,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 				wamid := fmt.Sprintf("wamid.KILL%02d%06d", w, i)
 				body := biz.StatusWebhook(simulator.Status{ID: wamid, Status: "delivered",
 					Timestamp: simulator.Unix(1750000000 + int64(i)), RecipientID: "5511987654321"})
-				req, _ := http.NewRequest("POST", "http://"+srv.addr+"/webhooks/whatsapp", bytes.NewReader(body))
+				req, _ := http.NewRequest("POST", "http://"+k.srv.addr+"/webhooks/whatsapp", bytes.NewReader(body))
 				req.Header.Set("X-Hub-Signature-256", whatsapp.Sign([]byte(secret), body))
 				resp, err := client.Do(req)
 				if err != nil {
@@ -127,29 +235,18 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 		}(w)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	srv.cmd.Wait()
+	k.kill()
 	close(stop)
 	wg.Wait()
 	if len(acked) < 100 {
 		t.Fatalf("only %d webhooks acknowledged before the kill; the test proves nothing", len(acked))
 	}
 
-	srv = startServer(t, bin, env)
-	defer func() { srv.cmd.Process.Signal(syscall.SIGTERM); srv.cmd.Wait() }()
-	waitApplied(t, srv.addr)
+	k.restart()
+	waitApplied(t, k.srv.addr)
 	missing := 0
 	for _, wamid := range acked {
-		req, _ := http.NewRequest("GET", "http://"+srv.addr+"/api/v1/messages/"+wamid, nil)
-		req.Header.Set("Authorization", "Bearer kill-test-admin-token")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		if k.mustCall("GET", "/api/v1/messages/"+wamid, nil, nil) != http.StatusOK {
 			missing++
 		}
 	}

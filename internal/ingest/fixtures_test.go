@@ -155,6 +155,27 @@ func fxDocFailed(code int, status domain.Status, title, detail string) fxCase {
 	}
 }
 
+// fxDocStatus is a meta_docs_constructed status of docWAMID, to Sheena
+// Nelson, whose contacts[] names her.
+func fxDocStatus(at int64, state domain.State, status domain.Status, more func(*domain.Message)) fxCase {
+	return fxCase{
+		channel:  docChannel,
+		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, at, state, status, more)},
+		contacts: []domain.Contact{sheena(sheenaName, 0)},
+	}
+}
+
+// fxSheenaInbound is an inbound message from Sheena Nelson (a real phone
+// number, her profile name in contacts[]) on channel: the message, and her
+// contact with that message as her last inbound.
+func fxSheenaInbound(channel fxChannel, wamid string, at int64, contentType, text string, more func(*domain.Message)) fxCase {
+	return fxCase{
+		channel:  channel,
+		messages: []domain.Message{fxMO(wamid, sheenaWAID, sheenaPhone, at, contentType, text, more)},
+		contacts: []domain.Contact{sheena(sheenaName, at)},
+	}
+}
+
 // fxNetflieInbound is a netflie inbound fixture whose sender is a
 // placeholder ("PHONE_NUMBER"): kept with its wa_id as sent and no phone,
 // since a non-numeric wa_id is not a phone number; the contact is matched
@@ -195,16 +216,11 @@ func fxDigits(s string) bool {
 
 var fxCases = map[string]fxCase{
 	// ---- meta_docs_constructed: statuses of a message ticks did not send.
-	"meta_docs_constructed/status_delivered_pmp_utility_free_customer_service_v24.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263780, domain.StateDelivered, domain.StatusDelivered,
-			func(m *domain.Message) {
-				m.DeliveredAt = fxTP(1750263780)
-				m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "utility", "free_customer_service", fxBool(false)
-				m.ConversationCategory = "utility"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 0)},
-	},
+	"meta_docs_constructed/status_delivered_pmp_utility_free_customer_service_v24.json": fxDocStatus(1750263780, domain.StateDelivered, domain.StatusDelivered, func(m *domain.Message) {
+		m.DeliveredAt = fxTP(1750263780)
+		m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "utility", "free_customer_service", fxBool(false)
+		m.ConversationCategory = "utility"
+	}),
 	"meta_docs_constructed/status_failed_130472_experiment.json": fxDocFailed(130472, domain.StatusRejected,
 		"User's number is part of an experiment",
 		"Failed to send message because this user's phone number is part of an experiment"),
@@ -221,45 +237,25 @@ var fxCases = map[string]fxCase{
 		"Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business."),
 	"meta_docs_constructed/status_failed_132015_template_paused_pacing.json": fxDocFailed(132015, domain.StatusInvalidContent,
 		"Template is Paused", "Template is paused due to low quality so it cannot be sent in a template message."),
-	"meta_docs_constructed/status_read_pmp_v24.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263900, domain.StateRead, domain.StatusRead,
-			func(m *domain.Message) {
-				// read without delivered implies delivery at the same instant
-				m.DeliveredAt, m.ReadAt = fxTP(1750263900), fxTP(1750263900)
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 0)},
-	},
-	"meta_docs_constructed/status_sent_free_entry_point_v24.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263773, domain.StateSent, domain.StatusSent,
-			func(m *domain.Message) {
-				m.MetaConversationID, m.MetaConversationType = "5e2f6b3c0d7a4e8b9c1d2e3f4a5b6c7d", "referral_conversion"
-				m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "CBP", "referral_conversion", "free_entry_point", fxBool(false)
-				// ticks never saw the ad click, so its own derivation cannot
-				// say free entry point; Meta's is kept beside it.
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 0)},
-	},
-	"meta_docs_constructed/status_sent_pmp_authentication_v23.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263773, domain.StateSent, domain.StatusSent,
-			func(m *domain.Message) {
-				m.MetaConversationID, m.MetaConversationType = "a1b2c3d4e5f60718293a4b5c6d7e8f90", "authentication"
-				m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "authentication", "regular", fxBool(true)
-				m.ConversationCategory = "authentication"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 0)},
-	},
-	"meta_docs_constructed/status_sent_pmp_marketing_v24.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMT(docWAMID, sheenaWAID, sheenaPhone, 1750263773, domain.StateSent, domain.StatusSent,
-			func(m *domain.Message) {
-				m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "marketing", "regular", fxBool(true)
-				m.ConversationCategory = "marketing"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 0)},
-	},
+	"meta_docs_constructed/status_read_pmp_v24.json": fxDocStatus(1750263900, domain.StateRead, domain.StatusRead, func(m *domain.Message) {
+		// read without delivered implies delivery at the same instant
+		m.DeliveredAt, m.ReadAt = fxTP(1750263900), fxTP(1750263900)
+	}),
+	"meta_docs_constructed/status_sent_free_entry_point_v24.json": fxDocStatus(1750263773, domain.StateSent, domain.StatusSent, func(m *domain.Message) {
+		m.MetaConversationID, m.MetaConversationType = "5e2f6b3c0d7a4e8b9c1d2e3f4a5b6c7d", "referral_conversion"
+		m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "CBP", "referral_conversion", "free_entry_point", fxBool(false)
+		// ticks never saw the ad click, so its own derivation cannot
+		// say free entry point; Meta's is kept beside it.
+	}),
+	"meta_docs_constructed/status_sent_pmp_authentication_v23.json": fxDocStatus(1750263773, domain.StateSent, domain.StatusSent, func(m *domain.Message) {
+		m.MetaConversationID, m.MetaConversationType = "a1b2c3d4e5f60718293a4b5c6d7e8f90", "authentication"
+		m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "authentication", "regular", fxBool(true)
+		m.ConversationCategory = "authentication"
+	}),
+	"meta_docs_constructed/status_sent_pmp_marketing_v24.json": fxDocStatus(1750263773, domain.StateSent, domain.StatusSent, func(m *domain.Message) {
+		m.PricingModel, m.PricingCategory, m.PricingType, m.Billable = "PMP", "marketing", "regular", fxBool(true)
+		m.ConversationCategory = "marketing"
+	}),
 
 	// ---- meta_docs_constructed: account-level webhooks.
 	"meta_docs_constructed/webhook_user_preferences_stop.json": {
@@ -281,20 +277,12 @@ var fxCases = map[string]fxCase{
 	},
 
 	// ---- meta_openapi: inbound messages and group events.
-	"meta_openapi/webhook_button_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUU0M0MxQzQzMUJCMTMwNUZFOQA=", sheenaWAID, sheenaPhone,
-			1750091045, "button", "Unsubscribe", func(m *domain.Message) {
-				m.ButtonPayload = "Unsubscribe"
-				m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJFNjk2OTMwNEZCQjhGMzUyQUYA"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1750091045)},
-	},
-	"meta_openapi/webhook_contact_sharing_message.json": {
-		channel:  openapiChannel,
-		messages: []domain.Message{fxMO(openapiWAMID, sheenaWAID, sheenaPhone, 1744344496, "contacts", "Lucía Gómez", nil)},
-		contacts: []domain.Contact{sheena(sheenaName, 1744344496)},
-	},
+	"meta_openapi/webhook_button_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUU0M0MxQzQzMUJCMTMwNUZFOQA=",
+		1750091045, "button", "Unsubscribe", func(m *domain.Message) {
+			m.ButtonPayload = "Unsubscribe"
+			m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJFNjk2OTMwNEZCQjhGMzUyQUYA"
+		}),
+	"meta_openapi/webhook_contact_sharing_message.json": fxSheenaInbound(openapiChannel, openapiWAMID, 1744344496, "contacts", "Lucía Gómez", nil),
 	"meta_openapi/webhook_group_create_message.json": {
 		channel: docChannel,
 		events: []fxEvent{{Field: "group_lifecycle_update", PayloadValue: true,
@@ -310,48 +298,24 @@ var fxCases = map[string]fxCase{
 		events: []fxEvent{{Field: "group_settings_update", PayloadValue: true,
 			Payload: `{"phone_number_id":"106540352242922","field":"group_settings_update"}`}},
 	},
-	"meta_openapi/webhook_image_message.json": {
-		channel:  openapiChannel,
-		messages: []domain.Message{fxMO(openapiWAMID, sheenaWAID, sheenaPhone, 1744344496, "image", "Taj Mahal", nil)},
-		contacts: []domain.Contact{sheena(sheenaName, 1744344496)},
-	},
-	"meta_openapi/webhook_interactive_button_reply_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTZBQzg0MzQ4QjRCM0NGNkVGOAA=", sheenaWAID, sheenaPhone,
-			1750025136, "interactive", "Cancel", func(m *domain.Message) {
-				m.ButtonPayload = "cancel-button"
-				m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1750025136)},
-	},
-	"meta_openapi/webhook_interactive_list_reply_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUJDQ0NDM0FEODY4ODkzOTc5RgA=", sheenaWAID, sheenaPhone,
-			1749854575, "interactive", "Priority Mail Express", func(m *domain.Message) {
-				m.ButtonPayload = "priority_express"
-				m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJGMzEyNzhENTZDMzNGODlDRDgA"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1749854575)},
-	},
-	"meta_openapi/webhook_location_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTU2MjZEMDBGRkE3MENEMDE0RQA=", sheenaWAID, sheenaPhone,
-			1744344496, "location", "Philz Coffee, 101 Forest Ave, Palo Alto, CA 94301", nil)},
-		contacts: []domain.Contact{sheena(sheenaName, 1744344496)},
-	},
-	"meta_openapi/webhook_order_message.json": {
-		channel: openapiChannel,
-		// An order with empty text is shown by its catalog id.
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTEyQjFGNzI1QTQxMjI5QTMyOQA=", sheenaWAID, sheenaPhone,
-			1750096325, "order", "194836987003835", nil)},
-		contacts: []domain.Contact{sheena(sheenaName, 1750096325)},
-	},
-	"meta_openapi/webhook_reaction_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO(openapiWAMID, sheenaWAID, sheenaPhone, 1749419544, "reaction", "👍",
-			func(m *domain.Message) { m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0RTJEOTc2ODVERUY5RDlGNkYA" })},
-		contacts: []domain.Contact{sheena(sheenaName, 1749419544)},
-	},
+	"meta_openapi/webhook_image_message.json": fxSheenaInbound(openapiChannel, openapiWAMID, 1744344496, "image", "Taj Mahal", nil),
+	"meta_openapi/webhook_interactive_button_reply_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTZBQzg0MzQ4QjRCM0NGNkVGOAA=",
+		1750025136, "interactive", "Cancel", func(m *domain.Message) {
+			m.ButtonPayload = "cancel-button"
+			m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA"
+		}),
+	"meta_openapi/webhook_interactive_list_reply_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUJDQ0NDM0FEODY4ODkzOTc5RgA=",
+		1749854575, "interactive", "Priority Mail Express", func(m *domain.Message) {
+			m.ButtonPayload = "priority_express"
+			m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJGMzEyNzhENTZDMzNGODlDRDgA"
+		}),
+	"meta_openapi/webhook_location_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTU2MjZEMDBGRkE3MENEMDE0RQA=",
+		1744344496, "location", "Philz Coffee, 101 Forest Ave, Palo Alto, CA 94301", nil),
+	// An order with empty text is shown by its catalog id.
+	"meta_openapi/webhook_order_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTEyQjFGNzI1QTQxMjI5QTMyOQA=",
+		1750096325, "order", "194836987003835", nil),
+	"meta_openapi/webhook_reaction_message.json": fxSheenaInbound(openapiChannel, openapiWAMID, 1749419544, "reaction", "👍",
+		func(m *domain.Message) { m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0RTJEOTc2ODVERUY5RDlGNkYA" }),
 	"meta_openapi/webhook_system_message.json": {
 		channel: docChannel,
 		// No contacts[]: no profile name. A system notice is kept but is not
@@ -360,39 +324,23 @@ var fxCases = map[string]fxCase{
 			1750269342, "system", "User Sheena Nelson changed from 16505551234 to 12195555358", nil)},
 		contacts: []domain.Contact{sheena("", 0)},
 	},
-	"meta_openapi/webhook_text_message.json": {
-		channel:  openapiChannel,
-		messages: []domain.Message{fxMO(openapiWAMID, sheenaWAID, sheenaPhone, 1749416383, "text", "Does it come in another color?", nil)},
-		contacts: []domain.Contact{sheena(sheenaName, 1749416383)},
-	},
-	"meta_openapi/webhook_text_message_from_click_to_whatsapp_ad.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUQ0N0VFMDA2MTQ0RkJFNkNDNAA=", sheenaWAID, sheenaPhone,
-			1750275992, "text", "Hello! Can I get more info on this?", func(m *domain.Message) {
-				m.Referral = &domain.Referral{
-					SourceURL: "https://fb.me/3cr4Wqqkv", SourceID: "120226305854810726", SourceType: "ad",
-					Headline: "Chat with us", Body: "Summer Succulents are here!", MediaType: "image",
-					CTWAClid: "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50",
-				}
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1750275992)},
-	},
-	"meta_openapi/webhook_text_message_with_context_product_inquiry.json": {
-		channel: docChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTA2NTUwRkNEMDdFQjJCRUU0NQA=", sheenaWAID, sheenaPhone,
-			1750016800, "text", "Is this still available?", func(m *domain.Message) {
-				m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA"
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1750016800)},
-	},
-	"meta_openapi/webhook_unsupported_message.json": {
-		channel: openapiChannel,
-		messages: []domain.Message{fxMO("wamid.HBgLMTQyMDU1NTA3NDkVAgASGBI5N0MwRjg0RTVBNUI1RDA2OTkA", sheenaWAID, sheenaPhone,
-			1750090702, "unsupported", "", func(m *domain.Message) {
-				m.ErrorCode, m.ErrorTitle, m.ErrorDetail = 131051, "Message type unknown", "Message type is currently not supported."
-			})},
-		contacts: []domain.Contact{sheena(sheenaName, 1750090702)},
-	},
+	"meta_openapi/webhook_text_message.json": fxSheenaInbound(openapiChannel, openapiWAMID, 1749416383, "text", "Does it come in another color?", nil),
+	"meta_openapi/webhook_text_message_from_click_to_whatsapp_ad.json": fxSheenaInbound(docChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUQ0N0VFMDA2MTQ0RkJFNkNDNAA=",
+		1750275992, "text", "Hello! Can I get more info on this?", func(m *domain.Message) {
+			m.Referral = &domain.Referral{
+				SourceURL: "https://fb.me/3cr4Wqqkv", SourceID: "120226305854810726", SourceType: "ad",
+				Headline: "Chat with us", Body: "Summer Succulents are here!", MediaType: "image",
+				CTWAClid: "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50",
+			}
+		}),
+	"meta_openapi/webhook_text_message_with_context_product_inquiry.json": fxSheenaInbound(docChannel, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTA2NTUwRkNEMDdFQjJCRUU0NQA=",
+		1750016800, "text", "Is this still available?", func(m *domain.Message) {
+			m.ContextWAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA"
+		}),
+	"meta_openapi/webhook_unsupported_message.json": fxSheenaInbound(openapiChannel, "wamid.HBgLMTQyMDU1NTA3NDkVAgASGBI5N0MwRjg0RTVBNUI1RDA2OTkA",
+		1750090702, "unsupported", "", func(m *domain.Message) {
+			m.ErrorCode, m.ErrorTitle, m.ErrorDetail = 131051, "Message type unknown", "Message type is currently not supported."
+		}),
 
 	// ---- netflie: placeholder ids everywhere. A numeric "from" is a phone;
 	// a placeholder wa_id is kept as sent but is no phone, and its contact
