@@ -37,11 +37,7 @@ func TestBrowserCampaign(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 		chromedp.Click("#nav-campaigns", chromedp.ByQuery),
 		chromedp.WaitVisible("#campaign-filter", chromedp.ByQuery),
 	); err != nil {
@@ -241,11 +237,7 @@ func TestBrowserCampaignLinkClicks(t *testing.T) {
 	target := s.url + "/healthz?oferta=natal"
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 		chromedp.Navigate(s.url+"/campaigns"),
 		chromedp.WaitVisible("#new-campaign", chromedp.ByQuery),
 		chromedp.Click("#new-campaign", chromedp.ByQuery),

@@ -181,12 +181,7 @@ func TestBrowserConsumption(t *testing.T) {
 	if got := text(ctx, t, "#kpi-cost"); got != "0.13" {
 		t.Errorf("cost in English = %q", got)
 	}
-	if shots := os.Getenv("TICKS_SCREENSHOTS"); shots != "" {
-		var buf []byte
-		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 90)); err == nil {
-			os.WriteFile(filepath.Join(shots, "consumption.png"), buf, 0o644)
-		}
-	}
+	screenshot(ctx, "consumption", 90)
 }
 
 // TestBrowserBudgetNotice: a budget alert shows in the notice area of an

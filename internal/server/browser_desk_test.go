@@ -44,11 +44,7 @@ func loginAs(ctx context.Context, t *testing.T, s *testServer, email, pw, path, 
 	t.Helper()
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#logout", chromedp.ByQuery),
+		logIn(email, pw, "#logout"),
 		chromedp.Navigate(s.url+path),
 		chromedp.WaitVisible(ready, chromedp.ByQuery),
 	); err != nil {

@@ -21,11 +21,7 @@ func TestBrowserManager(t *testing.T) {
 	email, pw := seedReport(t, s) // 8 outbound messages, 3 hours ago
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 		chromedp.Click("#nav-manager", chromedp.ByQuery),
 		chromedp.WaitVisible("#new-extraction", chromedp.ByQuery),
 	); err != nil {

@@ -18,11 +18,7 @@ func TestBrowserReportFilterErrors(t *testing.T) {
 	email, pw := seedReport(t, s)
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +81,7 @@ func TestBrowserReportPager(t *testing.T) {
 	email, pw := seedReport(t, s) // 8 MT messages
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/login?next="+url.QueryEscape("/reports/messages?limit=25")),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +185,7 @@ func TestBrowserNotFound(t *testing.T) {
 	}
 	if err := chromedp.Run(ctx,
 		chromedp.Click("#back-home", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 		chromedp.Navigate(s.url+"/reports/nada"),
 		chromedp.WaitVisible("#not-found", chromedp.ByQuery),
 	); err != nil {

@@ -124,6 +124,33 @@ func navigate(actions ...chromedp.Action) chromedp.Action {
 	})
 }
 
+// screenshot saves the whole page the browser shows as name.png in the
+// folder TICKS_SCREENSHOTS names (the docs' pictures); without it, it does
+// nothing. quality is chromedp.FullScreenshot's: 100 is PNG, below is JPEG
+// (in a file named .png all the same, as before this helper).
+func screenshot(ctx context.Context, name string, quality int) {
+	shots := os.Getenv("TICKS_SCREENSHOTS")
+	if shots == "" {
+		return
+	}
+	var buf []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, quality)); err == nil {
+		os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
+	}
+}
+
+// logIn fills in the login form of the page the browser is on (or is
+// going to), sends it, and waits for ready on the page it lands on.
+func logIn(email, pw, ready string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.SendKeys("#email", email, chromedp.ByQuery),
+		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
+		chromedp.Click("#login-submit", chromedp.ByQuery),
+		chromedp.WaitVisible(ready, chromedp.ByQuery),
+	}
+}
+
 func text(ctx context.Context, t *testing.T, sel string) string {
 	t.Helper()
 	var out string
@@ -159,25 +186,11 @@ func TestBrowserReport(t *testing.T) {
 	ctx := browse(t, downloads)
 	s := newServer(t)
 	email, pw := seedReport(t, s)
-	shots := os.Getenv("TICKS_SCREENSHOTS")
-	shot := func(name string) {
-		if shots == "" {
-			return
-		}
-		var buf []byte
-		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 90)); err == nil {
-			os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
-		}
-	}
 
 	// Log in: Portuguese by default.
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/reports/messages"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#total", chromedp.ByQuery),
+		logIn(email, pw, "#total"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +201,7 @@ func TestBrowserReport(t *testing.T) {
 	if !strings.Contains(text(ctx, t, "#report-table"), "Não entregue") {
 		t.Error("the failed message's status label is missing")
 	}
-	shot("report-mt")
+	screenshot(ctx, "report-mt", 90)
 
 	// Filter by status Lida: the count changes.
 	err = chromedp.Run(ctx,
@@ -246,7 +259,7 @@ func TestBrowserReport(t *testing.T) {
 	if !strings.Contains(table, "Quero aproveitar") || !strings.Contains(table, "QR_SIM") || !strings.Contains(table, "Recebido em") {
 		t.Errorf("MO table lacks the button click: %s", table)
 	}
-	shot("report-mo")
+	screenshot(ctx, "report-mo", 90)
 
 	// English, remembered across pages.
 	err = chromedp.Run(ctx,
@@ -272,7 +285,7 @@ func TestBrowserReport(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#day-chart rect").length`, &bars)); err != nil || bars == 0 {
 		t.Errorf("no chart bars (%v)", err)
 	}
-	shot("consolidated")
+	screenshot(ctx, "consolidated", 90)
 }
 
 func checkDownload(t *testing.T, format, path string) {

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,23 +85,9 @@ func TestBrowserCustomReports(t *testing.T) {
 	ctx := browse(t, downloads)
 	s := newServer(t)
 	email, pw := seedTracking(t, s)
-	shots := os.Getenv("TICKS_SCREENSHOTS")
-	shot := func(name string) {
-		if shots == "" {
-			return
-		}
-		var buf []byte
-		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 100)); err == nil {
-			os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
-		}
-	}
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.url+"/reports/custom"),
-		chromedp.WaitVisible("#login-form", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click("#login-submit", chromedp.ByQuery),
-		chromedp.WaitVisible("#custom-form", chromedp.ByQuery),
+		logIn(email, pw, "#custom-form"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +116,7 @@ func TestBrowserCustomReports(t *testing.T) {
 	if rows := text(ctx, t, "#custom-rows"); !strings.Contains(rows, "Contatos únicos") {
 		t.Errorf("rows table: %s", rows)
 	}
-	shot("custom-report")
+	screenshot(ctx, "custom-report", 100)
 
 	// Save it, open the page afresh, and run the saved report.
 	err = chromedp.Run(ctx,
@@ -201,7 +186,7 @@ func TestBrowserCustomReports(t *testing.T) {
 	if fmt.Sprint(cells) != fmt.Sprint(want) {
 		t.Errorf("funnel steps: %q, want %q", cells, want)
 	}
-	shot("funnel")
+	screenshot(ctx, "funnel", 100)
 	err = chromedp.Run(ctx,
 		chromedp.SendKeys("#save-funnel-name", "Menu → pagamento", chromedp.ByQuery),
 		waitPage("#funnel-chart", chromedp.Click("#save-funnel-button", chromedp.ByQuery)),

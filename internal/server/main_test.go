@@ -44,7 +44,7 @@ func newServerWith(t *testing.T, apiBase string) *testServer {
 	if apiBase == "" {
 		apiBase = "http://127.0.0.1:1/v23.0"
 	}
-	cfg := &config.Config{DatabaseURL: storetest.DSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
+	cfg := &config.Config{DatabaseURL: storetest.MigratedDSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
 		AdminToken: adminToken, SecretKey: "server-test-secret-key-0123456789", WebhookMaxBytes: 64 << 10, DataDir: t.TempDir(),
 		InboxRetention: 1 << 40, WAAPIBase: apiBase}
 	srv, err := server.New(context.Background(), cfg)
