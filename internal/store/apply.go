@@ -57,6 +57,7 @@ func (s *Store) SetAside(ctx context.Context, inboxID int64, cause error) error 
 // (postgresDialect.applyBegin says why).
 func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor int64) (ApplyStats, error) {
 	var st ApplyStats
+	templates := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range s.sqlDialect.applyBegin() {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -83,12 +84,16 @@ func (s *Store) ApplyWebhooks(ctx context.Context, items []InboxBatch, cursor in
 		if plan, err = a.lockPlanContacts(items, pre, plan); err != nil {
 			return err
 		}
+		templates = templates || len(plan.Templates) > 0
 		if err := a.write(plan, pre); err != nil {
 			return err
 		}
 		st = plan.Stats
 		return s.setCursorTx(ctx, tx, cursor)
 	})
+	if templates {
+		s.templatesChanged() // after the commit: Template reads them again
+	}
 	return st, err
 }
 

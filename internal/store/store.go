@@ -67,6 +67,11 @@ type Store struct {
 	// away after one whose piece failed (tryGroupWhole).
 	groupCareful atomic.Int64
 
+	// Templates as Template read them (templates.go), and a count of this
+	// process's committed writes to templates.
+	templateCache sync.Map // waba, name and language → *cachedTemplate
+	templateGen   atomic.Int64
+
 	// The event writer (RecordEvents), started on first use.
 	eventOnce sync.Once
 	eventQ    chan *eventReq
