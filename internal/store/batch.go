@@ -127,8 +127,8 @@ func (s *Store) runGroup(batch []*writeReq) {
 	var errs []error
 	var err error
 	// On PostgreSQL a group could deadlock with the ingest processor
-	// updating the same messages (the contact locks of lockGroupContacts
-	// now order them); were the database to cancel one side anyway, the
+	// updating the same messages (the contact locks of lockGroupSQL now
+	// order them); were the database to cancel one side anyway, the
 	// group simply runs again.
 	for try := 0; try < 5; try++ {
 		if errs, err = s.tryGroup(batch); !isRetryable(err) {
@@ -156,11 +156,11 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 		}
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockGroupContacts(ctx, tx, batch); err != nil {
-			return err
-		}
+		// The contact locks of the pieces, all taken before any runs
+		// (contact_locks.go says why), in the first savepoint's round trip.
+		lock := s.lockGroupSQL(batch)
 		for i, r := range batch {
-			if err := s.nextSavepoint(ctx, tx, i == 0); err != nil {
+			if err := s.nextSavepoint(ctx, tx, i == 0, lock); err != nil {
 				return err
 			}
 			if errs[i] = r.fn(tx); errs[i] != nil {
@@ -177,11 +177,11 @@ func (s *Store) tryGroup(batch []*writeReq) ([]error, error) {
 	return errs, err
 }
 
-// lockGroupContacts takes the contact locks of a group's pieces, all at
-// once before any of them runs (contact_locks.go says why).
-func (s *Store) lockGroupContacts(ctx context.Context, tx *sql.Tx, batch []*writeReq) error {
+// lockGroupSQL is the statement that takes the contact locks of a group's
+// pieces, followed by "; " ("" when there are none, and on SQLite).
+func (s *Store) lockGroupSQL(batch []*writeReq) string {
 	if s.dialect != Postgres {
-		return nil
+		return ""
 	}
 	var contacts, messages []int64
 	for _, r := range batch {
@@ -192,7 +192,7 @@ func (s *Store) lockGroupContacts(ctx context.Context, tx *sql.Tx, batch []*writ
 			messages = append(messages, r.on.message)
 		}
 	}
-	return s.lockContacts(ctx, tx, contacts, messages)
+	return lockContactsSQL(contacts, messages)
 }
 
 // errPieceFailed aborts a group run without savepoints.
@@ -225,14 +225,15 @@ func (s *Store) tryGroupWhole(ctx context.Context, batch []*writeReq) error {
 }
 
 // nextSavepoint starts a group's next piece: it releases the savepoint of
-// the piece before (if any) and sets a new one. On PostgreSQL both go in
+// the piece before (if any) and sets a new one; the first runs lock
+// (lockGroupSQL) before it. On PostgreSQL both go in
 // one statement, one round trip instead of two: a group's savepoints were
 // a third of the statements it sent.
-func (s *Store) nextSavepoint(ctx context.Context, tx *sql.Tx, first bool) error {
+func (s *Store) nextSavepoint(ctx context.Context, tx *sql.Tx, first bool, lock string) error {
 	var err error
 	switch {
 	case first:
-		_, err = tx.ExecContext(ctx, `SAVEPOINT piece`)
+		_, err = tx.ExecContext(ctx, lock+`SAVEPOINT piece`)
 	case s.dialect == Postgres:
 		_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT piece; SAVEPOINT piece`)
 	default:

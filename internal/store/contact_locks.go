@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/ticksapp/ticks/internal/ingest/apply"
 )
@@ -29,8 +31,9 @@ import (
 // SQLite has one writer and needs none of it.
 
 // lockContactsQuery locks the contacts of $1 and those of the messages of
-// $2, in the order of their keys (first key 1953, the contacts' class). Sorting in a subquery, which the planner
-// does not flatten, makes the locks be taken in that order.
+// $2, in the order of their keys (first key 1953, the contacts' class).
+// Sorting in a subquery, which the planner does not flatten, makes the
+// locks be taken in that order.
 const lockContactsQuery = `SELECT COUNT(pg_advisory_xact_lock(1953, k)) FROM (SELECT DISTINCT hashint8(c) AS k
 	FROM (SELECT unnest(CAST($1 AS BIGINT[])) AS c UNION ALL
 		SELECT contact_id FROM messages WHERE id = ANY(CAST($2 AS BIGINT[]))) u ORDER BY k) s`
@@ -53,6 +56,29 @@ func (s *Store) lockContacts(ctx context.Context, tx *sql.Tx, contacts, messages
 		return fmt.Errorf("lock contacts: %w", err)
 	}
 	return nil
+}
+
+// lockContactsSQL is lockContactsQuery with its arrays written out, and
+// "; " after it, for a group to send with its first savepoint: one round
+// trip, where a group of one or two sends has only a few. "" when both
+// are empty.
+func lockContactsSQL(contacts, messages []int64) string {
+	if len(contacts)+len(messages) == 0 {
+		return ""
+	}
+	list := func(ids []int64) string {
+		b := make([]byte, 0, 20*len(ids)+2)
+		b = append(b, '{')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, id, 10)
+		}
+		return string(append(b, '}'))
+	}
+	q := strings.Replace(lockContactsQuery, "$1", "'"+list(contacts)+"'", 1)
+	return strings.Replace(q, "$2", "'"+list(messages)+"'", 1) + "; "
 }
 
 // lockPlanContacts takes the contact locks of the stored contacts whose
