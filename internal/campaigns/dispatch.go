@@ -167,6 +167,7 @@ func (s *Service) dispatch(ctx context.Context, id int64, d time.Duration) (bool
 // database idle while the slowest sends of each batch finish.
 func (s *Service) sendRows(ctx context.Context, c *domain.Campaign, ch *domain.Channel, owner string, parallel int, end time.Time) (bool, error) {
 	f := newFlight(parallel)
+	defer f.stop()
 	fetched := c.Processed // the last row read from the store
 	processed := c.Processed
 	var rows []domain.CampaignRow
@@ -249,6 +250,8 @@ func (s *Service) sendRows(ctx context.Context, c *domain.Campaign, ch *domain.C
 // message it has.
 type flight struct {
 	sem  chan struct{}
+	jobs chan func() // to the idle workers
+	n    int         // workers started
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	seqs []int        // launched rows not yet in the recorded prefix, in order
@@ -257,17 +260,20 @@ type flight struct {
 }
 
 func newFlight(parallel int) *flight {
-	return &flight{sem: make(chan struct{}, parallel), done: map[int]bool{}}
+	return &flight{sem: make(chan struct{}, parallel), jobs: make(chan func()), done: map[int]bool{}}
 }
 
-// launch runs send for row seq once fewer than parallel are in flight.
+// launch runs send for row seq once fewer than parallel are in flight. The
+// sends run on up to parallel workers, started as needed and kept until
+// stop: a goroutine a send grew a new stack for each (the SQLite driver's
+// calls run deep), 4 % of a dispatch's CPU.
 func (f *flight) launch(seq int, send func() error) {
 	f.sem <- struct{}{}
 	f.mu.Lock()
 	f.seqs = append(f.seqs, seq)
 	f.mu.Unlock()
 	f.wg.Add(1)
-	go func() {
+	job := func() {
 		defer func() { <-f.sem; f.wg.Done() }()
 		err := send()
 		f.mu.Lock()
@@ -279,8 +285,29 @@ func (f *flight) launch(seq int, send func() error) {
 			return
 		}
 		f.done[seq] = true
-	}()
+	}
+	select {
+	case f.jobs <- job: // an idle worker took it
+	default:
+		if f.n < cap(f.sem) {
+			f.n++
+			go f.work(job)
+		} else {
+			f.jobs <- job // a worker is about to be idle: the semaphore let this send in
+		}
+	}
 }
+
+// work runs first, then the jobs launch hands it, until stop.
+func (f *flight) work(first func()) {
+	first()
+	for job := range f.jobs {
+		job()
+	}
+}
+
+// stop ends the idle workers once nothing more is launched.
+func (f *flight) stop() { close(f.jobs) }
 
 // wait waits for every send in flight.
 func (f *flight) wait() { f.wg.Wait() }
