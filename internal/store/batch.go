@@ -17,7 +17,7 @@ type writeReq struct {
 
 // lockOn names the contact whose messages a piece of grouped work writes:
 // directly, or through the id of a stored message of it. Its group locks
-// that contact first (lockContacts); the zero value is work that writes no
+// that contact first (lockGroupSQL); the zero value is work that writes no
 // message.
 type lockOn struct{ contact, message int64 }
 
@@ -225,10 +225,10 @@ func (s *Store) tryGroupWhole(ctx context.Context, batch []*writeReq) error {
 }
 
 // nextSavepoint starts a group's next piece: it releases the savepoint of
-// the piece before (if any) and sets a new one; the first runs lock
-// (lockGroupSQL) before it. On PostgreSQL both go in
-// one statement, one round trip instead of two: a group's savepoints were
-// a third of the statements it sent.
+// the piece before (if any) and sets a new one; the first piece's sends
+// lock (lockGroupSQL) along. On PostgreSQL the release and the savepoint
+// go in one statement, one round trip instead of two: a group's
+// savepoints were a third of the statements it sent.
 func (s *Store) nextSavepoint(ctx context.Context, tx *sql.Tx, first bool, lock string) error {
 	var err error
 	switch {
