@@ -560,12 +560,7 @@ func (a *applier) flush(msgs []*apply.Message) error {
 		if *n == 0 {
 			return nil
 		}
-		columns, values := movedColumns, a.s.valuesRows(*n, movedWidth, func(p string) string { return p })
-		if update == upsertStatus {
-			columns, values = upsertColumns, a.s.rowsOf(*n, upsertStatusRow)
-		}
-		query := `INSERT INTO messages (` + columns + `) VALUES ` + values + update
-		if _, err := a.s.stmtExec(a.ctx, a.tx, query, (*rows)...); err != nil {
+		if _, err := a.s.stmtExec(a.ctx, a.tx, a.s.flushQuery(*n, update == upsertStatus), (*rows)...); err != nil {
 			return fmt.Errorf("write messages: %w", err)
 		}
 		*rows, *n = (*rows)[:0], 0
@@ -612,6 +607,25 @@ func (a *applier) flush(msgs []*apply.Message) error {
 		return err
 	}
 	return write(&rest, &nRest, upsertStatus)
+}
+
+// flushQuery is flush's statement for n rows: the status-only upsert, or
+// the upsert of rows moved or created. Built once for each n and kind.
+func (s *Store) flushQuery(n int, statusOnly bool) string {
+	type key struct {
+		n          int
+		statusOnly bool
+	}
+	if q, ok := s.flushQueries.Load(key{n, statusOnly}); ok {
+		return q.(string)
+	}
+	q := `INSERT INTO messages (` + movedColumns + `) VALUES ` +
+		s.valuesRows(n, movedWidth, func(p string) string { return p }) + upsertMoved
+	if statusOnly {
+		q = `INSERT INTO messages (` + upsertColumns + `) VALUES ` + s.rowsOf(n, upsertStatusRow) + upsertStatus
+	}
+	s.flushQueries.Store(key{n, statusOnly}, q)
+	return q
 }
 
 // writeRollup adds the plan's rollup moves to the rollup's three tables, a

@@ -36,8 +36,8 @@ func (a *applier) timelinesBeforeInsert(plan *apply.Plan, pre *apply.Preload) ([
 	if len(plan.Timelines) == 0 {
 		return nil, late, nil
 	}
-	fresh := map[apply.TimelineKey][]apply.TimelineRow{} // the new rows of each timeline
-	created := map[int64]*apply.Message{}                // the new rows, by id
+	fresh := make(map[apply.TimelineKey][]apply.TimelineRow, len(plan.Timelines))   // the new rows of each timeline
+	created := make(map[int64]*apply.Message, len(plan.Messages)+len(plan.Inbound)) // the new rows, by id
 	add := func(m *apply.Message, referral bool) {
 		if m.ID == 0 {
 			m.ID = a.s.NewID()
@@ -112,20 +112,22 @@ func (a *applier) timelinesBeforeInsert(plan *apply.Plan, pre *apply.Preload) ([
 		return nil, nil, err
 	}
 
-	var all []apply.TimelineRow
+	n := 0
+	for k := range early {
+		n += len(fresh[k]) + len(byKey[k])
+	}
+	all := make([]apply.TimelineRow, 0, n)
 	for k, t := range early {
 		for _, rows := range [][]apply.TimelineRow{fresh[k], byKey[k]} {
 			for i := range rows {
 				rows[i].PhoneNumberID, rows[i].ContactKey = phones[k.ChannelID], contactKeys[k.ContactID]
 			}
 		}
-		merged, ok := mergeTimeline(byKey[k], fresh[k])
-		if !ok {
+		var ok bool
+		if all, ok = mergeTimeline(all, byKey[k], fresh[k]); !ok {
 			delete(early, k)
 			late[k] = t
-			continue
 		}
-		all = append(all, merged...)
 	}
 	var updates []apply.Assignment
 	for _, u := range apply.DeriveTimelines(all, early) {
@@ -164,21 +166,21 @@ func timelineBefore(a, b *apply.TimelineRow) bool {
 	return a.Message.Direction < b.Message.Direction
 }
 
-// mergeTimeline places a timeline's new rows (sorted) among its stored ones
-// (in the database's order), or reports false when a new row shares its
-// millisecond and direction with a stored one.
-func mergeTimeline(stored, fresh []apply.TimelineRow) ([]apply.TimelineRow, bool) {
-	out := make([]apply.TimelineRow, 0, len(stored)+len(fresh))
-	i := 0
-	for _, f := range fresh {
-		for i < len(stored) && timelineBefore(&stored[i], &f) {
+// mergeTimeline appends to out a timeline's new rows (sorted) placed among
+// its stored ones (in the database's order), or leaves out as it was and
+// reports false when a new row shares its millisecond and direction with a
+// stored one.
+func mergeTimeline(out, stored, fresh []apply.TimelineRow) ([]apply.TimelineRow, bool) {
+	start, i := len(out), 0
+	for f := range fresh {
+		for i < len(stored) && timelineBefore(&stored[i], &fresh[f]) {
 			out = append(out, stored[i])
 			i++
 		}
-		if i < len(stored) && !timelineBefore(&f, &stored[i]) {
-			return nil, false
+		if i < len(stored) && !timelineBefore(&fresh[f], &stored[i]) {
+			return out[:start], false
 		}
-		out = append(out, f)
+		out = append(out, fresh[f])
 	}
 	return append(out, stored[i:]...), true
 }
