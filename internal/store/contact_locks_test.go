@@ -18,7 +18,17 @@ import (
 // the row. The test lines them up in that order (a third transaction holds
 // the send's row until both wait) and wants neither cancelled by a
 // deadlock, and the status on the send, in one row.
+//
+// With the status's row stored before (an earlier status), the group
+// merges that row into the send while the processor, which read it, waits
+// for the contact: the processor must then plan its batch again, from the
+// send (writing the row it read would put the wamid on a second row).
 func TestAcceptedSendAndEarlyStatusDoNotDeadlock(t *testing.T) {
+	t.Run("status row created meanwhile", func(t *testing.T) { acceptedAndEarlyStatus(t, false) })
+	t.Run("status row stored before", func(t *testing.T) { acceptedAndEarlyStatus(t, true) })
+}
+
+func acceptedAndEarlyStatus(t *testing.T, storedBefore bool) {
 	fx := newReportFixture(t)
 	if fx.st.Dialect() != store.Postgres {
 		t.Skip("PostgreSQL only: SQLite has one writer")
@@ -31,6 +41,25 @@ func TestAcceptedSendAndEarlyStatusDoNotDeadlock(t *testing.T) {
 		Status: domain.StatusSending, At: at}
 	if err := fx.st.InsertOutbound(ctx, m, ""); err != nil {
 		t.Fatal(err)
+	}
+
+	const wamid = "wamid.early"
+	// Sent minutes before the send's own time: the row a status creates
+	// comes first in the timeline and opens the conversation.
+	early := func(state domain.State, ts time.Time, inbox int64) error {
+		b := &domain.WebhookBatch{Statuses: []domain.StatusEvent{{Recipient: recipientOf(fx.ch1), WAMID: wamid,
+			State: state, Timestamp: ts, RecipientWAID: c.WAID,
+			Pricing: &domain.Pricing{Model: "PMP", Category: "marketing", Type: "regular"}}}}
+		items := []store.InboxBatch{{InboxID: inbox, ReceivedAt: base.Add(24 * time.Hour), Batch: b}}
+		_, err := fx.st.ApplyWebhooks(ctx, items, inbox)
+		return err
+	}
+	want := domain.StateSent
+	if storedBefore {
+		if err := early(domain.StateSent, at.Add(-2*time.Minute), 1); err != nil {
+			t.Fatal(err)
+		}
+		want = domain.StateDelivered
 	}
 
 	db := fx.st.DB()
@@ -76,21 +105,11 @@ func TestAcceptedSendAndEarlyStatusDoNotDeadlock(t *testing.T) {
 		}
 	}
 
-	const wamid = "wamid.early"
 	accepted := make(chan error, 1)
 	go func() { accepted <- fx.st.MarkAccepted(ctx, m.ID, wamid, c.WAID) }()
 	group := blocked(1, holder)
 	applied := make(chan error, 1)
-	go func() {
-		// Sent a minute before the send's own time: the row it creates
-		// comes first in the timeline and opens the conversation.
-		b := &domain.WebhookBatch{Statuses: []domain.StatusEvent{{Recipient: recipientOf(fx.ch1), WAMID: wamid,
-			State: domain.StateSent, Timestamp: at.Add(-time.Minute), RecipientWAID: c.WAID,
-			Pricing: &domain.Pricing{Model: "PMP", Category: "marketing", Type: "regular"}}}}
-		items := []store.InboxBatch{{InboxID: 1, ReceivedAt: at.Add(time.Hour), Batch: b}}
-		_, err := fx.st.ApplyWebhooks(ctx, items, 1)
-		applied <- err
-	}()
+	go func() { applied <- early(want, at.Add(-time.Minute), 2) }()
 	blocked(2, holder, group[0])
 	if err := hold.Commit(); err != nil {
 		t.Fatal(err)
@@ -109,8 +128,8 @@ func TestAcceptedSendAndEarlyStatusDoNotDeadlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.ID != m.ID || after.State != domain.StateSent {
-		t.Errorf("the wamid's message is %d in state %s, want the send %d, sent", after.ID, after.State, m.ID)
+	if after.ID != m.ID || after.State != want {
+		t.Errorf("the wamid's message is %d in state %s, want the send %d, %s", after.ID, after.State, m.ID, want)
 	}
 	var rows int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE contact_id = $1`, c.ID).Scan(&rows); err != nil {
