@@ -17,7 +17,7 @@ func TestInboxAppendReadPrune(t *testing.T) {
 	ctx := context.Background()
 	// On SQLite a file of the inbox log per commit, so that pruning (whole
 	// files) can be seen.
-	st, err := store.Open(ctx, storetest.DSN(t), store.WithInboxSegmentBytes(1))
+	st, err := store.Open(ctx, storetest.MigratedDSN(t), store.WithInboxSegmentBytes(1))
 	if err != nil {
 		t.Fatal(err)
 	}
