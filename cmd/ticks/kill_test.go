@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,18 +19,6 @@ import (
 	"github.com/ticksapp/ticks/internal/store/storetest"
 	"github.com/ticksapp/ticks/internal/whatsapp"
 )
-
-// buildBinary builds ticks once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ticks")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	return bin
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
