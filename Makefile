@@ -21,7 +21,8 @@ test-deps:
 # Cloud API client, the simulator's webhook sender, the store's group
 # writer and export streams, the export queue and login throttle, and the
 # server's components. -short plays the
-# replay test's day at 600 events instead of 3,000; the report-totals test
+# replay test's day at 600 events instead of 3,000 and stores a third of
+# the table-order export test's messages; the report-totals test
 # (one goroutine, a minute under -race) is left to make test. cmd/ticks's
 # goroutines run in a binary built without -race, so it is not here.
 RACE_PACKAGES = ./internal/inboxlog/ ./internal/ingest/ ./internal/send/ ./internal/cloudapi/ \
