@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"os"
@@ -133,17 +131,7 @@ func TestBrowserCampaign(t *testing.T) {
 		t.Fatalf("paused: %+v, then processed %d", detail, later.Counters.Processed)
 	}
 	// Every message sent so far, as CSV.
-	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(waitFile(t, downloads, "csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := exportCSV(ctx, t, downloads)
 	if len(rows)-1 != detail.Counters.Processed {
 		t.Errorf("the CSV has %d messages; the campaign processed %d", len(rows)-1, detail.Counters.Processed)
 	}

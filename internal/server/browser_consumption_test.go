@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,18 +87,7 @@ func TestBrowserConsumption(t *testing.T) {
 	}
 
 	// Exports of the month.
-	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(waitFile(t, downloads, "csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := exportCSV(ctx, t, downloads)
 	found := false
 	for _, r := range recs {
 		if len(r) > 12 && r[0] == "Número de telefone" && r[3] == "5511955550001" && r[4] == "Marketing" && r[6] == "2" && r[12] == "0.13" {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -137,6 +138,24 @@ func screenshot(ctx context.Context, name string, quality int) {
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, quality)); err == nil {
 		os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
 	}
+}
+
+// exportCSV clicks the page's CSV export and returns the rows of the file
+// it downloads into dir (without the byte-order mark Excel wants).
+func exportCSV(ctx context.Context, t *testing.T, dir string) [][]string {
+	t.Helper()
+	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(waitFile(t, dir, "csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))).ReadAll()
+	if err != nil {
+		t.Fatalf("the CSV export does not read as CSV: %v", err)
+	}
+	return rows
 }
 
 // logIn fills in the login form of the page the browser is on (or is

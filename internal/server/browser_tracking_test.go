@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -135,15 +133,7 @@ func TestBrowserCustomReports(t *testing.T) {
 	}
 
 	// Exports.
-	if err := chromedp.Run(ctx, chromedp.Click("#export-csv", chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(waitFile(t, downloads, "csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
+	recs := exportCSV(ctx, t, downloads)
 	var sum int
 	for _, r := range recs[1:] {
 		var n int
