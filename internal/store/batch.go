@@ -41,9 +41,15 @@ const pgGroupWriters = 4
 // for more cut a dispatch's CPU a message by some 18 %. A lone piece never
 // waits (the group before it had one piece, or none), and PostgreSQL's
 // writers, whose commits wait for a disk sync, do not wait.
+//
+// A group of lingerBelow pieces or more runs at once: when the writer is
+// what limits the sends, its queue holds that many, and waiting would leave
+// it idle for little (on the loaded VM, waiting below 32 or below 64 cost
+// the same CPU a message, 0.37 ms; below 16, 4 % more).
 const (
 	groupLinger = time.Millisecond
-	lingerUpTo  = 64 // a group this large runs without waiting
+	lingerBelow = 32 // a group this large runs without waiting
+	lingerUpTo  = 64 // a wait ends when the group is this large
 )
 
 // lingerFor adds to batch what reaches q within groupLinger, until it holds
@@ -115,7 +121,7 @@ func (s *Store) groupWriter(q chan *writeReq) {
 				break gather
 			}
 		}
-		if s.dialect == SQLite && prev > 1 && len(batch) < lingerUpTo {
+		if s.dialect == SQLite && prev > 1 && len(batch) < lingerBelow {
 			batch = lingerFor(q, batch)
 		}
 		prev = len(batch)
