@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ticksapp/ticks/internal/config"
+	"github.com/ticksapp/ticks/internal/jobs"
 	"github.com/ticksapp/ticks/internal/secret"
 	"github.com/ticksapp/ticks/internal/server"
 	"github.com/ticksapp/ticks/internal/store/storetest"
@@ -28,6 +29,10 @@ const (
 	adminToken = "server-test-admin-token-0123456789"
 )
 
+// serverDSN is a database for a test server: on SQLite a copy of one with
+// the store's tables and River's in place, migrated once per test binary.
+var serverDSN = storetest.Template(jobs.Migrate)
+
 // testServer is a whole ticks server on a loopback port.
 type testServer struct {
 	t   *testing.T
@@ -44,7 +49,7 @@ func newServerWith(t *testing.T, apiBase string) *testServer {
 	if apiBase == "" {
 		apiBase = "http://127.0.0.1:1/v23.0"
 	}
-	cfg := &config.Config{DatabaseURL: storetest.MigratedDSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
+	cfg := &config.Config{DatabaseURL: serverDSN(t), WAAppSecret: appSecret, WAVerifyToken: "verify-me",
 		AdminToken: adminToken, SecretKey: "server-test-secret-key-0123456789", WebhookMaxBytes: 64 << 10, DataDir: t.TempDir(),
 		InboxRetention: 1 << 40, WAAPIBase: apiBase}
 	srv, err := server.New(context.Background(), cfg)

@@ -68,56 +68,77 @@ func withParam(dsn, key, value string) string {
 // migration applied. On PostgreSQL it is DSN: an empty schema.
 func MigratedDSN(tb testing.TB) string {
 	tb.Helper()
+	return storeOnly.dsn(tb)
+}
+
+var storeOnly = &template{}
+
+// Template returns a function like MigratedDSN whose template database,
+// once the store's migrations are in, is also given to extra: a
+// package's tests that start a whole server copy River's tables too
+// (jobs.Migrate, another few seconds under -race), which this package
+// cannot import.
+func Template(extra func(context.Context, *store.Store) error) func(testing.TB) string {
+	return (&template{extra: extra}).dsn
+}
+
+// template is a SQLite database the test binary migrates once, held as the
+// bytes of its file, migrated and closed (so the write-ahead log is
+// folded into it and removed; the inbox log's folder holds only a lock
+// file, and the store makes it again).
+type template struct {
+	extra func(context.Context, *store.Store) error
+	once  sync.Once
+	db    []byte
+	err   error
+}
+
+func (tp *template) dsn(tb testing.TB) string {
+	tb.Helper()
 	dsn := DSN(tb)
 	if os.Getenv(EnvPostgres) != "" {
 		return dsn
 	}
-	migrated.once.Do(migrateTemplate)
-	if migrated.err != nil {
-		tb.Fatalf("migrate the template database: %v", migrated.err)
+	tp.once.Do(tp.migrate)
+	if tp.err != nil {
+		tb.Fatalf("migrate the template database: %v", tp.err)
 	}
-	if err := os.WriteFile(dsn, migrated.db, 0o644); err != nil {
+	if err := os.WriteFile(dsn, tp.db, 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	return dsn
 }
 
-// migrated is the SQLite database MigratedDSN copies: the bytes of its
-// file, migrated and closed (so the write-ahead log is folded into it and
-// removed; the inbox log's folder holds only a lock file, and the store
-// makes it again).
-var migrated struct {
-	once sync.Once
-	db   []byte
-	err  error
-}
-
-func migrateTemplate() {
+func (tp *template) migrate() {
 	dir, err := os.MkdirTemp("", "storetest-")
 	if err != nil {
-		migrated.err = err
+		tp.err = err
 		return
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "ticks.db")
-	st, err := store.Open(context.Background(), path)
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
 	if err != nil {
-		migrated.err = err
+		tp.err = err
 		return
 	}
-	err = st.Migrate(context.Background())
+	err = st.Migrate(ctx)
+	if err == nil && tp.extra != nil {
+		err = tp.extra(ctx, st)
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		migrated.err = err
+		tp.err = err
 		return
 	}
 	if _, err := os.Stat(path + "-wal"); err == nil {
-		migrated.err = errors.New("the closed template database left a write-ahead log")
+		tp.err = errors.New("the closed template database left a write-ahead log")
 		return
 	}
-	migrated.db, migrated.err = os.ReadFile(path)
+	tp.db, tp.err = os.ReadFile(path)
 }
 
 // Open returns a migrated store on a fresh database.
