@@ -21,6 +21,7 @@ func TestKillNineKeepsAnsweredEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel() // its own server, data folder and database: the three kill tests overlap
 	k := startKillTest(t, "TICKS_TIMEZONE=America/Sao_Paulo")
 	sa := k.subaccount("Kill")
 	const clients, batches, perBatch = 8, 10, 1000

@@ -22,6 +22,7 @@ func TestKillNineDuringExtraction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel() // its own server, data folder and database: the three kill tests overlap
 	k := startKillTest(t, "TICKS_EXTRACTION_STALE_AFTER=3s", "TICKS_TIMEZONE=America/Sao_Paulo")
 	sa := k.subaccount("Kill")
 	call := k.mustCall

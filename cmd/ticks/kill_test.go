@@ -184,6 +184,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel() // its own server, data folder and database: the three kill tests overlap
 	secret := "kill-test-secret"
 	k := startKillTest(t, "TICKS_WA_APP_SECRET="+secret)
 	biz := simulator.Business{WABAID: "102290129340398", PhoneNumberID: "106540352242922", DisplayPhone: "15550783881"}
