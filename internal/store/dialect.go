@@ -146,7 +146,12 @@ func (sqliteDialect) open(s *Store, dsn string, o options) error {
 	// keeps the pages it changes in a statement sub-journal: a temporary
 	// file by default, written with a syscall a page. In memory it costs
 	// a copy (event batches: 5 times faster).
-	w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+pragmas+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
+	writer := pragmas + "&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	if path != ":memory:" {
+		// Checkpoints run beside the writer (checkpointer.go).
+		writer += "&_pragma=wal_autocheckpoint(" + strconv.Itoa(walAutocheckpointPages) + ")"
+	}
+	w, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+writer)
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
@@ -177,6 +182,9 @@ func (sqliteDialect) open(s *Store, dsn string, o options) error {
 		events.temp = true
 	} else {
 		s.raw = newRawReaders(path)
+		if s.ckpt, err = startCheckpointer(path, pragmas); err != nil {
+			return fmt.Errorf("open sqlite checkpointer: %w", err)
+		}
 	}
 	return nil
 }

@@ -45,7 +45,10 @@ type Store struct {
 	// raw reads exports on a SQLite file, bypassing database/sql; nil
 	// otherwise.
 	raw *rawReaders
-	ids idGen
+	// ckpt checkpoints a SQLite file's write-ahead log beside the writer
+	// (checkpointer.go); nil otherwise.
+	ckpt *checkpointer
+	ids  idGen
 
 	// Now is the clock, replaceable in tests.
 	Now func() time.Time
@@ -245,6 +248,9 @@ func (s *Store) Close() error {
 	s.intakeMu.Unlock()
 	if s.raw != nil {
 		s.raw.close()
+	}
+	if s.ckpt != nil {
+		s.ckpt.close()
 	}
 	for _, cache := range []*sync.Map{&s.wstmts, &s.rstmts} {
 		cache.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
