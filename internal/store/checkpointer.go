@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,7 @@ type checkpointer struct {
 	db   *sql.DB
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 func startCheckpointer(path, pragmas string) (*checkpointer, error) {
@@ -66,8 +68,13 @@ func (c *checkpointer) run() {
 	}
 }
 
+// close stops the checkpointer; calling it again does nothing.
 func (c *checkpointer) close() error {
-	close(c.stop)
-	<-c.done
-	return c.db.Close()
+	var err error
+	c.once.Do(func() {
+		close(c.stop)
+		<-c.done
+		err = c.db.Close()
+	})
+	return err
 }
