@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -83,13 +84,14 @@ func Template(extra func(context.Context, *store.Store) error) func(testing.TB) 
 }
 
 // template is a SQLite database the test binary migrates once, held as the
-// bytes of its file, migrated and closed (so the write-ahead log is
-// folded into it and removed; the inbox log's folder holds only a lock
-// file, and the store makes it again).
+// bytes of its file (and of a write-ahead log, should closing it leave
+// one), migrated and closed; the inbox log's folder holds only a lock file
+// then, and the store makes it again.
 type template struct {
 	extra func(context.Context, *store.Store) error
 	once  sync.Once
 	db    []byte
+	wal   []byte
 	err   error
 }
 
@@ -105,6 +107,11 @@ func (tp *template) dsn(tb testing.TB) string {
 	}
 	if err := os.WriteFile(dsn, tp.db, 0o644); err != nil {
 		tb.Fatal(err)
+	}
+	if len(tp.wal) > 0 {
+		if err := os.WriteFile(dsn+"-wal", tp.wal, 0o644); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return dsn
 }
@@ -134,8 +141,10 @@ func (tp *template) migrate() {
 		tp.err = err
 		return
 	}
-	if _, err := os.Stat(path + "-wal"); err == nil {
-		tp.err = errors.New("the closed template database left a write-ahead log")
+	// A write-ahead log a close left behind goes with the file: SQLite
+	// reads it back at the next open.
+	if tp.wal, err = os.ReadFile(path + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		tp.err = err
 		return
 	}
 	tp.db, tp.err = os.ReadFile(path)
