@@ -246,7 +246,7 @@ func benchCampaign(ctx context.Context, args []string, out io.Writer) error {
 	o := bench.CampaignOptions{}
 	def := map[string]int{"import": 1_000_000, "dispatch": 100_000, "page": 1_000_000}[mode]
 	fs.IntVar(&o.Rows, "rows", def, "audience rows")
-	fs.IntVar(&o.Parallel, "parallel", 64, "dispatch: sends of the campaign in flight at once")
+	fs.IntVar(&o.Parallel, "parallel", 0, "dispatch: sends of the campaign in flight at once (0: as a server does, from the channel's throughput)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured part to this file")
 	fs.IntVar(&o.Requests, "requests", 20, "page: page loads measured (after one that warms up)")
 	fs.StringVar(&o.Phones, "phones", "e164", "how the audience writes its numbers: e164 (+5511987654321) or national ((11) 98765-4321)")
@@ -257,8 +257,8 @@ func benchCampaign(ctx context.Context, args []string, out io.Writer) error {
 	if o.Phones != "e164" && o.Phones != "national" {
 		return fmt.Errorf("-phones must be e164 or national")
 	}
-	if o.Rows < 1 || o.Parallel < 1 || o.Requests < 1 {
-		return fmt.Errorf("-rows, -parallel and -requests must be positive")
+	if o.Rows < 1 || o.Parallel < 0 || o.Requests < 1 {
+		return fmt.Errorf("-rows and -requests must be positive, -parallel not negative")
 	}
 	dialect := "sqlite"
 	if strings.HasPrefix(o.DatabaseURL, "postgres") {

@@ -69,6 +69,7 @@ type CampaignResult struct {
 	PeakRSS     int64 // bytes, the process's high-water mark during the measured part
 	Sent        int
 	Refused     int
+	InFlight    int             // dispatch: sends in flight at once
 	Loads       []time.Duration // page: each load, sorted
 	Messages    int             // page: the campaign's messages
 	Setup       time.Duration   // page: writing the campaign's messages
@@ -264,7 +265,10 @@ func CampaignDispatch(ctx context.Context, o CampaignOptions) (*CampaignResult, 
 	if _, err := svc.Start(ctx, access.System(), c.Campaign.ID); err != nil {
 		return nil, err
 	}
-	res := &CampaignResult{Mode: "dispatch", Rows: o.Rows}
+	res := &CampaignResult{Mode: "dispatch", Rows: o.Rows, InFlight: o.Parallel}
+	if res.InFlight == 0 {
+		res.InFlight = campaigns.InFlight(w.channel.ThroughputMPS)
+	}
 	stop, err := StartCPUProfile(o.CPUProfile)
 	if err != nil {
 		return nil, err
@@ -581,7 +585,7 @@ func (r *CampaignResult) Print(w io.Writer, o CampaignOptions, dialect string) {
 		fmt.Fprintf(tw, "peak RSS\t%d MB\t(the whole process, during the import)\n", r.PeakRSS>>20)
 	case "dispatch":
 		fmt.Fprintf(tw, "dispatch\t%d rows in %v\t%.0f messages/s (%d handed to WhatsApp, %d refused; %d in flight)\n", r.Rows, r.Elapsed.Round(time.Millisecond),
-			float64(r.Rows)/r.Elapsed.Seconds(), r.Sent, r.Refused, max(o.Parallel, 16))
+			float64(r.Rows)/r.Elapsed.Seconds(), r.Sent, r.Refused, r.InFlight)
 		fmt.Fprintf(tw, "CPU\t%.1f s\t%.3f ms a message, %.0f messages per CPU second (the whole process: the simulator's side too)\n",
 			r.CPU.Seconds(), 1000*r.CPU.Seconds()/float64(r.Rows), float64(r.Rows)/r.CPU.Seconds())
 		fmt.Fprintf(tw, "peak RSS\t%d MB\n", r.PeakRSS>>20)

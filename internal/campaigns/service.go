@@ -29,7 +29,8 @@ type Service struct {
 	Live     *live.Hub
 	Now      func() time.Time
 	// Parallel is how many sends of one campaign are in flight at once
-	// (default 16); the provider paces them to the channel's throughput.
+	// (0: InFlight of the channel's throughput); the provider paces them
+	// to the channel's throughput.
 	Parallel int
 }
 
