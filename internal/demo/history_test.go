@@ -131,9 +131,14 @@ func TestHistory(t *testing.T) {
 			t.Errorf("%s: the consolidated view shows %d messages, a direct count finds %d", d.Day, d.Total, direct[d.Day])
 		}
 		day, _ := time.ParseInLocation(time.DateOnly, d.Day, sp)
+		// The period's first and last days in the account's zone can be a
+		// few minutes of a night (the history ends when the demo started:
+		// at 02:40 UTC, its first day is 23:40-24:00 in São Paulo).
+		whole := !day.Before(from) && !day.AddDate(0, 0, 1).After(to)
 		switch {
-		case d.Total == 0:
+		case d.Total == 0 && whole:
 			t.Errorf("%s has no message", d.Day)
+		case !whole:
 		case day.Weekday() == time.Sunday:
 			sundays, nSundays = sundays+d.Total, nSundays+1
 		case day.Weekday() != time.Saturday:
