@@ -64,7 +64,7 @@ func New(baseURL string) *Client {
 
 // maxIdlePerHost is how many connections to one host (graph.facebook.com)
 // the clients of New keep open between calls. Go's default transport keeps
-// 2: with a campaign's sends in flight (16 to 64 at once) every other call
+// 2: with a campaign's sends in flight (16 to 256 at once) every other call
 // dialled a new connection — a TCP (and on Meta a TLS) handshake — and
 // closed it after one request; on the dispatch benchmark's loopback that
 // churn alone was 8-10 % of the process's CPU.

@@ -470,7 +470,8 @@ const maxBodies = 4096
 
 // body is tpl.Body(), remembered by the template's components: a campaign
 // sends one template thousands of times, and parsing its components was 2 %
-// of a send's CPU. The template itself (its status) is read for every send.
+// of a send's CPU. The template itself (its status) is read through
+// store.Template, which reads it again at least once a second.
 func (p *Pipeline) body(tpl *domain.Template) (string, int) {
 	key := string(tpl.Components)
 	if b, ok := p.bodies.Load(key); ok {

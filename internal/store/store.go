@@ -69,7 +69,7 @@ type Store struct {
 
 	groupOnce sync.Once
 	groupQ    []chan *writeReq // one per group writer (batch.go)
-	groupRuns atomic.Int64     // group transactions run again after a deadlock (batch.go)
+	groupRuns atomic.Int64     // group transactions run again after a deadlock or serialization failure (batch.go)
 	// groupCareful counts down the groups run with savepoints straight
 	// away after one whose piece failed (tryGroupWhole).
 	groupCareful atomic.Int64
